@@ -1,0 +1,37 @@
+import type { DomainContract, EventSpec } from '../ipc/define';
+import { appContract } from './app';
+import { jobEvents, jobsContract } from './jobs';
+
+/**
+ * Every domain the main process serves. The main-side registry, the preload, the loopback bridge and the
+ * renderer client are all derived from this one object, so a channel exists everywhere or nowhere.
+ */
+export const contracts = {
+  app: appContract,
+  jobs: jobsContract,
+} as const satisfies Record<string, DomainContract>;
+
+export type Contracts = typeof contracts;
+export type DomainName = keyof Contracts;
+
+export const events = {
+  jobProgress: jobEvents.progress,
+  jobFinal: jobEvents.final,
+} as const satisfies Record<string, EventSpec>;
+
+export type Events = typeof events;
+
+export const CHANNEL_PREFIXES = Object.keys(contracts).map((d) => `${d}:`);
+
+/** Every operation channel, for allowlists (preload, bridge) and the table test. */
+export function allOperationChannels(): string[] {
+  const channels: string[] = [];
+  for (const domain of Object.values(contracts) as DomainContract[]) {
+    for (const op of Object.values(domain)) channels.push(op.channel);
+  }
+  return channels;
+}
+
+export function allEventChannels(): string[] {
+  return Object.values(events).map((e) => e.channel);
+}
