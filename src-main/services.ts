@@ -6,6 +6,8 @@ import { defaultDataDir, PROJECT_ROOT } from './app/app-info';
 import { IpcRegistry, workstationSenderPolicy, type AllHandlers } from './ipc/registry';
 import { createJobHandlers } from './jobs/job-handlers';
 import { JobManager } from './jobs/job-manager';
+import { loadMachinePolicy, type MachinePolicyState } from './policy/machine-policy';
+import { createPolicyHandlers } from './policy/policy-handlers';
 
 export const APP_ORIGIN = 'app://healthgpt';
 
@@ -13,6 +15,8 @@ export interface ServiceOptions {
   mode: AppInfo['mode'];
   dataDir?: string;
   resourcesDir?: string;
+  /** The machine policy in force; loaded from the OS location (or HEALTHGPT_POLICY_FILE) when absent. */
+  policy?: MachinePolicyState;
 }
 
 /**
@@ -22,13 +26,17 @@ export interface ServiceOptions {
 export interface Services {
   readonly registry: IpcRegistry;
   readonly jobs: JobManager;
+  /** Every domain asks this before a task, a pack load, an export or an update (src-main/policy). */
+  readonly policy: MachinePolicyState;
   readonly dataDir: string;
   readonly resourcesDir: string;
   close(): Promise<void>;
 }
 
 export async function createServices(options: ServiceOptions): Promise<Services> {
-  const dataDir = path.resolve(options.dataDir ?? defaultDataDir());
+  const policy = options.policy ?? loadMachinePolicy();
+  // An explicit folder (tests, --data-dir) wins, then the machine policy's, then the per-user default.
+  const dataDir = path.resolve(options.dataDir ?? policy.dataDir ?? defaultDataDir());
   const resourcesDir = path.resolve(options.resourcesDir ?? path.join(PROJECT_ROOT, 'resources'));
   mkdirSync(dataDir, { recursive: true });
   const jobs = new JobManager();
@@ -38,14 +46,16 @@ export async function createServices(options: ServiceOptions): Promise<Services>
       dataDir,
       resourcesDir,
       providerInUse: () => null,
-      policy: () => ({ locked: false, messages: [] }),
+      policy: () => policy.summary(),
     }),
     jobs: createJobHandlers(jobs),
+    policy: createPolicyHandlers(policy),
   };
   const registry = new IpcRegistry(handlers, workstationSenderPolicy(APP_ORIGIN));
   return {
     registry,
     jobs,
+    policy,
     dataDir,
     resourcesDir,
     async close() {

@@ -1,6 +1,7 @@
 import type { DomainContract, EventSpec } from '../ipc/define';
 import { appContract } from './app';
 import { jobEvents, jobsContract } from './jobs';
+import { policyContract } from './policy';
 
 /**
  * Every domain the main process serves. The main-side registry, the preload, the loopback bridge and the
@@ -9,6 +10,7 @@ import { jobEvents, jobsContract } from './jobs';
 export const contracts = {
   app: appContract,
   jobs: jobsContract,
+  policy: policyContract,
 } as const satisfies Record<string, DomainContract>;
 
 export type Contracts = typeof contracts;

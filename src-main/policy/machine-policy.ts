@@ -1,0 +1,253 @@
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { z } from 'zod';
+import {
+  KNOWN_TASKS,
+  machinePolicySchema,
+  policyErrorCodes,
+  type MachinePolicy,
+  type PolicyStatus,
+} from '../../src-shared/contracts/policy';
+import { DomainError } from '../../src-shared/ipc/envelope';
+import { resolvePolicyLocation, type PolicyLocation } from './policy-location';
+
+export const MAX_POLICY_BYTES = 1024 * 1024;
+
+export interface TrustedKey {
+  id: string;
+  key: KeyObject;
+}
+
+export interface PackRef {
+  id: string;
+  version: string;
+}
+
+/** The DER prefix that turns 32 raw Ed25519 key bytes into an SPKI structure Node can import. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+export function parseEd25519PublicKey(text: string): KeyObject {
+  const trimmed = text.trim();
+  const key = trimmed.startsWith('-----BEGIN')
+    ? createPublicKey(trimmed)
+    : (() => {
+        const raw = Buffer.from(trimmed, 'base64');
+        if (raw.length !== 32) throw new Error(`expected 32 key bytes in base64, got ${raw.length}`);
+        return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+      })();
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`expected an Ed25519 key, got ${key.asymmetricKeyType ?? 'unknown'}`);
+  return key;
+}
+
+function describeIssues(error: z.ZodError): string[] {
+  return error.issues.slice(0, 10).map((i) => `${i.path.length ? i.path.join('.') : '(file)'}: ${i.message}`);
+}
+
+/**
+ * The policy in force for this process, and the one place every domain asks before doing something a
+ * policy can forbid. An invalid policy yields a locked state: no pack loads, no task runs, no export, no
+ * updates, and `messages` says why, so the window and the CLI can show it.
+ */
+export class MachinePolicyState {
+  private readonly disabledTasks: ReadonlySet<string>;
+
+  constructor(
+    /** The file read; null when there is none (no policy: nothing restricted). */
+    readonly source: string | null,
+    /** The validated policy; null when there is none or it is invalid. */
+    readonly policy: MachinePolicy | null,
+    readonly locked: boolean,
+    readonly messages: readonly string[],
+    readonly trustedKeys: readonly TrustedKey[],
+    /** The policy's data folder, placeholders expanded; null: use the default. */
+    readonly dataDir: string | null,
+    readonly auditLogPath: string | null,
+  ) {
+    this.disabledTasks = new Set(policy?.disabledTasks ?? []);
+  }
+
+  static unrestricted(): MachinePolicyState {
+    return new MachinePolicyState(null, null, false, [], [], null, null);
+  }
+
+  static lockedDown(source: string | null, messages: string[]): MachinePolicyState {
+    return new MachinePolicyState(source, null, true, messages, [], null, null);
+  }
+
+  get requirePackSignature(): boolean {
+    return this.locked || this.policy?.requirePackSignature === true;
+  }
+
+  get exportAllowed(): boolean {
+    return !this.locked && this.policy?.disableExport !== true;
+  }
+
+  /** Updates come only from the URL a valid policy names; otherwise they are off. */
+  get updateUrl(): string | null {
+    return this.locked ? null : (this.policy?.updateUrl ?? null);
+  }
+
+  isTaskAllowed(task: string): boolean {
+    return !this.locked && !this.disabledTasks.has(task);
+  }
+
+  assertTaskAllowed(task: string): void {
+    if (this.locked) throw new DomainError(policyErrorCodes.policyLocked, this.lockedMessage());
+    if (this.disabledTasks.has(task)) {
+      throw new DomainError(policyErrorCodes.disabledByPolicy, `The task "${task}" is disabled by this workstation's policy (${this.source}).`);
+    }
+  }
+
+  assertExportAllowed(): void {
+    if (this.locked) throw new DomainError(policyErrorCodes.policyLocked, this.lockedMessage());
+    if (!this.exportAllowed) throw new DomainError(policyErrorCodes.disabledByPolicy, `Export is disabled by this workstation's policy (${this.source}).`);
+  }
+
+  /** Whether a pack may be loaded by id/version (its signature is checked separately). */
+  checkPack(pack: PackRef): { allowed: true } | { allowed: false; reason: string } {
+    if (this.locked) return { allowed: false, reason: this.lockedMessage() };
+    const allowed = this.policy?.allowedPacks;
+    if (!allowed) return { allowed: true };
+    if (allowed.includes(pack.id) || allowed.includes(`${pack.id}@${pack.version}`)) return { allowed: true };
+    return { allowed: false, reason: `The model pack "${pack.id}@${pack.version}" is not in this workstation's allowedPacks (${this.source}).` };
+  }
+
+  assertPackAllowed(pack: PackRef): void {
+    const check = this.checkPack(pack);
+    if (!check.allowed) throw new DomainError(this.locked ? policyErrorCodes.policyLocked : policyErrorCodes.disabledByPolicy, check.reason);
+  }
+
+  /**
+   * Checks an Ed25519 signature over `data` (a pack manifest's bytes) against the policy's trusted keys.
+   * Returns the id of the key that signed it, or null.
+   */
+  verifyWithTrustedKeys(data: Uint8Array, signature: Uint8Array): string | null {
+    for (const trusted of this.trustedKeys) {
+      try {
+        if (verify(null, data, trusted.key, signature)) return trusted.id;
+      } catch {
+        // a malformed signature verifies against no key
+      }
+    }
+    return null;
+  }
+
+  status(): PolicyStatus {
+    return {
+      source: this.source,
+      locked: this.locked,
+      messages: [...this.messages],
+      disableExport: !this.exportAllowed,
+      disabledTasks: this.locked ? [...KNOWN_TASKS] : [...this.disabledTasks],
+      allowedPacks: this.locked ? [] : (this.policy?.allowedPacks ?? null),
+      requirePackSignature: this.requirePackSignature,
+      trustedKeyIds: this.trustedKeys.map((k) => k.id),
+      dataDir: this.dataDir,
+      auditLogPath: this.auditLogPath,
+      updateUrl: this.updateUrl,
+    };
+  }
+
+  /** The summary the app domain reports ({locked, messages}). */
+  summary(): { locked: boolean; messages: string[] } {
+    return { locked: this.locked, messages: [...this.messages] };
+  }
+
+  private lockedMessage(): string {
+    return `This workstation is locked down because its policy file is invalid: ${this.messages.join(' ')}`;
+  }
+}
+
+export interface LoadPolicyOptions {
+  /** Read this file instead of resolving the location (tests). */
+  path?: string;
+  platform?: NodeJS.Platform;
+  env?: NodeJS.ProcessEnv;
+  /** Honour HEALTHGPT_POLICY_FILE (development, tests, CLI). The packaged app passes false. */
+  allowEnvOverride?: boolean;
+  /** For placeholder expansion (tests). */
+  user?: { name: string; home: string };
+}
+
+function expandFolder(value: string, user: { name: string; home: string }, pathApi: path.PlatformPath): string | Error {
+  const expanded = value.replaceAll('${user}', user.name).replaceAll('${home}', user.home);
+  if (/\$\{[^}]*\}/.test(expanded)) return new Error(`unknown placeholder in "${value}" (only \${user} and \${home} are supported)`);
+  if (!pathApi.isAbsolute(expanded)) return new Error(`"${value}" is not an absolute path`);
+  if (expanded.split(/[\\/]/).includes('..')) return new Error(`"${value}" must not contain ".." segments`);
+  return pathApi.normalize(expanded);
+}
+
+/**
+ * Reads and validates the machine policy. No file: unrestricted. A file that cannot be read, is not JSON,
+ * fails the schema, names an unusable key or folder, or is writable by every user: locked down, with a
+ * message naming the file and the problem. Never throws.
+ */
+export function loadMachinePolicy(options: LoadPolicyOptions = {}): MachinePolicyState {
+  const platform = options.platform ?? process.platform;
+  const location: PolicyLocation = options.path
+    ? { path: options.path, origin: 'env' }
+    : resolvePolicyLocation({ platform, env: options.env, allowEnvOverride: options.allowEnvOverride ?? true });
+  const file = location.path;
+  const notes: string[] = [];
+  if (location.ignoredOverride) notes.push(`HEALTHGPT_POLICY_FILE (${location.ignoredOverride}) is ignored by the installed app; the machine policy at ${file} applies.`);
+  const locked = (problem: string) => MachinePolicyState.lockedDown(file, [`Policy file ${file}: ${problem}`, ...notes]);
+
+  let text: string;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) return locked('is not a regular file.');
+    if (stat.size > MAX_POLICY_BYTES) return locked(`is ${stat.size} bytes; a policy file is at most ${MAX_POLICY_BYTES} bytes.`);
+    if (platform !== 'win32' && (stat.mode & 0o002) !== 0) {
+      return locked('is writable by every user of this machine, so it cannot be trusted; make it writable by administrators only (chmod 644).');
+    }
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return new MachinePolicyState(null, null, false, notes, [], null, null);
+    return locked(`cannot be read (${code ?? (e instanceof Error ? e.message : String(e))}).`);
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    return locked(`is not valid JSON (${e instanceof Error ? e.message : String(e)}).`);
+  }
+  const parsed = machinePolicySchema.safeParse(json);
+  if (!parsed.success) return locked(`does not match the policy schema: ${describeIssues(parsed.error).join('; ')}.`);
+  const policy = parsed.data;
+
+  const trustedKeys: TrustedKey[] = [];
+  for (const entry of policy.trustedKeys ?? []) {
+    try {
+      trustedKeys.push({ id: entry.id, key: parseEd25519PublicKey(entry.publicKey) });
+    } catch (e) {
+      return locked(`trusted key "${entry.id}" is not a usable Ed25519 public key (${e instanceof Error ? e.message : String(e)}).`);
+    }
+  }
+
+  const pathApi = platform === 'win32' ? path.win32 : path.posix;
+  const user = options.user ?? { name: os.userInfo().username, home: os.homedir() };
+  let dataDir: string | null = null;
+  if (policy.dataDir !== undefined) {
+    const resolved = expandFolder(policy.dataDir, user, pathApi);
+    if (resolved instanceof Error) return locked(`dataDir: ${resolved.message}.`);
+    dataDir = resolved;
+  }
+  let auditLogPath: string | null = null;
+  if (policy.auditLogPath !== undefined) {
+    const resolved = expandFolder(policy.auditLogPath, user, pathApi);
+    if (resolved instanceof Error) return locked(`auditLogPath: ${resolved.message}.`);
+    auditLogPath = resolved;
+    if (platform === process.platform && !existsSync(pathApi.dirname(resolved))) {
+      notes.push(`auditLogPath: the folder ${pathApi.dirname(resolved)} does not exist yet; audit records cannot be copied there until it does.`);
+    }
+  }
+  const known = new Set<string>(KNOWN_TASKS);
+  for (const task of policy.disabledTasks ?? []) {
+    if (!known.has(task)) notes.push(`disabledTasks: "${task}" is not a task this version knows (${KNOWN_TASKS.join(', ')}); check the spelling.`);
+  }
+  return new MachinePolicyState(file, policy, false, notes, trustedKeys, dataDir, auditLogPath);
+}

@@ -1,0 +1,259 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KNOWN_TASKS, type MachinePolicy } from '../../../src-shared/contracts/policy';
+import { DomainError } from '../../../src-shared/ipc/envelope';
+import { loadMachinePolicy, MAX_POLICY_BYTES, parseEd25519PublicKey } from '../../../src-main/policy/machine-policy';
+import { machinePolicyPath, resolvePolicyLocation } from '../../../src-main/policy/policy-location';
+import { createServices } from '../../../src-main/services';
+
+let dir: string;
+let counter = 0;
+const user = { name: 'rad1', home: '/home/rad1' };
+
+function writePolicy(content: unknown, raw = false): string {
+  counter += 1;
+  const file = path.join(dir, `policy-${counter}.json`);
+  writeFileSync(file, raw ? String(content) : JSON.stringify(content, null, 2));
+  chmodSync(file, 0o644);
+  return file;
+}
+
+function load(content: MachinePolicy | Record<string, unknown>) {
+  return loadMachinePolicy({ path: writePolicy(content), user });
+}
+
+function thrownCode(fn: () => void): string | null {
+  try {
+    fn();
+    return null;
+  } catch (e) {
+    return e instanceof DomainError ? e.code : `not a DomainError: ${String(e)}`;
+  }
+}
+
+const keys = generateKeyPairSync('ed25519');
+const otherKeys = generateKeyPairSync('ed25519');
+const pem = keys.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+const rawBase64 = (keys.publicKey.export({ format: 'der', type: 'spki' }) as Buffer).subarray(12).toString('base64');
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'hgpt-policy-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('policy location', () => {
+  it('uses the OS machine-wide location for each platform', () => {
+    expect(machinePolicyPath('win32', { ProgramData: 'D:\\ProgramData' })).toBe('D:\\ProgramData\\HealthGPT\\policy.json');
+    expect(machinePolicyPath('win32', {})).toBe('C:\\ProgramData\\HealthGPT\\policy.json');
+    expect(machinePolicyPath('darwin', {})).toBe('/Library/Application Support/HealthGPT/policy.json');
+    expect(machinePolicyPath('linux', {})).toBe('/etc/healthgpt/policy.json');
+  });
+
+  it('honours HEALTHGPT_POLICY_FILE only where the override is allowed', () => {
+    const env = { HEALTHGPT_POLICY_FILE: '/tmp/mine.json' };
+    expect(resolvePolicyLocation({ platform: 'linux', env, allowEnvOverride: true })).toEqual({ path: '/tmp/mine.json', origin: 'env' });
+    const refused = resolvePolicyLocation({ platform: 'linux', env, allowEnvOverride: false });
+    expect(refused.path).toBe('/etc/healthgpt/policy.json');
+    expect(refused.ignoredOverride).toBe('/tmp/mine.json');
+  });
+
+  it('says so when the installed app ignores an override, and then reads the machine file', () => {
+    const file = writePolicy({ disableExport: true });
+    const state = loadMachinePolicy({ platform: 'linux', env: { HEALTHGPT_POLICY_FILE: file }, allowEnvOverride: false, user });
+    expect(state.source).toBeNull(); // /etc/healthgpt/policy.json does not exist on this machine
+    expect(state.exportAllowed).toBe(true);
+    expect(state.messages.join(' ')).toMatch(/HEALTHGPT_POLICY_FILE .* is ignored/);
+    const honoured = loadMachinePolicy({ platform: 'linux', env: { HEALTHGPT_POLICY_FILE: file }, allowEnvOverride: true, user });
+    expect(honoured.exportAllowed).toBe(false);
+  });
+});
+
+describe('no policy file', () => {
+  it('is unrestricted and says nothing', () => {
+    const state = loadMachinePolicy({ path: path.join(dir, 'absent.json'), user });
+    expect(state.locked).toBe(false);
+    expect(state.source).toBeNull();
+    expect(state.messages).toEqual([]);
+    expect(state.exportAllowed).toBe(true);
+    expect(state.isTaskAllowed('ct2mri')).toBe(true);
+    expect(state.checkPack({ id: 'any', version: '1' })).toEqual({ allowed: true });
+    expect(state.updateUrl).toBeNull();
+  });
+});
+
+describe('each setting', () => {
+  it('dataDir: absolute, placeholders expanded, relative refused', () => {
+    expect(load({ dataDir: '/srv/healthgpt/${user}' }).dataDir).toBe('/srv/healthgpt/rad1');
+    expect(load({ dataDir: '${home}/hgpt' }).dataDir).toBe('/home/rad1/hgpt');
+    const relative = load({ dataDir: 'data' });
+    expect(relative.locked).toBe(true);
+    expect(relative.messages[0]).toMatch(/dataDir: "data" is not an absolute path/);
+    expect(load({ dataDir: '/srv/${username}' }).messages[0]).toMatch(/unknown placeholder/);
+    expect(load({ dataDir: '/srv/../etc' }).locked).toBe(true);
+    const win = loadMachinePolicy({ path: writePolicy({ dataDir: 'D:\\HealthGPT\\${user}' }), platform: 'win32', user });
+    expect(win.locked).toBe(false);
+    expect(win.dataDir).toBe('D:\\HealthGPT\\rad1');
+  });
+
+  it('allowedPacks: by id or pinned id@version; empty allows none', () => {
+    const state = load({ allowedPacks: ['healthgpt-nano', 'healthgpt-m3@1.2.0'] });
+    expect(state.checkPack({ id: 'healthgpt-nano', version: '9.9.9' }).allowed).toBe(true);
+    expect(state.checkPack({ id: 'healthgpt-m3', version: '1.2.0' }).allowed).toBe(true);
+    const wrongVersion = state.checkPack({ id: 'healthgpt-m3', version: '1.3.0' });
+    expect(wrongVersion.allowed).toBe(false);
+    expect(!wrongVersion.allowed && wrongVersion.reason).toMatch(/healthgpt-m3@1.3.0.*not in this workstation's allowedPacks/);
+    expect(thrownCode(() => state.assertPackAllowed({ id: 'other', version: '1' }))).toBe('DISABLED_BY_POLICY');
+    expect(load({ allowedPacks: [] }).checkPack({ id: 'healthgpt-nano', version: '1' }).allowed).toBe(false);
+    expect(load({ allowedPacks: ['bad id with spaces'] }).locked).toBe(true);
+  });
+
+  it('requirePackSignature + trustedKeys: a real Ed25519 signature verifies, others do not', () => {
+    const state = load({ requirePackSignature: true, trustedKeys: [{ id: 'vendor-2026', publicKey: pem }, { id: 'raw', publicKey: rawBase64 }] });
+    expect(state.locked).toBe(false);
+    expect(state.requirePackSignature).toBe(true);
+    expect(state.trustedKeys.map((k) => k.id)).toEqual(['vendor-2026', 'raw']);
+    const manifest = Buffer.from(JSON.stringify({ id: 'healthgpt-nano', version: '0.1.0' }));
+    expect(state.verifyWithTrustedKeys(manifest, sign(null, manifest, keys.privateKey))).toBe('vendor-2026');
+    expect(state.verifyWithTrustedKeys(manifest, sign(null, manifest, otherKeys.privateKey))).toBeNull();
+    const tampered = Buffer.from(manifest);
+    tampered[5] = (tampered[5] ?? 0) ^ 1;
+    expect(state.verifyWithTrustedKeys(tampered, sign(null, manifest, keys.privateKey))).toBeNull();
+    expect(state.verifyWithTrustedKeys(manifest, new Uint8Array(3))).toBeNull();
+    expect(load({}).requirePackSignature).toBe(false);
+  });
+
+  it('requirePackSignature without keys, unusable or non-Ed25519 keys and duplicate ids lock the workstation', () => {
+    expect(load({ requirePackSignature: true }).messages[0]).toMatch(/no trustedKeys are listed/);
+    expect(load({ trustedKeys: [{ id: 'k', publicKey: 'A'.repeat(60) }] }).messages[0]).toMatch(/trusted key "k" is not a usable Ed25519 public key/);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    expect(load({ trustedKeys: [{ id: 'rsa', publicKey: rsa }] }).messages[0]).toMatch(/expected an Ed25519 key, got rsa/);
+    expect(load({ trustedKeys: [{ id: 'a', publicKey: pem }, { id: 'a', publicKey: pem }] }).messages[0]).toMatch(/"a" appears twice/);
+    expect(parseEd25519PublicKey(rawBase64).export({ format: 'pem', type: 'spki' }).toString()).toBe(pem);
+  });
+
+  it('disableExport', () => {
+    const state = load({ disableExport: true });
+    expect(state.exportAllowed).toBe(false);
+    expect(thrownCode(() => state.assertExportAllowed())).toBe('DISABLED_BY_POLICY');
+    expect(thrownCode(() => load({ disableExport: false }).assertExportAllowed())).toBeNull();
+  });
+
+  it('disabledTasks: those tasks refused, others allowed, unknown names reported', () => {
+    const state = load({ disabledTasks: ['ct2mri', 'mri2ct', 'ct2mr1'] });
+    expect(state.locked).toBe(false);
+    expect(state.isTaskAllowed('ct2mri')).toBe(false);
+    expect(state.isTaskAllowed('ask')).toBe(true);
+    expect(thrownCode(() => state.assertTaskAllowed('mri2ct'))).toBe('DISABLED_BY_POLICY');
+    expect(thrownCode(() => state.assertTaskAllowed('sr'))).toBeNull();
+    expect(state.messages).toHaveLength(1);
+    expect(state.messages[0]).toMatch(/"ct2mr1" is not a task this version knows/);
+  });
+
+  it('auditLogPath: resolved, and a missing folder is reported', () => {
+    const ok = load({ auditLogPath: path.join(dir, 'audit.jsonl') });
+    expect(ok.auditLogPath).toBe(path.join(dir, 'audit.jsonl'));
+    expect(ok.messages).toEqual([]);
+    const missing = load({ auditLogPath: path.join(dir, 'nope', 'audit.jsonl') });
+    expect(missing.locked).toBe(false);
+    expect(missing.messages[0]).toMatch(/does not exist yet/);
+    expect(load({ auditLogPath: 'audit.jsonl' }).locked).toBe(true);
+  });
+
+  it('updateUrl: off by default, only https, and only while the policy is valid', () => {
+    expect(load({}).updateUrl).toBeNull();
+    expect(load({ updateUrl: 'https://updates.hospital.example/healthgpt/' }).updateUrl).toBe('https://updates.hospital.example/healthgpt/');
+    const http = load({ updateUrl: 'http://updates.hospital.example/' });
+    expect(http.locked).toBe(true);
+    expect(http.updateUrl).toBeNull();
+    expect(http.messages[0]).toMatch(/updateUrl must be an https:\/\/ address/);
+  });
+});
+
+describe('an invalid policy locks the workstation down, with a clear message', () => {
+  const cases: Array<[string, () => string, RegExp]> = [
+    ['not JSON', () => writePolicy('{ "disableExport": true, ', true), /is not valid JSON/],
+    ['an unknown (misspelt) key', () => writePolicy({ disableExports: true }), /does not match the policy schema: .*disableExports/],
+    ['a wrong type', () => writePolicy({ disableExport: 'yes' }), /disableExport: .*boolean/],
+    ['not an object', () => writePolicy([1, 2]), /does not match the policy schema/],
+    ['a folder instead of a file', () => {
+      const d = path.join(dir, `folder-${(counter += 1)}`);
+      mkdirSync(d);
+      return d;
+    }, /is not a regular file/],
+    ['too large', () => writePolicy(`{"$comment": "${'x'.repeat(MAX_POLICY_BYTES)}"}`, true), /at most/],
+  ];
+  for (const [name, make, message] of cases) {
+    it(name, () => {
+      const file = make();
+      const state = loadMachinePolicy({ path: file, user });
+      expect(state.locked).toBe(true);
+      expect(state.source).toBe(file);
+      expect(state.messages[0]).toContain(file);
+      expect(state.messages[0]).toMatch(message);
+      expect(state.exportAllowed).toBe(false);
+      expect(state.updateUrl).toBeNull();
+      expect(state.requirePackSignature).toBe(true);
+      for (const task of KNOWN_TASKS) expect(state.isTaskAllowed(task)).toBe(false);
+      expect(state.checkPack({ id: 'healthgpt-nano', version: '1' }).allowed).toBe(false);
+      expect(thrownCode(() => state.assertTaskAllowed('ask'))).toBe('POLICY_LOCKED');
+      expect(thrownCode(() => state.assertExportAllowed())).toBe('POLICY_LOCKED');
+      expect(state.status().disabledTasks).toEqual([...KNOWN_TASKS]);
+    });
+  }
+
+  it('a policy file writable by every user (POSIX)', () => {
+    const file = writePolicy({ disableExport: true });
+    chmodSync(file, 0o666);
+    const state = loadMachinePolicy({ path: file, user });
+    expect(state.locked).toBe(true);
+    expect(state.messages[0]).toMatch(/writable by every user/);
+  });
+
+  it('accepts the byte-order mark Windows editors write', () => {
+    const state = loadMachinePolicy({ path: writePolicy('\uFEFF{"disableExport": true}', true), user });
+    expect(state.locked).toBe(false);
+    expect(state.exportAllowed).toBe(false);
+  });
+});
+
+describe('wired into the services', () => {
+  it('app:get-info and policy:get report the policy; the data folder comes from it', async () => {
+    const dataDir = path.join(dir, 'policy-data');
+    const policy = loadMachinePolicy({ path: writePolicy({ dataDir, disableExport: true, disabledTasks: ['recon'] }), user });
+    const services = await createServices({ mode: 'test', policy });
+    try {
+      expect(services.dataDir).toBe(dataDir);
+      expect(services.policy).toBe(policy);
+      const ctx = { sink: { id: 't', send: () => {}, isAlive: () => true }, sender: { transport: 'direct' as const, origin: null, isMainFrame: true, authenticated: true } };
+      const status = await services.registry.dispatch('policy:get', {}, ctx);
+      expect(status).toMatchObject({ ok: true, value: { locked: false, disableExport: true, disabledTasks: ['recon'], dataDir } });
+      const info = await services.registry.dispatch('app:get-info', {}, ctx);
+      expect(info).toMatchObject({ ok: true, value: { dataDir, policy: { locked: false, messages: [] } } });
+    } finally {
+      await services.close();
+    }
+  });
+
+  it('an invalid policy reaches the window as locked with its message', async () => {
+    const file = writePolicy({ disableExport: 'no' });
+    const previous = process.env.HEALTHGPT_POLICY_FILE;
+    process.env.HEALTHGPT_POLICY_FILE = file;
+    const services = await createServices({ mode: 'test', dataDir: path.join(dir, 'locked-data') });
+    try {
+      const ctx = { sink: { id: 't', send: () => {}, isAlive: () => true }, sender: { transport: 'direct' as const, origin: null, isMainFrame: true, authenticated: true } };
+      const info = await services.registry.dispatch('app:get-info', {}, ctx);
+      expect(info.ok).toBe(true);
+      const policy = info.ok ? (info.value as { policy: { locked: boolean; messages: string[] } }).policy : null;
+      expect(policy?.locked).toBe(true);
+      expect(policy?.messages[0]).toContain(file);
+      expect(services.policy.exportAllowed).toBe(false);
+    } finally {
+      if (previous === undefined) delete process.env.HEALTHGPT_POLICY_FILE;
+      else process.env.HEALTHGPT_POLICY_FILE = previous;
+      await services.close();
+    }
+  });
+});
