@@ -26,6 +26,8 @@ export interface BridgeOptions {
   /** Origins allowed to connect from a browser page, e.g. http://127.0.0.1:PORT. Empty: any loopback page. */
   allowedOrigins?: () => string[];
   token?: string;
+  /** Largest frame accepted; a bigger one closes that connection (1009), never the service. */
+  maxPayloadBytes?: number;
 }
 
 export interface LoopbackBridge {
@@ -53,9 +55,10 @@ function tokenMatches(expected: string, given: string | null): boolean {
 export async function startLoopbackBridge(options: BridgeOptions): Promise<LoopbackBridge> {
   assertBridgeAllowed();
   const token = options.token ?? randomBytes(24).toString('base64url');
+  const maxPayload = Math.min(options.maxPayloadBytes ?? MAX_FRAME_BYTES, MAX_FRAME_BYTES);
   const wss = options.server
-    ? new WebSocketServer({ server: options.server, path: '/bridge', maxPayload: MAX_FRAME_BYTES })
-    : new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/bridge', maxPayload: MAX_FRAME_BYTES });
+    ? new WebSocketServer({ server: options.server, path: '/bridge', maxPayload })
+    : new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/bridge', maxPayload });
   if (!options.server) await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const address = (options.server ?? wss).address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -67,7 +67,8 @@ export class IpcRegistry {
     private readonly log: RegistryLog = { warn: () => {}, error: (m, d) => console.error(m, d) },
   ) {
     for (const [domain, contract] of Object.entries(contracts) as Array<[DomainName, DomainContract]>) {
-      const domainHandlers = handlers[domain] as unknown as Record<string, Entry['handler']>;
+      const domainHandlers = handlers[domain] as unknown as Record<string, Entry['handler']> | undefined;
+      if (!domainHandlers) throw new Error(`no handlers for the ${domain} domain`);
       for (const [operation, spec] of Object.entries(contract)) {
         const handler = domainHandlers[operation];
         if (typeof handler !== 'function') throw new Error(`no handler for ${domain}.${operation}`);

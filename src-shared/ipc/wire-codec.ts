@@ -86,7 +86,7 @@ export function decodeFrame(frame: Uint8Array): unknown {
     return slice;
   });
   const revive = (value: unknown, depth: number): unknown => {
-    if (depth > 64) throw new FrameError('message nested too deeply');
+    if (depth > 5000) throw new FrameError('message nested too deeply');
     if (Array.isArray(value)) return value.map((v) => revive(v, depth + 1));
     if (!value || typeof value !== 'object') return value;
     const record = value as Record<string, unknown>;
