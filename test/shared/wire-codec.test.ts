@@ -11,10 +11,10 @@ describe('bridge wire codec', () => {
     // The frame is bytes plus a small header, not a JSON array of numbers.
     expect(frame.byteLength).toBeLessThan(pixels.byteLength + floats.byteLength + 400);
     const back = decodeFrame(frame) as typeof message;
-    const gotPixels = back.result.value.frames[0]!.pixels;
+    const gotPixels = back.result.value.frames[0]!.pixels!;
     expect(gotPixels).toBeInstanceOf(Int16Array);
     expect(Buffer.from(gotPixels.buffer).equals(Buffer.from(pixels.buffer))).toBe(true);
-    const gotFloats = back.result.value.frames[1]!.floats;
+    const gotFloats = back.result.value.frames[1]!.floats!;
     expect(Array.from(gotFloats)).toEqual(Array.from(floats));
     expect(back.result.value.note).toBe('é✓');
   });
