@@ -1,0 +1,204 @@
+import { z } from 'zod';
+
+/**
+ * The HealthGPT model-pack manifest (manifest.json at the root of a pack folder). Documented in
+ * docs/model-pack.md; written by model/healthgpt/export.py. Parsed strictly where a wrong value would make
+ * the runtime compute garbage (architecture, token ids, files); unknown extra keys are allowed elsewhere
+ * so a newer exporter can add information without breaking older apps.
+ */
+export const PACK_FORMAT_VERSION = 1;
+
+export const DEMONSTRATION_TEXT = 'demonstration model, not for clinical use';
+
+const int = z.number().int();
+const posInt = int.positive();
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex digits');
+
+/** A path inside the pack: relative, forward slashes, no "..", no absolute path. */
+export const packRelativePathSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((p) => !p.startsWith('/') && !p.includes('\\') && !p.split('/').some((s) => s === '..' || s === '' || s === '.'), {
+    message: 'file path must be relative inside the pack (no "..", no leading "/")',
+  });
+
+export const packFileRoleSchema = z.enum([
+  'tokenizer',
+  'tokenizer-config',
+  'vision',
+  'projector',
+  'embed',
+  'head',
+  'lm',
+  'vq-decoder',
+  'weights',
+  'other',
+]);
+export type PackFileRole = z.infer<typeof packFileRoleSchema>;
+
+export const packFileSchema = z.object({
+  path: packRelativePathSchema,
+  sha256: sha256Hex,
+  size: int.nonnegative(),
+  role: packFileRoleSchema,
+});
+export type PackFile = z.infer<typeof packFileSchema>;
+
+export const pluginSpecSchema = z.object({
+  name: z.string().min(1).max(32),
+  /** Value fed to lm.onnx's `plugin` input. */
+  index: int.nonnegative(),
+  rank: posInt,
+  alpha: z.number().positive(),
+  experts: posInt,
+  /** CLIP hidden-state index as configured (negative counts from the end). */
+  visionLayer: int,
+  /** The same, resolved to a non-negative index; vision.onnx outputs `vision_hidden_<visionHiddenIndex>`. */
+  visionHiddenIndex: int.nonnegative(),
+  /** Uses the fusion embedding and head (generation plugin). */
+  fusion: z.boolean(),
+});
+export type PluginSpec = z.infer<typeof pluginSpecSchema>;
+
+export const architectureSchema = z.object({
+  family: z.literal('phi3'),
+  dtype: z.enum(['float32', 'float16']),
+  hiddenSize: posInt,
+  numLayers: posInt,
+  numHeads: posInt,
+  numKvHeads: posInt,
+  headDim: posInt,
+  intermediateSize: posInt,
+  vocabSize: posInt,
+  ropeTheta: z.number().positive(),
+  rmsNormEps: z.number().positive(),
+  maxPosition: posInt,
+  imageTokens: z.object({ start: int.nonnegative(), count: posInt }),
+  specialTokens: z.object({
+    imagePlaceholder: int.nonnegative(),
+    startIndex: int.nonnegative(),
+    endIndex: int.nonnegative(),
+    pixelNewline: int.nonnegative(),
+    eos: z.array(int.nonnegative()).min(1),
+  }),
+  vision: z.object({
+    imageSize: posInt,
+    patchSize: posInt,
+    numPatches: posInt,
+    hiddenSize: posInt,
+    layers: posInt,
+    mean: z.tuple([z.number(), z.number(), z.number()]),
+    std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
+    padColor: z.tuple([int.min(0).max(255), int.min(0).max(255), int.min(0).max(255)]),
+    resample: z.literal('bicubic-pil'),
+  }),
+  plugins: z.array(pluginSpecSchema).min(1),
+  maxRank: posInt,
+  vq: z.object({ codebookSize: posInt, grid: posInt, imageSize: posInt, channels: posInt }),
+});
+export type PackArchitecture = z.infer<typeof architectureSchema>;
+
+export const comprehensionTaskNames = ['vqa', 'report'] as const;
+export const generationTaskNames = ['sr', 'ct2mri', 'mri2ct', 'recon'] as const;
+export const taskNameSchema = z.enum([...comprehensionTaskNames, ...generationTaskNames]);
+export type TaskName = z.infer<typeof taskNameSchema>;
+export const comprehensionTaskSchema = z.enum(comprehensionTaskNames);
+export type ComprehensionTask = z.infer<typeof comprehensionTaskSchema>;
+export const generationTaskSchema = z.enum(generationTaskNames);
+export type GenerationTask = z.infer<typeof generationTaskSchema>;
+
+export const taskSpecSchema = z.object({
+  plugin: z.string().min(1),
+  kind: z.enum(['comprehension', 'generation']),
+  /** Contains "<image>" where the image tokens go; "{question}" is replaced by the user's question. */
+  promptTemplate: z.string().min(1).max(8192),
+  defaultQuestion: z.string().optional(),
+  /** Generation: output matrix = input matrix × outputScale (4 for super-resolution). */
+  outputScale: posInt.optional(),
+});
+export type TaskSpec = z.infer<typeof taskSpecSchema>;
+
+export const graphsSchema = z.object({
+  vision: packRelativePathSchema,
+  projector: z.record(z.string(), packRelativePathSchema),
+  embed: z.object({ text: packRelativePathSchema, fusion: packRelativePathSchema.optional() }),
+  head: z.object({ text: packRelativePathSchema, fusion: packRelativePathSchema.optional() }),
+  lm: packRelativePathSchema,
+  vqDecoder: packRelativePathSchema.optional(),
+});
+
+export const packManifestSchema = z
+  .object({
+    formatVersion: z.literal(PACK_FORMAT_VERSION),
+    name: z.string().min(1).max(128),
+    version: z.string().min(1).max(64),
+    licence: z.string().min(1).max(256),
+    intendedUse: z.object({ demonstration: z.boolean(), text: z.string().min(1).max(2000) }),
+    createdAt: z.string().optional(),
+    architecture: architectureSchema,
+    tasks: z.partialRecord(taskNameSchema, taskSpecSchema),
+    graphs: graphsSchema,
+    files: z.array(packFileSchema).min(1),
+  })
+  .superRefine((m, ctx) => {
+    const a = m.architecture;
+    if (a.headDim * a.numHeads !== a.hiddenSize) ctx.addIssue({ code: 'custom', message: 'headDim × numHeads must equal hiddenSize', path: ['architecture'] });
+    if (a.numHeads % a.numKvHeads !== 0) ctx.addIssue({ code: 'custom', message: 'numHeads must be a multiple of numKvHeads', path: ['architecture'] });
+    if (a.imageTokens.start + a.imageTokens.count > a.vocabSize) ctx.addIssue({ code: 'custom', message: 'image-token range exceeds the vocabulary', path: ['architecture', 'imageTokens'] });
+    if (a.imageTokens.count !== a.vq.codebookSize) ctx.addIssue({ code: 'custom', message: 'image-token count must equal the VQ codebook size', path: ['architecture', 'vq'] });
+    if (m.intendedUse.demonstration && !m.intendedUse.text.toLowerCase().includes(DEMONSTRATION_TEXT))
+      ctx.addIssue({ code: 'custom', message: `a demonstration pack must say "${DEMONSTRATION_TEXT}"`, path: ['intendedUse', 'text'] });
+    const pluginNames = new Set(a.plugins.map((p) => p.name));
+    for (const [task, spec] of Object.entries(m.tasks)) {
+      if (spec && !pluginNames.has(spec.plugin)) ctx.addIssue({ code: 'custom', message: `task ${task} names unknown plugin ${spec.plugin}`, path: ['tasks', task] });
+      if (spec && !spec.promptTemplate.includes('<image>')) ctx.addIssue({ code: 'custom', message: `task ${task} prompt has no <image> placeholder`, path: ['tasks', task] });
+    }
+    const listed = new Set(m.files.map((f) => f.path));
+    if (listed.size !== m.files.length) ctx.addIssue({ code: 'custom', message: 'a file is listed twice', path: ['files'] });
+    const graphPaths = [m.graphs.vision, m.graphs.lm, m.graphs.embed.text, m.graphs.head.text, ...Object.values(m.graphs.projector)];
+    if (m.graphs.embed.fusion) graphPaths.push(m.graphs.embed.fusion);
+    if (m.graphs.head.fusion) graphPaths.push(m.graphs.head.fusion);
+    if (m.graphs.vqDecoder) graphPaths.push(m.graphs.vqDecoder);
+    for (const g of graphPaths) if (!listed.has(g)) ctx.addIssue({ code: 'custom', message: `graph ${g} is not in files[]`, path: ['graphs'] });
+    if (!listed.has('tokenizer.json')) ctx.addIssue({ code: 'custom', message: 'tokenizer.json is not in files[]', path: ['files'] });
+    for (const p of a.plugins) if (!m.graphs.projector[p.name]) ctx.addIssue({ code: 'custom', message: `no projector graph for plugin ${p.name}`, path: ['graphs', 'projector'] });
+  });
+export type PackManifest = z.infer<typeof packManifestSchema>;
+
+/** Detached signature next to the manifest: manifest.sig (JSON). Signs the exact bytes of manifest.json. */
+export const manifestSignatureSchema = z.object({
+  algorithm: z.literal('ed25519'),
+  keyId: z.string().min(1).max(128),
+  /** base64 of the 64-byte Ed25519 signature. */
+  signature: z.string().min(1).max(200),
+});
+export type ManifestSignature = z.infer<typeof manifestSignatureSchema>;
+
+/** The app's trusted-keys file: Ed25519 public keys allowed to sign packs. */
+export const trustedKeysSchema = z.object({
+  keys: z.array(
+    z.object({
+      keyId: z.string().min(1).max(128),
+      /** SPKI PEM, or base64 of the raw 32-byte public key. */
+      publicKey: z.string().min(1).max(4000),
+      comment: z.string().optional(),
+    }),
+  ),
+});
+export type TrustedKeys = z.infer<typeof trustedKeysSchema>;
+
+/** Why a pack was refused (verifyPack error codes). */
+export const packErrorCodes = {
+  notFound: 'PACK_NOT_FOUND',
+  manifestUnreadable: 'PACK_MANIFEST_UNREADABLE',
+  schema: 'PACK_SCHEMA',
+  missingFile: 'PACK_MISSING_FILE',
+  sizeMismatch: 'PACK_SIZE_MISMATCH',
+  hashMismatch: 'PACK_HASH_MISMATCH',
+  signatureMissing: 'PACK_SIGNATURE_MISSING',
+  signatureInvalid: 'PACK_SIGNATURE_INVALID',
+  untrustedKey: 'PACK_UNTRUSTED_KEY',
+  loadFailed: 'PACK_LOAD_FAILED',
+} as const;
+export type PackErrorCode = (typeof packErrorCodes)[keyof typeof packErrorCodes];
