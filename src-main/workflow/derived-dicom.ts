@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import dcmjs from 'dcmjs';
+
+/**
+ * Writes AI-generated images as a new DICOM series with provenance, as IHE AI Results and MONAI Deploy do:
+ * new Series/SOP Instance UIDs, ImageType DERIVED\SECONDARY, Derivation Description naming task and pack,
+ * Source Image Sequence pointing at the inputs, Contributing Equipment naming the app and the model pack,
+ * the source's Frame of Reference (the output is aligned with its input), patient/study carried over,
+ * Burned In Annotation NO, and "NOT FOR CLINICAL USE" in the Series Description for demonstration packs.
+ */
+
+const { DicomDict, DicomMetaDictionary } = dcmjs.data;
+
+const SOP_CLASS = {
+  CT: '1.2.840.10008.5.1.4.1.1.2',
+  MR: '1.2.840.10008.5.1.4.1.1.4',
+} as const;
+const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+/** Our implementation class UID root: 2.25 + a fixed UUID for HealthGPT Workstation. */
+const IMPLEMENTATION_CLASS_UID = '2.25.208215178512345062119377416734186413107';
+
+export type GenerationTask = 'sr' | 'ct2mri' | 'mri2ct' | 'recon';
+export type DerivedModality = 'CT' | 'MR';
+
+export interface ModelProvenance {
+  packName: string;
+  packVersion: string;
+  packSha256: string;
+  demonstration: boolean;
+  appName: string;
+  appVersion: string;
+}
+
+export interface DerivedSlice {
+  /** Stored values: HU for CT (signed), arbitrary intensity units for MR (unsigned). */
+  pixels: Int16Array | Uint16Array;
+  rows: number;
+  columns: number;
+  /** Row spacing, column spacing in mm (DICOM order). */
+  pixelSpacing: [number, number];
+  imagePositionPatient: [number, number, number];
+  imageOrientationPatient: [number, number, number, number, number, number];
+  sliceThickness?: number;
+  sliceLocation?: number;
+  source: { sopClassUid: string; sopInstanceUid: string };
+}
+
+export interface DerivedSeriesRequest {
+  task: GenerationTask;
+  modality: DerivedModality;
+  provenance: ModelProvenance;
+  /** Attributes copied from a source instance (patient, study, frame of reference). */
+  source: SourceAttributes;
+  seriesNumber: number;
+  /** A cancelled series keeps what was done, marked as incomplete. */
+  incomplete?: boolean;
+  windowCenter?: number;
+  windowWidth?: number;
+  slices: DerivedSlice[];
+}
+
+export interface SourceAttributes {
+  PatientName?: string;
+  PatientID?: string;
+  PatientBirthDate?: string;
+  PatientSex?: string;
+  PatientAge?: string;
+  StudyInstanceUID: string;
+  StudyID?: string;
+  StudyDate?: string;
+  StudyTime?: string;
+  AccessionNumber?: string;
+  ReferringPhysicianName?: string;
+  StudyDescription?: string;
+  FrameOfReferenceUID?: string;
+  PositionReferenceIndicator?: string;
+  PatientPosition?: string;
+}
+
+const CARRIED: Array<keyof SourceAttributes> = [
+  'PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'PatientAge', 'StudyInstanceUID', 'StudyID', 'StudyDate',
+  'StudyTime', 'AccessionNumber', 'ReferringPhysicianName', 'StudyDescription', 'FrameOfReferenceUID', 'PositionReferenceIndicator', 'PatientPosition',
+];
+
+/** A DICOM UID under the 2.25 root (a UUID as a decimal integer), as PS3.5 B.2 allows. */
+export function newUid(): string {
+  return `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`;
+}
+
+/** Reads the attributes a derived series carries over from one of its source files. */
+export function readSourceAttributes(file: string): SourceAttributes & { SOPClassUID: string; SOPInstanceUID: string; Modality?: string } {
+  const buf = readFileSync(file);
+  const dict = dcmjs.data.DicomMessage.readFile(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, { untilTag: '7FE00010' });
+  const ds = DicomMetaDictionary.naturalizeDataset(dict.dict) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of [...CARRIED, 'SOPClassUID', 'SOPInstanceUID', 'Modality']) {
+    const v = ds[k];
+    if (v === undefined || v === null) continue;
+    out[k] = k === 'PatientName' ? personNameText(v) : Array.isArray(v) ? v.join('\\') : String(v);
+  }
+  if (!out.StudyInstanceUID) throw new Error(`${path.basename(file)} has no Study Instance UID`);
+  return out as unknown as SourceAttributes & { SOPClassUID: string; SOPInstanceUID: string };
+}
+
+function personNameText(v: unknown): string {
+  const first = Array.isArray(v) ? v[0] : v;
+  if (first && typeof first === 'object' && 'Alphabetic' in first) return String((first as { Alphabetic: unknown }).Alphabetic ?? '');
+  return String(first ?? '');
+}
+
+const TASK_TEXT: Record<GenerationTask, string> = {
+  sr: '4x super-resolution',
+  ct2mri: 'CT to MRI synthesis',
+  mri2ct: 'MRI to CT synthesis',
+  recon: 'image reconstruction',
+};
+
+function da(date: Date): string {
+  return date.toISOString().slice(0, 10).replace(/-/g, '');
+}
+function tm(date: Date): string {
+  return date.toISOString().slice(11, 19).replace(/:/g, '');
+}
+
+/** DICOM decimal strings are at most 16 characters. */
+function ds16(n: number): number {
+  return Number(n.toPrecision(10));
+}
+
+export function seriesDescription(task: GenerationTask, p: ModelProvenance, incomplete: boolean): string {
+  const base = `AI ${TASK_TEXT[task]}${incomplete ? ' INCOMPLETE' : ''}`;
+  const full = p.demonstration ? `${base} - NOT FOR CLINICAL USE` : base;
+  return full.slice(0, 64);
+}
+
+function fsyncWrite(file: string, data: Uint8Array): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+export interface WrittenSeries {
+  seriesInstanceUid: string;
+  files: string[];
+  sopInstanceUids: string[];
+}
+
+export function writeDerivedSeries(request: DerivedSeriesRequest, outDir: string): WrittenSeries {
+  if (request.slices.length === 0) throw new Error('no slices to write');
+  mkdirSync(outDir, { recursive: true });
+  const now = new Date();
+  const seriesInstanceUid = newUid();
+  const frameOfReferenceUid = request.source.FrameOfReferenceUID ?? newUid();
+  const p = request.provenance;
+  const derivation = `${TASK_TEXT[request.task]} by ${p.packName} ${p.packVersion} (HealthGPT)${p.demonstration ? '; demonstration model, not for clinical use' : ''}`.slice(0, 1024);
+  const files: string[] = [];
+  const uids: string[] = [];
+  request.slices.forEach((slice, index) => {
+    if (slice.pixels.length !== slice.rows * slice.columns) throw new Error(`slice ${index + 1}: pixel count does not match ${slice.rows}x${slice.columns}`);
+    const sopInstanceUid = newUid();
+    const signed = request.modality === 'CT';
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of slice.pixels) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    const carried: Record<string, unknown> = {};
+    for (const k of CARRIED) if (request.source[k] !== undefined && request.source[k] !== '') carried[k] = request.source[k];
+    const dataset: Record<string, unknown> = {
+      _vrMap: { PixelData: 'OW' },
+      _meta: {
+        FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+        MediaStorageSOPClassUID: SOP_CLASS[request.modality],
+        MediaStorageSOPInstanceUID: sopInstanceUid,
+        TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
+        ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+        ImplementationVersionName: `HGPTWS_${p.appVersion}`.slice(0, 16),
+      },
+      SpecificCharacterSet: 'ISO_IR 192',
+      // Value 3 is required by the CT and MR image modules: AXIAL for CT, OTHER for a synthetic MR.
+      ImageType: ['DERIVED', 'SECONDARY', request.modality === 'CT' ? 'AXIAL' : 'OTHER'],
+      InstanceCreationDate: da(now),
+      InstanceCreationTime: tm(now),
+      SOPClassUID: SOP_CLASS[request.modality],
+      SOPInstanceUID: sopInstanceUid,
+      ...carried,
+      PatientName: request.source.PatientName ?? '',
+      PatientID: request.source.PatientID ?? '',
+      PatientBirthDate: request.source.PatientBirthDate ?? '',
+      PatientSex: request.source.PatientSex ?? '',
+      StudyDate: request.source.StudyDate ?? '',
+      StudyTime: request.source.StudyTime ?? '',
+      StudyID: request.source.StudyID ?? '',
+      AccessionNumber: request.source.AccessionNumber ?? '',
+      ReferringPhysicianName: request.source.ReferringPhysicianName ?? '',
+      SeriesDate: da(now),
+      SeriesTime: tm(now),
+      ContentDate: da(now),
+      ContentTime: tm(now),
+      Modality: request.modality,
+      Manufacturer: 'HealthGPT Workstation',
+      ManufacturerModelName: p.packName.slice(0, 64),
+      SoftwareVersions: [`${p.appName} ${p.appVersion}`.slice(0, 64), `${p.packName} ${p.packVersion}`.slice(0, 64)],
+      SeriesDescription: seriesDescription(request.task, p, request.incomplete === true),
+      DerivationDescription: derivation,
+      SourceImageSequence: [{ ReferencedSOPClassUID: slice.source.sopClassUid, ReferencedSOPInstanceUID: slice.source.sopInstanceUid }],
+      ContributingEquipmentSequence: [
+        {
+          Manufacturer: 'HealthGPT Workstation',
+          ManufacturerModelName: `${p.packName} ${p.packVersion}`.slice(0, 64),
+          SoftwareVersions: [`${p.appName} ${p.appVersion}`.slice(0, 64), `pack sha256 ${p.packSha256.slice(0, 16)}`],
+          ContributionDateTime: `${da(now)}${tm(now)}`,
+          ContributionDescription: derivation.slice(0, 64),
+          PurposeOfReferenceCodeSequence: [{ CodeValue: '109103', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Modifying Equipment' }],
+        },
+      ],
+      SeriesInstanceUID: seriesInstanceUid,
+      SeriesNumber: request.seriesNumber,
+      Laterality: '',
+      InstanceNumber: index + 1,
+      FrameOfReferenceUID: frameOfReferenceUid,
+      PositionReferenceIndicator: request.source.PositionReferenceIndicator ?? '',
+      ImagePositionPatient: slice.imagePositionPatient.map(ds16),
+      ImageOrientationPatient: slice.imageOrientationPatient.map(ds16),
+      PixelSpacing: slice.pixelSpacing.map(ds16),
+      SliceThickness: slice.sliceThickness !== undefined ? ds16(slice.sliceThickness) : '',
+      ...(slice.sliceLocation !== undefined ? { SliceLocation: ds16(slice.sliceLocation) } : {}),
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      Rows: slice.rows,
+      Columns: slice.columns,
+      BitsAllocated: 16,
+      BitsStored: 16,
+      HighBit: 15,
+      PixelRepresentation: signed ? 1 : 0,
+      BurnedInAnnotation: 'NO',
+      LossyImageCompression: '00',
+      WindowCenter: ds16(request.windowCenter ?? (min + max) / 2),
+      WindowWidth: ds16(request.windowWidth ?? Math.max(1, max - min)),
+      PixelData: [slice.pixels.buffer.slice(slice.pixels.byteOffset, slice.pixels.byteOffset + slice.pixels.byteLength)],
+    };
+    if (request.modality === 'CT') {
+      Object.assign(dataset, { RescaleIntercept: 0, RescaleSlope: 1, RescaleType: 'HU', KVP: '', AcquisitionNumber: '' });
+    } else {
+      // Synthetic MR has no acquisition: "RM" (research mode) and "NONE" are the honest values.
+      Object.assign(dataset, {
+        ScanningSequence: 'RM', SequenceVariant: 'NONE', ScanOptions: '', MRAcquisitionType: '2D', EchoTime: '', EchoTrainLength: '', RepetitionTime: '', AcquisitionNumber: '',
+      });
+    }
+    const meta = dataset._meta as Record<string, unknown>;
+    delete dataset._meta;
+    const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
+    dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
+    const bytes = new Uint8Array(dict.write() as ArrayBuffer);
+    const file = path.join(outDir, `${String(index + 1).padStart(4, '0')}.dcm`);
+    fsyncWrite(file, bytes);
+    files.push(file);
+    uids.push(sopInstanceUid);
+  });
+  return { seriesInstanceUid, files, sopInstanceUids: uids };
+}
