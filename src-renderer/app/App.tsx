@@ -8,6 +8,8 @@ import { StatusLine } from '../panels/StatusLine';
 import { StudyList } from '../panels/StudyList';
 import { ViewerArea } from '../viewer/ViewerArea';
 import { JobsStore } from './jobs-store';
+import { WorkspaceBus } from './workspace-commands';
+import { HistoryPanel } from '../panels/HistoryPanel';
 import { WorkstationContext } from './workstation-context';
 
 export function App() {
@@ -25,6 +27,8 @@ export function App() {
   }, [client]);
 
   const jobs = useMemo(() => (client ? new JobsStore(client) : null), [client]);
+  const workspace = useMemo(() => new WorkspaceBus(), []);
+  const [leftTab, setLeftTab] = useState<'studies' | 'history'>('studies');
 
   if (problem && !client) {
     return (
@@ -38,7 +42,7 @@ export function App() {
 
   return (
 
-      <WorkstationContext.Provider value={{ client, jobs, info, refreshInfo: () => void client.app.getInfo({}).then((r) => r.ok && setInfo(r.value)) }}>
+      <WorkstationContext.Provider value={{ client, jobs, workspace, info, refreshInfo: () => void client.app.getInfo({}).then((r) => r.ok && setInfo(r.value)) }}>
         <div className="shell" data-testid="shell">
           <header className="shell-header">
             <h1>HealthGPT Workstation</h1>
@@ -49,7 +53,15 @@ export function App() {
             )}
           </header>
           <nav className="region region-studies" aria-label="Studies" data-testid="region-studies">
-            <StudyList />
+            <div className="tabs" role="tablist">
+              <button type="button" role="tab" aria-selected={leftTab === 'studies'} data-testid="tab-studies" onClick={() => setLeftTab('studies')}>
+                Studies
+              </button>
+              <button type="button" role="tab" aria-selected={leftTab === 'history'} data-testid="tab-history" onClick={() => setLeftTab('history')}>
+                History
+              </button>
+            </div>
+            {leftTab === 'studies' ? <StudyList /> : <HistoryPanel />}
           </nav>
           <main className="region region-viewer" aria-label="Viewer" data-testid="region-viewer">
             <ViewerArea />

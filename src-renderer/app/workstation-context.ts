@@ -2,10 +2,12 @@ import { createContext, useContext } from 'react';
 import type { AppInfo } from '../../src-shared/contracts/app';
 import type { WorkstationClient } from '../../src-shared/ipc/client-api';
 import type { JobsStore } from './jobs-store';
+import type { WorkspaceBus } from './workspace-commands';
 
 export interface Workstation {
   client: WorkstationClient;
   jobs: JobsStore;
+  workspace: WorkspaceBus;
   info: AppInfo | null;
   refreshInfo(): void;
 }
