@@ -8,6 +8,8 @@ import { createJobHandlers } from './jobs/job-handlers';
 import { JobManager } from './jobs/job-manager';
 import { loadMachinePolicy, type MachinePolicyState } from './policy/machine-policy';
 import { createPolicyHandlers } from './policy/policy-handlers';
+import { createHistoryHandlers } from './store/history-handlers';
+import { HistoryService } from './store/history-service';
 
 export const APP_ORIGIN = 'app://healthgpt';
 
@@ -28,6 +30,8 @@ export interface Services {
   readonly jobs: JobManager;
   /** Every domain asks this before a task, a pack load, an export or an update (src-main/policy). */
   readonly policy: MachinePolicyState;
+  /** Case history (src-main/store): the model workflow records runs, outputs and audit entries here. */
+  readonly history: HistoryService;
   readonly dataDir: string;
   readonly resourcesDir: string;
   close(): Promise<void>;
@@ -40,6 +44,8 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const resourcesDir = path.resolve(options.resourcesDir ?? path.join(PROJECT_ROOT, 'resources'));
   mkdirSync(dataDir, { recursive: true });
   const jobs = new JobManager();
+  // Never throws for a damaged or newer database: the service starts 'refused' and offers open/restore.
+  const history = await HistoryService.start({ dataDir });
   const handlers: AllHandlers = {
     app: createAppHandlers({
       mode: options.mode,
@@ -50,16 +56,19 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     }),
     jobs: createJobHandlers(jobs),
     policy: createPolicyHandlers(policy),
+    history: createHistoryHandlers(history, jobs, { assertExportAllowed: () => policy.assertExportAllowed() }),
   };
   const registry = new IpcRegistry(handlers, workstationSenderPolicy(APP_ORIGIN));
   return {
     registry,
     jobs,
     policy,
+    history,
     dataDir,
     resourcesDir,
     async close() {
       await jobs.shutdown();
+      await history.close();
     },
   };
 }

@@ -1,5 +1,8 @@
 import type { CliCommand } from './cli-types';
+import { historyCheckCommand } from './commands/history-check';
+import { historyExportCommand } from './commands/history-export';
+import { historyListCommand } from './commands/history-list';
 import { infoCommand } from './commands/info';
 
 /** Every CLI command. Names are an interface hospital IT scripts rely on: never rename one. */
-export const commandTable: CliCommand[] = [infoCommand];
+export const commandTable: CliCommand[] = [infoCommand, historyListCommand, historyExportCommand, historyCheckCommand];

@@ -1,5 +1,6 @@
 import type { DomainContract, EventSpec } from '../ipc/define';
 import { appContract } from './app';
+import { historyContract } from './history';
 import { jobEvents, jobsContract } from './jobs';
 import { policyContract } from './policy';
 
@@ -11,6 +12,7 @@ export const contracts = {
   app: appContract,
   jobs: jobsContract,
   policy: policyContract,
+  history: historyContract,
 } as const satisfies Record<string, DomainContract>;
 
 export type Contracts = typeof contracts;
