@@ -116,6 +116,13 @@ export const taskSpecSchema = z.object({
   defaultQuestion: z.string().optional(),
   /** Generation: output matrix = input matrix × outputScale (4 for super-resolution). */
   outputScale: posInt.optional(),
+  /**
+   * How stored DICOM values (after the modality LUT) become the model's 8-bit input: a window in modality
+   * units, or 'auto' (0.5th–99.5th percentile of the slice). Training data must use the same mapping.
+   */
+  inputWindow: z.union([z.literal('auto'), z.object({ center: z.number(), width: z.number().positive() })]).optional(),
+  /** Generation: the modality of the output and the modality-unit range that output 0..1 maps to. */
+  output: z.object({ modality: z.enum(['CT', 'MR', 'same']), range: z.tuple([z.number(), z.number()]) }).optional(),
 });
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 
