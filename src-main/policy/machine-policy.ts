@@ -18,6 +18,8 @@ export const MAX_POLICY_BYTES = 1024 * 1024;
 export interface TrustedKey {
   id: string;
   key: KeyObject;
+  /** As written in the policy (PEM or base64), for verifyPack's trustedKeys option. */
+  publicKey: string;
 }
 
 export interface PackRef {
@@ -117,6 +119,17 @@ export class MachinePolicyState {
   assertPackAllowed(pack: PackRef): void {
     const check = this.checkPack(pack);
     if (!check.allowed) throw new DomainError(this.locked ? policyErrorCodes.policyLocked : policyErrorCodes.disabledByPolicy, check.reason);
+  }
+
+  /**
+   * What pack verification (src-main/model/pack-verify.ts verifyPack) must apply: whether a signature is
+   * required, and the policy's keys when it lists any (they replace the app's trusted-keys file).
+   */
+  packVerifyOptions(): { requireSignature: boolean; trustedKeys?: { keys: Array<{ keyId: string; publicKey: string }> } } {
+    if (this.locked) return { requireSignature: true, trustedKeys: { keys: [] } };
+    const options: ReturnType<MachinePolicyState['packVerifyOptions']> = { requireSignature: this.requirePackSignature };
+    if (this.trustedKeys.length > 0) options.trustedKeys = { keys: this.trustedKeys.map((k) => ({ keyId: k.id, publicKey: k.publicKey })) };
+    return options;
   }
 
   /**
@@ -222,9 +235,9 @@ export function loadMachinePolicy(options: LoadPolicyOptions = {}): MachinePolic
   const trustedKeys: TrustedKey[] = [];
   for (const entry of policy.trustedKeys ?? []) {
     try {
-      trustedKeys.push({ id: entry.id, key: parseEd25519PublicKey(entry.publicKey) });
+      trustedKeys.push({ id: entry.keyId, key: parseEd25519PublicKey(entry.publicKey), publicKey: entry.publicKey });
     } catch (e) {
-      return locked(`trusted key "${entry.id}" is not a usable Ed25519 public key (${e instanceof Error ? e.message : String(e)}).`);
+      return locked(`trusted key "${entry.keyId}" is not a usable Ed25519 public key (${e instanceof Error ? e.message : String(e)}).`);
     }
   }
 

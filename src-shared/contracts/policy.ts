@@ -18,11 +18,15 @@ const packRefSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(@[A-Za-z0-9][A-Za-z0-9.+_-]{0,63})?$/, 'a pack reference is "<pack id>" or "<pack id>@<version>"');
 
-/** Ed25519 public key: PEM (SPKI) or the 32 raw key bytes in base64. Parsed for real by main. */
+/**
+ * Ed25519 public key: PEM (SPKI) or the 32 raw key bytes in base64. Parsed for real by main. Same shape as
+ * an entry of the app's trusted-keys file (src-shared/contracts/model-pack.ts), so IT can copy entries.
+ */
 export const trustedKeySchema = z
   .object({
-    id: z.string().min(1).max(128),
+    keyId: z.string().min(1).max(128),
     publicKey: z.string().min(40).max(4096),
+    comment: z.string().max(1000).optional(),
   })
   .strict();
 
@@ -39,6 +43,7 @@ export const machinePolicySchema = z
     allowedPacks: z.array(packRefSchema).max(256).optional(),
     /** Refuse packs whose manifest is not signed by one of trustedKeys. */
     requirePackSignature: z.boolean().optional(),
+    /** When listed, these are the only keys trusted to sign packs (they replace the app's own list). */
     trustedKeys: z.array(trustedKeySchema).max(64).optional(),
     /** Turn off every export (DICOM, PNG, report text) from this workstation. */
     disableExport: z.boolean().optional(),
@@ -59,8 +64,8 @@ export const machinePolicySchema = z
     }
     const ids = new Set<string>();
     for (const key of p.trustedKeys ?? []) {
-      if (ids.has(key.id)) ctx.addIssue({ code: 'custom', path: ['trustedKeys'], message: `trusted key id "${key.id}" appears twice` });
-      ids.add(key.id);
+      if (ids.has(key.keyId)) ctx.addIssue({ code: 'custom', path: ['trustedKeys'], message: `trusted key id "${key.keyId}" appears twice` });
+      ids.add(key.keyId);
     }
   });
 export type MachinePolicy = z.infer<typeof machinePolicySchema>;

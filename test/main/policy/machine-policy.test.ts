@@ -111,7 +111,7 @@ describe('each setting', () => {
   });
 
   it('requirePackSignature + trustedKeys: a real Ed25519 signature verifies, others do not', () => {
-    const state = load({ requirePackSignature: true, trustedKeys: [{ id: 'vendor-2026', publicKey: pem }, { id: 'raw', publicKey: rawBase64 }] });
+    const state = load({ requirePackSignature: true, trustedKeys: [{ keyId: 'vendor-2026', publicKey: pem, comment: 'vendor release key' }, { keyId: 'raw', publicKey: rawBase64 }] });
     expect(state.locked).toBe(false);
     expect(state.requirePackSignature).toBe(true);
     expect(state.trustedKeys.map((k) => k.id)).toEqual(['vendor-2026', 'raw']);
@@ -123,14 +123,38 @@ describe('each setting', () => {
     expect(state.verifyWithTrustedKeys(tampered, sign(null, manifest, keys.privateKey))).toBeNull();
     expect(state.verifyWithTrustedKeys(manifest, new Uint8Array(3))).toBeNull();
     expect(load({}).requirePackSignature).toBe(false);
+    expect(state.packVerifyOptions()).toEqual({ requireSignature: true, trustedKeys: { keys: [{ keyId: 'vendor-2026', publicKey: pem }, { keyId: 'raw', publicKey: rawBase64 }] } });
+    expect(load({}).packVerifyOptions()).toEqual({ requireSignature: false });
   });
+
+  it('requirePackSignature reaches the real pack verifier: unsigned refused, signed by a policy key accepted, other key refused', async () => {
+    const { verifyPack, signPackManifest } = await import('../../../src-main/model/pack-verify');
+    const { buildRandomPack } = await import('../model/pack-fixture');
+    const pack = buildRandomPack('tiny', 3);
+    try {
+      const state = load({ requirePackSignature: true, trustedKeys: [{ keyId: 'vendor-2026', publicKey: pem }] });
+      const unsigned = await verifyPack(pack.dir, state.packVerifyOptions());
+      expect(unsigned).toMatchObject({ ok: false, code: 'PACK_SIGNATURE_MISSING' });
+      expect((await verifyPack(pack.dir, load({}).packVerifyOptions())).ok).toBe(true);
+      signPackManifest(pack.dir, keys.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), 'vendor-2026');
+      const signed = await verifyPack(pack.dir, state.packVerifyOptions());
+      expect(signed).toMatchObject({ ok: true, signature: { present: true, valid: true, keyId: 'vendor-2026' } });
+      signPackManifest(pack.dir, otherKeys.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), 'someone-else');
+      expect(await verifyPack(pack.dir, state.packVerifyOptions())).toMatchObject({ ok: false, code: 'PACK_UNTRUSTED_KEY' });
+      const locked = load({ requirePackSignature: 'yes' });
+      expect(locked.packVerifyOptions()).toEqual({ requireSignature: true, trustedKeys: { keys: [] } });
+      expect((await verifyPack(pack.dir, locked.packVerifyOptions())).ok).toBe(false);
+    } finally {
+      pack.cleanup();
+    }
+  }, 120_000);
 
   it('requirePackSignature without keys, unusable or non-Ed25519 keys and duplicate ids lock the workstation', () => {
     expect(load({ requirePackSignature: true }).messages[0]).toMatch(/no trustedKeys are listed/);
-    expect(load({ trustedKeys: [{ id: 'k', publicKey: 'A'.repeat(60) }] }).messages[0]).toMatch(/trusted key "k" is not a usable Ed25519 public key/);
+    expect(load({ trustedKeys: [{ keyId: 'k', publicKey: 'A'.repeat(60) }] }).messages[0]).toMatch(/trusted key "k" is not a usable Ed25519 public key/);
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
-    expect(load({ trustedKeys: [{ id: 'rsa', publicKey: rsa }] }).messages[0]).toMatch(/expected an Ed25519 key, got rsa/);
-    expect(load({ trustedKeys: [{ id: 'a', publicKey: pem }, { id: 'a', publicKey: pem }] }).messages[0]).toMatch(/"a" appears twice/);
+    expect(load({ trustedKeys: [{ keyId: 'rsa', publicKey: rsa }] }).messages[0]).toMatch(/expected an Ed25519 key, got rsa/);
+    expect(load({ trustedKeys: [{ keyId: 'a', publicKey: pem }, { keyId: 'a', publicKey: pem }] }).messages[0]).toMatch(/"a" appears twice/);
     expect(parseEd25519PublicKey(rawBase64).export({ format: 'pem', type: 'spki' }).toString()).toBe(pem);
   });
 
