@@ -153,17 +153,34 @@ export interface WrittenSeries {
   sopInstanceUids: string[];
 }
 
-export function writeDerivedSeries(request: DerivedSeriesRequest, outDir: string): WrittenSeries {
-  if (request.slices.length === 0) throw new Error('no slices to write');
-  mkdirSync(outDir, { recursive: true });
-  const now = new Date();
-  const seriesInstanceUid = newUid();
-  const frameOfReferenceUid = request.source.FrameOfReferenceUID ?? newUid();
-  const p = request.provenance;
-  const derivation = `${TASK_TEXT[request.task]} by ${p.packName} ${p.packVersion} (HealthGPT)${p.demonstration ? '; demonstration model, not for clinical use' : ''}`.slice(0, 1024);
-  const files: string[] = [];
-  const uids: string[] = [];
-  request.slices.forEach((slice, index) => {
+/**
+ * Writes one derived series slice by slice, so the first generated slice can be shown (and survives a
+ * cancel) before the last one exists. UIDs and timestamps are fixed when the writer is made.
+ */
+export class DerivedSeriesWriter {
+  readonly seriesInstanceUid = newUid();
+  readonly files: string[] = [];
+  readonly sopInstanceUids: string[] = [];
+  private readonly now = new Date();
+  private readonly frameOfReferenceUid: string;
+  private readonly derivation: string;
+
+  constructor(
+    private readonly request: Omit<DerivedSeriesRequest, 'slices'>,
+    private readonly outDir: string,
+  ) {
+    mkdirSync(outDir, { recursive: true });
+    this.frameOfReferenceUid = request.source.FrameOfReferenceUID ?? newUid();
+    const p = request.provenance;
+    this.derivation = `${TASK_TEXT[request.task]} by ${p.packName} ${p.packVersion} (HealthGPT)${p.demonstration ? '; demonstration model, not for clinical use' : ''}`.slice(0, 1024);
+  }
+
+  /** Writes slice `index` (0-based; Instance Number index + 1) atomically and returns its file. */
+  writeSlice(slice: DerivedSlice, index: number, incomplete = false): string {
+    const request = this.request;
+    const p = request.provenance;
+    const now = this.now;
+    const derivation = this.derivation;
     if (slice.pixels.length !== slice.rows * slice.columns) throw new Error(`slice ${index + 1}: pixel count does not match ${slice.rows}x${slice.columns}`);
     const sopInstanceUid = newUid();
     const signed = request.modality === 'CT';
@@ -210,7 +227,7 @@ export function writeDerivedSeries(request: DerivedSeriesRequest, outDir: string
       Manufacturer: 'HealthGPT Workstation',
       ManufacturerModelName: p.packName.slice(0, 64),
       SoftwareVersions: [`${p.appName} ${p.appVersion}`.slice(0, 64), `${p.packName} ${p.packVersion}`.slice(0, 64)],
-      SeriesDescription: seriesDescription(request.task, p, request.incomplete === true),
+      SeriesDescription: seriesDescription(request.task, p, incomplete || request.incomplete === true),
       DerivationDescription: derivation,
       SourceImageSequence: [{ ReferencedSOPClassUID: slice.source.sopClassUid, ReferencedSOPInstanceUID: slice.source.sopInstanceUid }],
       ContributingEquipmentSequence: [
@@ -223,11 +240,11 @@ export function writeDerivedSeries(request: DerivedSeriesRequest, outDir: string
           PurposeOfReferenceCodeSequence: [{ CodeValue: '109103', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Modifying Equipment' }],
         },
       ],
-      SeriesInstanceUID: seriesInstanceUid,
+      SeriesInstanceUID: this.seriesInstanceUid,
       SeriesNumber: request.seriesNumber,
       Laterality: '',
       InstanceNumber: index + 1,
-      FrameOfReferenceUID: frameOfReferenceUid,
+      FrameOfReferenceUID: this.frameOfReferenceUid,
       PositionReferenceIndicator: request.source.PositionReferenceIndicator ?? '',
       ImagePositionPatient: slice.imagePositionPatient.map(ds16),
       ImageOrientationPatient: slice.imageOrientationPatient.map(ds16),
@@ -261,10 +278,17 @@ export function writeDerivedSeries(request: DerivedSeriesRequest, outDir: string
     const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
     dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
     const bytes = new Uint8Array(dict.write() as ArrayBuffer);
-    const file = path.join(outDir, `${String(index + 1).padStart(4, '0')}.dcm`);
+    const file = path.join(this.outDir, `${String(index + 1).padStart(4, '0')}.dcm`);
     fsyncWrite(file, bytes);
-    files.push(file);
-    uids.push(sopInstanceUid);
-  });
-  return { seriesInstanceUid, files, sopInstanceUids: uids };
+    this.files[index] = file;
+    this.sopInstanceUids[index] = sopInstanceUid;
+    return file;
+  }
+}
+
+export function writeDerivedSeries(request: DerivedSeriesRequest, outDir: string): WrittenSeries {
+  if (request.slices.length === 0) throw new Error('no slices to write');
+  const writer = new DerivedSeriesWriter(request, outDir);
+  request.slices.forEach((slice, index) => writer.writeSlice(slice, index));
+  return { seriesInstanceUid: writer.seriesInstanceUid, files: writer.files, sopInstanceUids: writer.sopInstanceUids };
 }
