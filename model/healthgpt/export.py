@@ -32,7 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import CLIP_MEAN, CLIP_STD, HealthGPTConfig, START_INDEX, VQConfig
+from .config import CLIP_MEAN, CLIP_STD, HealthGPTConfig, PluginConfig, START_INDEX, VQConfig
 from .modeling import HealthGPT, HLoRALinear, apply_rope, causal_mask, rope_cos_sin
 from .tokenizer import build_tokenizer, tokenizer_config_json
 from .vq import VQAutoencoder
@@ -420,6 +420,12 @@ def random_pack(out_dir: str, seed: int = 0, preset: str = "tiny", layers: Optio
     if preset == "tiny":
         tok = build_tokenizer(text_vocab_size=vocab_text, num_image_tokens=64)
         cfg = HealthGPTConfig.from_tokenizer(tok, **({"num_layers": layers} if layers else {}))
+    elif preset == "medium":
+        # wide enough that a duplicated base would show in RSS (LM base ~45 MB fp32), GQA 8/4
+        tok = build_tokenizer(text_vocab_size=vocab_text, num_image_tokens=64)
+        cfg = HealthGPTConfig.from_tokenizer(
+            tok, hidden_size=512, num_layers=layers or 4, num_heads=8, num_kv_heads=4, intermediate_size=1536,
+            plugins=[PluginConfig("com", 16, 32, 4, -2, False), PluginConfig("gen", 64, 128, 4, 1, True)])
     elif preset == "phi3-width":
         # Phi-3-mini widths (hidden 3072, MLP 8192, 32 heads, M3 ranks) with few layers and a small vision tower
         tok = build_tokenizer(text_vocab_size=vocab_text, num_image_tokens=1024)
@@ -446,7 +452,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Build a random-weight HealthGPT pack (tests and benchmarks only)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--preset", default="tiny", choices=["tiny", "phi3-width"])
+    ap.add_argument("--preset", default="tiny", choices=["tiny", "medium", "phi3-width"])
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--reference", default=None, help="also save the torch checkpoint used by reference.py")
     ap.add_argument("--vocab-text", type=int, default=512)

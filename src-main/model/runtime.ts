@@ -209,6 +209,11 @@ export class ModelRuntime {
     return { spec, plugin };
   }
 
+  /** Text of token ids (special tokens kept visible; the library refuses an empty list). */
+  decodeIds(ids: number[]): string {
+    return ids.length === 0 ? '' : this.tokenizer.decode(ids, { skip_special_tokens: false });
+  }
+
   /** Token ids of a prompt (no special tokens added: the template carries them). */
   encode(text: string): number[] {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
@@ -329,8 +334,8 @@ export class ModelRuntime {
         stopReason = 'eos';
         break;
       }
-      const full = this.tokenizer.decode(tokens.filter((x) => !eos.has(x)), { skip_special_tokens: false });
-      if (full.length > text.length && !full.endsWith('\uFFFD')) {
+      const full = this.decodeIds(tokens.filter((x) => !eos.has(x)));
+      if (full.length > text.length && !full.endsWith('\uFFFD') && full.startsWith(text)) {
         req.onToken?.(full.slice(text.length), next);
         text = full;
       }
@@ -344,7 +349,10 @@ export class ModelRuntime {
       logits = await this.logits(step.last, plugin);
     }
     const decodeMs = now() - t;
-    text = this.tokenizer.decode(tokens.filter((x) => !eos.has(x)), { skip_special_tokens: false });
+    const finalText = this.decodeIds(tokens.filter((x) => !eos.has(x)));
+    // flush what was held back (an incomplete UTF-8 sequence at the end stays as U+FFFD)
+    if (finalText.length > text.length && finalText.startsWith(text)) req.onToken?.(finalText.slice(text.length), tokens.at(-1)!);
+    text = finalText;
     const decoded = tokens.length - 1;
     return {
       ...this.runInfo(taskName, plugin, req.image),
