@@ -1,0 +1,109 @@
+/**
+ * The DICOM worker thread: file parsing for imports, frame decoding for the viewer and the probe, off the
+ * main event loop. One request at a time; the client (worker-client.ts) restarts it on a hang.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { dicomDirReferencedFiles } from './dicomdir';
+import { loadCodecs } from './codecs';
+import { DicomFileError, parseDicomBytes, type ParsedFile } from './parse';
+import { decodeFrame } from './pixels';
+import { probeBytes, problemOf } from './probe';
+import type { ScanResult, WorkerRequest, WorkerResponse } from './worker-protocol';
+
+const codecsReady = loadCodecs();
+
+/** A small cache of parsed files so scrolling through a multi-frame file does not re-read it. */
+const cache = new Map<string, { parsed: ParsedFile; mtimeMs: number }>();
+const CACHE_FILES = 8;
+
+function readParsed(path: string): ParsedFile {
+  let mtimeMs = 0;
+  try {
+    mtimeMs = statSync(path).mtimeMs;
+  } catch (e) {
+    throw new DicomFileError('unreadable', `The file is no longer readable: ${(e as Error).message}`);
+  }
+  const hit = cache.get(path);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.parsed;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new DicomFileError('unreadable', `Cannot read the file: ${(e as Error).message}`);
+  }
+  const parsed = parseDicomBytes(bytes);
+  cache.set(path, { parsed, mtimeMs });
+  if (cache.size > CACHE_FILES) cache.delete(cache.keys().next().value as string);
+  return parsed;
+}
+
+export function scanFile(path: string): ScanResult {
+  try {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      return { path, status: 'error', problem: 'unreadable', message: `Cannot read the file: ${(e as Error).message}` };
+    }
+    const parsed = parseDicomBytes(bytes);
+    if (parsed.isDicomDir) {
+      const referencedFiles = dicomDirReferencedFiles(parsed.dataSet, path);
+      return { path, status: 'skipped', problem: 'no-pixel-data', message: `DICOMDIR listing ${referencedFiles.length} file(s); those are imported instead.`, referencedFiles };
+    }
+    if (!parsed.meta.hasPixels) {
+      return { path, status: 'skipped', problem: 'no-pixel-data', message: `Valid DICOM without pixel data (${parsed.meta.modality || 'no modality'}): not an image.` };
+    }
+    // Decoding the last frame checks the pixel data length (native) or that the codec accepts it.
+    decodeFrame(parsed, parsed.meta.frames - 1);
+    if (!parsed.meta.seriesUid) parsed.meta.seriesUid = `no-series-uid:${path}`;
+    if (!parsed.meta.sopInstanceUid) parsed.meta.sopInstanceUid = `no-sop-uid:${path}`;
+    return { path, status: 'ok', meta: parsed.meta };
+  } catch (e) {
+    const { problem, error } = problemOf(e);
+    return { path, status: 'error', problem, message: error };
+  }
+}
+
+async function handle(req: WorkerRequest): Promise<{ response: WorkerResponse; transfer: ArrayBuffer[] }> {
+  await codecsReady;
+  switch (req.type) {
+    case 'scan':
+      return { response: { id: req.id, type: 'scan', result: scanFile(req.path) }, transfer: [] };
+    case 'probe': {
+      let bytes: Uint8Array;
+      try {
+        bytes = readFileSync(req.path);
+      } catch (e) {
+        return { response: { id: req.id, type: 'error', problem: 'unreadable', message: `Cannot read the file: ${(e as Error).message}` }, transfer: [] };
+      }
+      return { response: { id: req.id, type: 'probe', entry: probeBytes(req.path, bytes) }, transfer: [] };
+    }
+    case 'decode': {
+      try {
+        const parsed = readParsed(req.path);
+        const frame = decodeFrame(parsed, req.frame);
+        const pixels = frame.pixels;
+        // The pixels may view the file's bytes: copy to an owned buffer that can be transferred.
+        const owned = pixels.byteOffset === 0 && pixels.buffer.byteLength === pixels.byteLength && pixels.buffer instanceof ArrayBuffer ? pixels : pixels.slice();
+        return {
+          response: { id: req.id, type: 'decode', frame: { meta: parsed.meta, pixels: owned, color: frame.color, modalityApplied: frame.modalityApplied, min: frame.min, max: frame.max } },
+          transfer: [owned.buffer as ArrayBuffer],
+        };
+      } catch (e) {
+        const { problem, error } = problemOf(e);
+        return { response: { id: req.id, type: 'error', problem, message: error }, transfer: [] };
+      }
+    }
+  }
+}
+
+if (parentPort) {
+  const port = parentPort;
+  port.on('message', (req: WorkerRequest) => {
+    void handle(req).then(
+      ({ response, transfer }) => port.postMessage(response, transfer),
+      (e: unknown) => port.postMessage({ id: req.id, type: 'error', problem: 'unreadable', message: String(e) } satisfies WorkerResponse),
+    );
+  });
+}

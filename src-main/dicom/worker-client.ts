@@ -1,0 +1,106 @@
+/**
+ * Runs requests on a DICOM worker thread with a time limit each. A request that runs past its limit (a
+ * hostile file that makes a codec spin) terminates the worker; the request fails with 'timeout' and
+ * the next request starts a fresh worker. A crashed worker fails its request the same way.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FileProblem } from '../../src-shared/contracts/dicom';
+import type { WorkerRequest, WorkerResponse } from './worker-protocol';
+
+type Body<T> = T extends unknown ? Omit<T, 'id'> : never;
+export type RequestBody = Body<WorkerRequest>;
+
+export class WorkerRequestError extends Error {
+  override name = 'WorkerRequestError';
+  constructor(
+    readonly problem: FileProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  resolve: (r: WorkerResponse) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** The worker's entry: the .ts source under tsx/vitest (loaded through tsx), the built .js otherwise. */
+function spawnWorker(): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // Workers do not inherit tsx's loader from --import reliably (vitest has none): register tsx's ESM
+    // hooks inside the worker, then load the TypeScript entry.
+    const entry = new URL('./dicom-worker.ts', here).href;
+    const tsxApi = path.join(path.dirname(createRequire(here).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
+    const source = `import(${JSON.stringify(pathToFileURL(tsxApi).href)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+    return new Worker(source, { eval: true });
+  }
+  return new Worker(new URL('./dicom-worker.js', here));
+}
+
+export class DicomWorkerClient {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Requests are sent one at a time, so a timeout can be pinned on the request that caused it. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly timeoutMs = 20_000) {}
+
+  request(body: RequestBody, timeoutMs = this.timeoutMs): Promise<WorkerResponse> {
+    const run = this.chain.then(() => this.send(body, timeoutMs));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = spawnWorker();
+    worker.unref();
+    worker.on('message', (msg: WorkerResponse) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      clearTimeout(p.timer);
+      this.pending.delete(msg.id);
+      p.resolve(msg);
+    });
+    const fail = (why: string) => {
+      if (this.worker === worker) this.worker = null;
+      for (const [id, p] of this.pending) {
+        clearTimeout(p.timer);
+        this.pending.delete(id);
+        p.reject(new WorkerRequestError('unreadable', why));
+      }
+    };
+    worker.on('error', (e) => fail(`The DICOM worker failed: ${e.message}`));
+    worker.on('exit', (code) => fail(`The DICOM worker stopped (exit code ${code}).`));
+    this.worker = worker;
+    return worker;
+  }
+
+  private send(body: RequestBody, timeoutMs: number): Promise<WorkerResponse> {
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise<WorkerResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        if (this.worker === worker) this.worker = null;
+        void worker.terminate();
+        reject(new WorkerRequestError('timeout', `Reading the file took longer than ${Math.round(timeoutMs / 1000)} s and was stopped.`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      worker.postMessage({ ...body, id } as WorkerRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+}

@@ -1,0 +1,44 @@
+/** Numbered, typed messages between the main process and the DICOM worker (dicom-worker.ts). */
+import type { FileProblem, PixelArray, ProbeEntry } from '../../src-shared/contracts/dicom';
+import type { InstanceMeta } from './parse';
+
+export interface ScanOk {
+  path: string;
+  status: 'ok';
+  meta: InstanceMeta;
+}
+export interface ScanSkipped {
+  path: string;
+  status: 'skipped';
+  problem: FileProblem;
+  message: string;
+  /** Files a DICOMDIR refers to (absolute paths), to import next. */
+  referencedFiles?: string[];
+}
+export interface ScanFailed {
+  path: string;
+  status: 'error';
+  problem: FileProblem;
+  message: string;
+}
+export type ScanResult = ScanOk | ScanSkipped | ScanFailed;
+
+export interface DecodedFrameMessage {
+  meta: InstanceMeta;
+  pixels: PixelArray;
+  color: boolean;
+  modalityApplied: boolean;
+  min: number;
+  max: number;
+}
+
+export type WorkerRequest =
+  | { id: number; type: 'scan'; path: string }
+  | { id: number; type: 'decode'; path: string; frame: number }
+  | { id: number; type: 'probe'; path: string };
+
+export type WorkerResponse =
+  | { id: number; type: 'scan'; result: ScanResult }
+  | { id: number; type: 'decode'; frame: DecodedFrameMessage }
+  | { id: number; type: 'probe'; entry: ProbeEntry }
+  | { id: number; type: 'error'; problem: FileProblem; message: string };
