@@ -1,0 +1,128 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { migrate, StoreRefusedError } from '../../../src-main/store/database';
+import { HistoryDb } from '../../../src-main/store/history-db';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../../src-main/store/migrations';
+
+function memory(): Database.Database {
+  const db = new Database(':memory:');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+const version = (db: Database.Database) => db.pragma('user_version', { simple: true }) as number;
+const tables = (db: Database.Database) =>
+  (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as Array<{ name: string }>).map((r) => r.name);
+const columns = (db: Database.Database, table: string) => (db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as Array<{ name: string }>).map((r) => r.name);
+const indexes = (db: Database.Database) =>
+  (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'`).all() as Array<{ name: string }>).map((r) => r.name);
+
+/** Rows written with plain SQL at schema 1, as a v1 app would have left them. */
+function seedV1(db: Database.Database): void {
+  db.exec(`
+    INSERT INTO cases (case_id, title, patient_id, patient_name, created_at, created_by) VALUES
+      ('c1', 'first', 'P1', 'Doe^Jane', 1000, 'u'), ('c2', NULL, 'P2', 'Roe^Rick', 2000, 'u'), ('c3', NULL, NULL, NULL, 3000, 'u');
+    INSERT INTO studies (study_id, case_id, study_uid, study_date) VALUES ('s1', 'c1', '1.2.3', '2025-05-01');
+    INSERT INTO runs (run_id, case_id, task, prompt, pack_id, pack_hash, execution_provider, started_at, status, recorded_by) VALUES
+      ('r1', 'c1', 'vqa', 'q', 'p', 'h', 'cpu', 10, 'succeeded', 'u'),
+      ('r2', 'c1', 'sr', 'q', 'p', 'h', 'cpu', 20, 'failed', 'u'),
+      ('r3', 'c2', 'vqa', 'q', 'p', 'h', 'cpu', 5, 'succeeded', 'u');
+    INSERT INTO reviews (review_id, run_id, decision, reviewer, at) VALUES
+      ('v1', 'r1', 'accepted', 'a', 100), ('v2', 'r2', 'rejected', 'b', 200);
+  `);
+}
+
+describe('migration registry', () => {
+  it('numbers migrations 1..N without gaps, the latest being the app schema', () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    expect(LATEST_SCHEMA_VERSION).toBe(MIGRATIONS.length);
+  });
+});
+
+describe('migration 1 (from an empty database)', () => {
+  it('creates every table and sets user_version 1', () => {
+    const db = memory();
+    expect(migrate(db, 1)).toEqual({ from: 0, to: 1 });
+    expect(version(db)).toBe(1);
+    expect(tables(db)).toEqual(['artifacts', 'audit_log', 'cases', 'output_artifacts', 'outputs', 'reviews', 'run_inputs', 'runs', 'series', 'studies'].sort());
+  });
+
+  it('forbids UPDATE and DELETE on the audit log and on reviews, and changes to finished runs', () => {
+    const db = memory();
+    migrate(db, 1);
+    seedV1(db);
+    db.exec(`INSERT INTO audit_log (at, actor, action, entity) VALUES (1, 'u', 'x', 'case')`);
+    expect(() => db.exec(`UPDATE audit_log SET actor = 'mallory'`)).toThrow(/append-only/);
+    expect(() => db.exec(`DELETE FROM audit_log`)).toThrow(/append-only/);
+    expect(() => db.exec(`UPDATE reviews SET decision = 'accepted' WHERE review_id = 'v2'`)).toThrow(/append-only/);
+    expect(() => db.exec(`DELETE FROM reviews`)).toThrow(/append-only/);
+    expect(() => db.exec(`UPDATE runs SET status = 'succeeded' WHERE run_id = 'r2'`)).toThrow(/finished run/);
+    expect(() => db.exec(`DELETE FROM runs WHERE run_id = 'r3'`)).toThrow(/cannot be deleted/);
+    expect((db.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n).toBe(1);
+  });
+
+  it('enforces foreign keys and value checks', () => {
+    const db = memory();
+    migrate(db, 1);
+    expect(() => db.exec(`INSERT INTO runs (run_id, case_id, task, prompt, pack_id, pack_hash, execution_provider, started_at, status, recorded_by)
+                          VALUES ('x', 'no-such-case', 't', 'p', 'p', 'h', 'cpu', 1, 'succeeded', 'u')`)).toThrow(/FOREIGN KEY/);
+    db.exec(`INSERT INTO cases (case_id, created_at, created_by) VALUES ('c', 1, 'u')`);
+    expect(() => db.exec(`INSERT INTO runs (run_id, case_id, task, prompt, pack_id, pack_hash, execution_provider, started_at, status, recorded_by)
+                          VALUES ('x', 'c', 't', 'p', 'p', 'h', 'cpu', 1, 'exploded', 'u')`)).toThrow(/CHECK/);
+  });
+});
+
+describe('migration 2 (from schema 1 with data)', () => {
+  it('adds the search indexes and backfills each case summary from its runs and reviews', () => {
+    const db = memory();
+    migrate(db, 1);
+    seedV1(db);
+    expect(migrate(db, 2)).toEqual({ from: 1, to: 2 });
+    expect(columns(db, 'cases')).toEqual(expect.arrayContaining(['run_count', 'last_run_at', 'last_run_status', 'review_state']));
+    expect(indexes(db)).toEqual(expect.arrayContaining(['runs_by_case', 'runs_by_task', 'studies_by_uid', 'cases_by_last_run']));
+    const rows = db.prepare('SELECT case_id, run_count, last_run_at, last_run_status, review_state FROM cases ORDER BY case_id').all();
+    expect(rows).toEqual([
+      { case_id: 'c1', run_count: 2, last_run_at: 20, last_run_status: 'failed', review_state: 'rejected' },
+      { case_id: 'c2', run_count: 1, last_run_at: 5, last_run_status: 'succeeded', review_state: 'unreviewed' },
+      { case_id: 'c3', run_count: 0, last_run_at: null, last_run_status: null, review_state: 'unreviewed' },
+    ]);
+    // The summary triggers keep it current afterwards.
+    const h = new HistoryDb(db, 'tester', () => 50);
+    h.recordRun({ runId: 'r4', caseId: 'c3', task: 'vqa', prompt: 'p', packId: 'p', packHash: 'h', executionProvider: 'cpu', startedAt: 40 });
+    h.finishRun({ runId: 'r4', status: 'cancelled', endedAt: 45 });
+    h.recordReview({ reviewId: 'v3', runId: 'r4', decision: 'edited', editedText: 'better' });
+    expect(db.prepare(`SELECT run_count, last_run_at, last_run_status, review_state FROM cases WHERE case_id = 'c3'`).get()).toEqual({
+      run_count: 1,
+      last_run_at: 40,
+      last_run_status: 'cancelled',
+      review_state: 'edited',
+    });
+    // Search uses the new index for task filters.
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT 1 FROM runs r WHERE r.task = ? AND r.case_id = ?`).all('vqa', 'c1') as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/runs_by_task|sqlite_autoindex/);
+  });
+
+  it('runs in one transaction: a failing step leaves schema 1 and the data as they were', () => {
+    const db = memory();
+    migrate(db, 1);
+    seedV1(db);
+    db.exec('CREATE INDEX cases_by_last_run ON cases (created_at)'); // a name migration 2 will try to create
+    expect(() => migrate(db, 2)).toThrow(/already exists/);
+    expect(version(db)).toBe(1);
+    expect(columns(db, 'cases')).not.toContain('run_count');
+    expect(indexes(db)).not.toContain('runs_by_case');
+    expect((db.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n).toBe(3);
+  });
+});
+
+describe('newer schemas', () => {
+  it('refuses a database whose user_version is above the app schema, without touching it', () => {
+    const db = memory();
+    migrate(db);
+    db.pragma(`user_version = ${LATEST_SCHEMA_VERSION + 1}`);
+    const before = db.serialize();
+    expect(() => migrate(db)).toThrow(StoreRefusedError);
+    expect(() => migrate(db)).toThrow(/newer version of HealthGPT Workstation/);
+    expect(Buffer.compare(db.serialize(), before)).toBe(0);
+  });
+});
