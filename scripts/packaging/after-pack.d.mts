@@ -1,0 +1,1 @@
+export default function afterPack(context: object): Promise<void>;
