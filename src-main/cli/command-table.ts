@@ -2,7 +2,9 @@ import type { CliCommand } from './cli-types';
 import { historyCheckCommand } from './commands/history-check';
 import { historyExportCommand } from './commands/history-export';
 import { historyListCommand } from './commands/history-list';
+import { dicomProbeCommand } from './commands/dicom-probe';
 import { infoCommand } from './commands/info';
+import { modelCommands } from './commands/model';
 
 /** Every CLI command. Names are an interface hospital IT scripts rely on: never rename one. */
-export const commandTable: CliCommand[] = [infoCommand, historyListCommand, historyExportCommand, historyCheckCommand];
+export const commandTable: CliCommand[] = [infoCommand, dicomProbeCommand, historyListCommand, historyExportCommand, historyCheckCommand, ...modelCommands];

@@ -45,7 +45,7 @@ describe('model pack verification', () => {
     const dir = fresh();
     const f = path.join(dir, 'lm.onnx');
     const b = readFileSync(f);
-    b[b.length - 10] ^= 0xff;
+    b[b.length - 10] = (b[b.length - 10] ?? 0) ^ 0xff;
     writeFileSync(f, b);
     const r = await verifyPack(dir);
     expect(r).toMatchObject({ ok: false, code: 'PACK_HASH_MISMATCH' });

@@ -1,0 +1,209 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { generationTaskSchema, comprehensionTaskSchema } from '../../../src-shared/contracts/model-pack';
+import { DomainError } from '../../../src-shared/ipc/envelope';
+import { packRoots } from '../../app/app-info';
+import { readModelImage, type WindowChoice } from '../../model/dicom-input';
+import { writeGrayPng } from '../../model/model-image';
+import { verifyPack, type VerifyOptions } from '../../model/pack-verify';
+import { loadPack } from '../../model/runtime';
+import type { Services } from '../../services';
+import { printResult, UsageError, type CliCommand, type CliIo } from '../cli-types';
+
+/** A pack given as a folder path, or by name among the app's pack folders. */
+function resolvePack(arg: string, services: Services): string {
+  if (existsSync(arg) && statSync(arg).isDirectory()) return path.resolve(arg);
+  for (const root of packRoots(services.resourcesDir, services.dataDir)) {
+    const dir = path.join(root, arg);
+    if (existsSync(path.join(dir, 'manifest.json'))) return dir;
+  }
+  throw new UsageError(`no model pack "${arg}" (give a pack folder, or the name of a pack in ${packRoots(services.resourcesDir, services.dataDir).join(' or ')})`);
+}
+
+function verifyOptions(services: Services): VerifyOptions {
+  const fromPolicy = services.policy.packVerifyOptions();
+  return {
+    requireSignature: fromPolicy.requireSignature,
+    ...(fromPolicy.trustedKeys ? { trustedKeys: fromPolicy.trustedKeys } : { trustedKeysPath: path.join(services.resourcesDir, 'trusted-keys.json') }),
+  };
+}
+
+function parseWindow(text: string | undefined): WindowChoice | undefined {
+  if (!text) return undefined;
+  const m = /^(-?\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$/.exec(text.trim());
+  if (!m) throw new UsageError('--window must be CENTER,WIDTH (for example 40,400)');
+  return { center: Number(m[1]), width: Number(m[2]) };
+}
+
+async function openRuntime(packArg: string, io: CliIo, provider: string | undefined) {
+  const services = await io.services();
+  const dir = resolvePack(packArg, services);
+  const verified = await verifyPack(dir, verifyOptions(services));
+  if (!verified.ok) throw new DomainError(verified.code, verified.message);
+  services.policy.assertPackAllowed({ id: verified.manifest.name, version: verified.manifest.version });
+  const p = provider === undefined || provider === 'auto' ? 'auto' : provider;
+  if (!['auto', 'cpu', 'cuda', 'dml', 'coreml'].includes(p)) throw new UsageError('--provider must be auto, cpu, cuda, dml or coreml');
+  return { services, rt: await loadPack(dir, { verified, provider: p as 'auto' }) };
+}
+
+export const packVerifyCommand: CliCommand = {
+  name: 'pack verify',
+  summary: 'Verify a model pack: schema, every file size and sha256, signature',
+  usage: 'healthgpt pack verify <pack-folder-or-name> [--require-signature] [--json]',
+  async run(args, io) {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { json: { type: 'boolean', default: false }, 'require-signature': { type: 'boolean', default: false } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length !== 1) throw new UsageError('give exactly one pack folder or name');
+    const services = await io.services();
+    const dir = resolvePack(positionals[0]!, services);
+    const opts = verifyOptions(services);
+    if (values['require-signature']) opts.requireSignature = true;
+    const r = await verifyPack(dir, opts);
+    if (!r.ok) {
+      printResult(io, values.json, { ok: false, error: { code: r.code, message: r.message }, path: dir }, () => `REFUSED ${dir}\n  ${r.code}: ${r.message}`);
+      return 1;
+    }
+    const m = r.manifest;
+    const value = {
+      ok: true,
+      path: r.dir,
+      name: m.name,
+      version: m.version,
+      licence: m.licence,
+      intendedUse: m.intendedUse,
+      manifestSha256: r.manifestSha256,
+      signature: r.signature,
+      files: m.files.length,
+      bytes: m.files.reduce((s, f) => s + f.size, 0),
+      tasks: Object.keys(m.tasks),
+    };
+    printResult(io, values.json, value, () =>
+      [
+        `OK ${m.name} ${m.version} (${value.files} files, ${(value.bytes / 2 ** 20).toFixed(1)} MiB)`,
+        `  ${m.intendedUse.text}`,
+        `  signature: ${r.signature.valid ? `valid (${r.signature.keyId})` : r.signature.present ? `present, key ${r.signature.keyId} not trusted` : 'none'}`,
+        `  tasks: ${value.tasks.join(', ')}`,
+      ].join('\n'),
+    );
+    return 0;
+  },
+};
+
+export const askCommand: CliCommand = {
+  name: 'ask',
+  summary: 'Ask the model about an image (VQA or report draft)',
+  usage:
+    'healthgpt ask --pack <pack> --image <dicom|png> --question "<text>" [--task vqa|report] [--max-tokens N] [--window C,W] [--frame N] [--provider auto|cpu|cuda|dml|coreml] [--json]',
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        pack: { type: 'string' },
+        image: { type: 'string' },
+        question: { type: 'string', default: '' },
+        task: { type: 'string', default: 'vqa' },
+        'max-tokens': { type: 'string', default: '256' },
+        window: { type: 'string' },
+        frame: { type: 'string' },
+        provider: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    if (!values.pack || !values.image) throw new UsageError('--pack and --image are required');
+    const task = comprehensionTaskSchema.safeParse(values.task);
+    if (!task.success) throw new UsageError('--task must be vqa or report');
+    if (task.data === 'vqa' && !values.question.trim()) throw new UsageError('--question is required for vqa');
+    const maxTokens = Number(values['max-tokens']);
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UsageError('--max-tokens must be a positive integer');
+    const image = readModelImage(values.image, { window: parseWindow(values.window), ...(values.frame ? { frame: Number(values.frame) - 1 } : {}) });
+    const { services, rt } = await openRuntime(values.pack, io, values.provider);
+    try {
+      services.policy.assertTaskAllowed(task.data);
+      const r = await rt.ask({ image, question: values.question, task: task.data, maxTokens, onToken: values.json ? undefined : (d) => io.out(d) });
+      if (values.json) {
+        const { logits: _l, ...rest } = r;
+        printResult(io, true, { ok: true, ...rest }, () => '');
+      } else {
+        io.out(`\n\n[${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ' — demonstration model, not for clinical use' : ''}; ${r.provider}; ${r.tokens.length} tokens, ${r.timings.decodeTokensPerSecond.toFixed(1)} tok/s; stop: ${r.stopReason}]\n`);
+      }
+      return 0;
+    } finally {
+      await rt.close();
+    }
+  },
+};
+
+export const generateCommand: CliCommand = {
+  name: 'generate',
+  summary: 'Generate an image: super-resolution, CT→MRI, MRI→CT, reconstruction',
+  usage:
+    'healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <dicom|png> --out <file.png> [--window C,W] [--frame N] [--provider ...] [--json]',
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        pack: { type: 'string' },
+        task: { type: 'string' },
+        in: { type: 'string' },
+        out: { type: 'string' },
+        window: { type: 'string' },
+        frame: { type: 'string' },
+        provider: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    if (!values.pack || !values.in || !values.out || !values.task) throw new UsageError('--pack, --task, --in and --out are required');
+    const task = generationTaskSchema.safeParse(values.task);
+    if (!task.success) throw new UsageError('--task must be sr, ct2mri, mri2ct or recon');
+    if (!/\.png$/i.test(values.out)) throw new UsageError('--out must name a .png file (DICOM output goes through the app, which writes a derived series)');
+    const image = readModelImage(values.in, { window: parseWindow(values.window), ...(values.frame ? { frame: Number(values.frame) - 1 } : {}) });
+    const { services, rt } = await openRuntime(values.pack, io, values.provider);
+    try {
+      services.policy.assertTaskAllowed(task.data);
+      let lastPct = -1;
+      const r = await rt.generate({
+        task: task.data,
+        image,
+        onProgress: (done, total) => {
+          const pct = Math.floor((done / total) * 10) * 10;
+          if (!values.json && pct !== lastPct) {
+            lastPct = pct;
+            io.err(`\r${pct}%`);
+          }
+        },
+      });
+      writeGrayPng(values.out, r.pixels, r.rows, r.cols);
+      const summary = {
+        ok: true,
+        out: path.resolve(values.out),
+        task: r.task,
+        rows: r.rows,
+        cols: r.cols,
+        pixelSpacing: r.pixelSpacing,
+        outputScale: r.outputScale,
+        window: r.window,
+        provider: r.provider,
+        pack: r.pack,
+        plugin: r.plugin,
+        imageTokens: r.tokens.length,
+        timings: r.timings,
+        aiGenerated: true,
+      };
+      printResult(io, values.json, summary, () =>
+        `\nwrote ${summary.out} (${r.cols}×${r.rows}${r.pixelSpacing ? `, spacing ${r.pixelSpacing.map((v) => v.toFixed(4)).join('×')} mm` : ''}) — AI-generated by ${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ', demonstration model, not for clinical use' : ''}; ${r.provider}; ${(r.timings.totalMs / 1000).toFixed(2)} s`,
+      );
+      return 0;
+    } finally {
+      await rt.close();
+    }
+  },
+};
+
+export const modelCommands: CliCommand[] = [packVerifyCommand, askCommand, generateCommand];
