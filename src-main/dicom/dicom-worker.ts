@@ -79,6 +79,8 @@ async function handle(req: WorkerRequest): Promise<{ response: WorkerResponse; t
       }
       return { response: { id: req.id, type: 'probe', entry: probeBytes(req.path, bytes) }, transfer: [] };
     }
+    case 'probe-bytes':
+      return { response: { id: req.id, type: 'probe', entry: probeBytes(req.name, req.bytes) }, transfer: [] };
     case 'decode': {
       try {
         const parsed = readParsed(req.path);

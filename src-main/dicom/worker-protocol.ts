@@ -35,7 +35,9 @@ export interface DecodedFrameMessage {
 export type WorkerRequest =
   | { id: number; type: 'scan'; path: string }
   | { id: number; type: 'decode'; path: string; frame: number }
-  | { id: number; type: 'probe'; path: string };
+  | { id: number; type: 'probe'; path: string }
+  /** Probe bytes already in memory (the mutation fuzz test). */
+  | { id: number; type: 'probe-bytes'; name: string; bytes: Uint8Array };
 
 export type WorkerResponse =
   | { id: number; type: 'scan'; result: ScanResult }
