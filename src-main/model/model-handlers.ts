@@ -1,0 +1,141 @@
+import { modelErrorCodes, type modelContract, type LoadedPack, type ModelImageInput } from '../../src-shared/contracts/model';
+import { DomainError } from '../../src-shared/ipc/envelope';
+import { discoverPacks } from '../app/pack-discovery';
+import type { DomainHandlers } from '../ipc/registry';
+import type { JobManager } from '../jobs/job-manager';
+import { readModelImage } from './dicom-input';
+import { imageFromGray8 } from './model-image';
+import { verifyPack, type VerifyOptions } from './pack-verify';
+import { loadPack, type ModelImage, type ModelRuntime } from './runtime';
+
+export interface ModelHandlerDeps {
+  jobs: JobManager;
+  /** Folders searched for packs (resources/packs, <data>/packs). */
+  packRoots: () => string[];
+  /** From the machine policy: signature requirement and trusted keys. */
+  verifyOptions: () => VerifyOptions;
+  assertPackAllowed?: (pack: { id: string; version: string }) => void;
+  assertTaskAllowed?: (task: string) => void;
+  /** Told whenever the provider in use changes (status line). */
+  onProviderChange?: (provider: LoadedPack['provider'] | null) => void;
+}
+
+/** Holds at most one loaded pack; the app keeps running with none when a pack is refused. */
+export class ModelService {
+  private runtime: ModelRuntime | null = null;
+  private info: LoadedPack | null = null;
+
+  constructor(private readonly deps: ModelHandlerDeps) {}
+
+  get loaded(): LoadedPack | null {
+    return this.info;
+  }
+
+  get current(): ModelRuntime {
+    if (!this.runtime) throw new DomainError(modelErrorCodes.noPackLoaded, 'no model pack is loaded');
+    return this.runtime;
+  }
+
+  async load(path: string, provider: 'auto' | LoadedPack['provider']): Promise<LoadedPack> {
+    const verified = await verifyPack(path, this.deps.verifyOptions());
+    if (!verified.ok) throw new DomainError(verified.code, verified.message);
+    const m = verified.manifest;
+    this.deps.assertPackAllowed?.({ id: m.name, version: m.version });
+    const rt = await loadPack(path, { verified, provider });
+    await this.unload();
+    this.runtime = rt;
+    this.info = {
+      path: verified.dir,
+      name: m.name,
+      version: m.version,
+      licence: m.licence,
+      demonstration: m.intendedUse.demonstration,
+      intendedUse: m.intendedUse.text,
+      manifestSha256: verified.manifestSha256,
+      provider: rt.provider,
+      tasks: Object.keys(m.tasks),
+    };
+    this.deps.onProviderChange?.(rt.provider);
+    return this.info;
+  }
+
+  async unload(): Promise<boolean> {
+    const rt = this.runtime;
+    this.runtime = null;
+    this.info = null;
+    if (!rt) return false;
+    await rt.close();
+    this.deps.onProviderChange?.(null);
+    return true;
+  }
+
+  resolveImage(input: ModelImageInput): ModelImage {
+    if (input.kind === 'file') return readModelImage(input.path, { ...(input.frame !== undefined ? { frame: input.frame } : {}), ...(input.window ? { window: input.window } : {}) });
+    if (input.pixels.length !== input.rows * input.cols) throw new DomainError(modelErrorCodes.badInput, 'pixels must hold rows × cols bytes');
+    return imageFromGray8(input.pixels, input.rows, input.cols, input.pixelSpacing ?? null, input.window ?? null);
+  }
+}
+
+export function createModelHandlers(service: ModelService, deps: ModelHandlerDeps): DomainHandlers<typeof modelContract> {
+  return {
+    listPacks: () =>
+      discoverPacks(deps.packRoots()).map((p) => ({
+        path: p.path,
+        name: p.name,
+        version: p.version,
+        demonstration: p.demonstration,
+        intendedUse: p.intendedUse,
+        ...(p.problem ? { problem: p.problem } : {}),
+      })),
+    verifyPack: async ({ path }) => {
+      const r = await verifyPack(path, deps.verifyOptions());
+      return r.ok
+        ? { ok: true as const, path: r.dir, name: r.manifest.name, version: r.manifest.version, manifestSha256: r.manifestSha256, signature: r.signature }
+        : { ok: false as const, path, code: r.code, message: r.message };
+    },
+    loadPack: ({ path, provider }) => service.load(path, provider),
+    unloadPack: async () => ({ unloaded: await service.unload() }),
+    status: () => ({ loaded: service.loaded }),
+    startAsk: async ({ task, question, image, maxTokens }, ctx) => {
+      deps.assertTaskAllowed?.(task);
+      const rt = service.current;
+      const img = service.resolveImage(image);
+      return deps.jobs.start({
+        kind: 'model-ask',
+        sink: ctx.sink,
+        run: async ({ signal, progress }) => {
+          let done = 0;
+          const r = await rt.ask({ image: img, question, task, maxTokens, signal, onToken: (delta) => progress({ done: ++done, total: maxTokens, appendText: delta }) });
+          return { pack: r.pack, provider: r.provider, task: r.task, plugin: r.plugin, window: r.window, text: r.text, tokens: r.tokens, stopReason: r.stopReason, timings: { ...r.timings } };
+        },
+      });
+    },
+    startGenerate: async ({ task, image }, ctx) => {
+      deps.assertTaskAllowed?.(task);
+      const rt = service.current;
+      const img = service.resolveImage(image);
+      return deps.jobs.start({
+        kind: 'model-generate',
+        sink: ctx.sink,
+        run: async ({ signal, progress }) => {
+          const r = await rt.generate({ task, image: img, signal, onProgress: (done, total) => progress({ done, total }) });
+          return {
+            pack: r.pack,
+            provider: r.provider,
+            task: r.task,
+            plugin: r.plugin,
+            window: r.window,
+            pixels: r.pixels,
+            rows: r.rows,
+            cols: r.cols,
+            pixelSpacing: r.pixelSpacing,
+            outputScale: r.outputScale,
+            imageTokens: r.tokens.length,
+            timings: { ...r.timings },
+            aiGenerated: true as const,
+          };
+        },
+      });
+    },
+  };
+}
