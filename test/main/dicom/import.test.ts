@@ -1,0 +1,178 @@
+/**
+ * Import through the service (worker thread, job manager), series assembly and sorting, frames over
+ * the contract, and physical pane sync between two real series with different matrix and spacing.
+ * The series are written from the Colin27 MRI and pydicom's CT_small by write_series.py (on demand).
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobFinal } from '../../../src-shared/contracts/jobs';
+import { importReportSchema, frameSchema, seriesDetailSchema, type ImportReport } from '../../../src-shared/contracts/dicom';
+import { nearestSliceIndex, patientToPixel, pixelToPatient, type ImagePlane } from '../../../src-shared/dicom/geometry';
+import { createDicomService, type DicomService } from '../../../src-main/dicom/dicom-service';
+import type { CallContext } from '../../../src-main/ipc/registry';
+import { JobManager } from '../../../src-main/jobs/job-manager';
+import { PYDICOM_FILES, PYTHON, REPO } from './fixtures';
+
+const GENERATED = path.join(REPO, 'test/fixtures/generated');
+
+interface ExpectedSeries {
+  seriesUid: string;
+  count: number;
+  rows: number;
+  columns: number;
+  pixelSpacing: [number, number];
+  positions: number[][];
+  orientation: number[];
+  sliceSums: number[];
+}
+
+export function ensureGeneratedSeries(): Record<string, ExpectedSeries> {
+  const expectedPath = path.join(GENERATED, 'expected.json');
+  if (!existsSync(expectedPath)) {
+    execFileSync(PYTHON, [path.join(REPO, 'test/fixtures/dicom/write_series.py'), GENERATED], { stdio: 'inherit', timeout: 300_000 });
+  }
+  return JSON.parse(readFileSync(expectedPath, 'utf8')) as Record<string, ExpectedSeries>;
+}
+
+const events: Array<{ channel: string; payload: unknown }> = [];
+const ctx: CallContext = {
+  sink: { id: 'test', send: (channel, payload) => events.push({ channel, payload }), isAlive: () => true },
+  sender: { transport: 'direct', origin: null, isMainFrame: true, authenticated: true },
+};
+
+let jobs: JobManager;
+let service: DicomService;
+let expected: Record<string, ExpectedSeries>;
+let report: ImportReport;
+let scratch: string;
+
+beforeAll(async () => {
+  expected = ensureGeneratedSeries();
+  scratch = mkdtempSync(path.join(tmpdir(), 'dicom-import-'));
+  // Broken files next to good ones: the import must report them and go on.
+  writeFileSync(path.join(scratch, 'empty.dcm'), new Uint8Array(0));
+  writeFileSync(path.join(scratch, 'notes.txt'), 'not a DICOM file at all, just some text');
+  const good = readFileSync(path.join(PYDICOM_FILES, 'CT_small.dcm'));
+  writeFileSync(path.join(scratch, 'cut.dcm'), good.subarray(0, good.length - 1000));
+  copyFileSync(path.join(PYDICOM_FILES, 'MR_small_RLE.dcm'), path.join(scratch, 'rle.dcm'));
+  jobs = new JobManager();
+  service = createDicomService({ jobs, dataDir: scratch });
+  const started = await service.handlers.import(
+    { paths: [path.join(GENERATED, 'mr_axial'), path.join(GENERATED, 'mr_resampled'), path.join(GENERATED, 'ct_series'), scratch, path.join(PYDICOM_FILES, 'dicomdirtests/DICOMDIR')] },
+    ctx,
+  );
+  const final: JobFinal = await jobs.wait(started.jobId);
+  expect(final.status).toBe('done');
+  report = importReportSchema.parse(final.status === 'done' ? final.result : null);
+}, 300_000);
+
+afterAll(async () => {
+  await service?.close();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('DICOM import', () => {
+  it('imports every good file and reports each bad one with a clear message', () => {
+    const by = (name: string) => report.entries.find((e) => e.path.endsWith(name));
+    expect(by('empty.dcm')).toMatchObject({ status: 'error', problem: 'zero-length' });
+    expect(by('notes.txt')).toMatchObject({ status: 'error', problem: 'not-dicom' });
+    expect(by('cut.dcm')?.status).toBe('error');
+    expect(by('cut.dcm')?.problem).toMatch(/truncated|wrong-pixel-length/);
+    expect(by('rle.dcm')?.status).toBe('ok');
+    expect(by('dicomdirtests/DICOMDIR')).toMatchObject({ status: 'skipped' });
+    // The DICOMDIR's referenced files were followed (its CT and MR images).
+    expect(report.entries.filter((e) => e.path.includes('dicomdirtests/77654033') && e.status === 'ok').length).toBeGreaterThan(3);
+    expect(report.imported).toBe(report.entries.filter((e) => e.status === 'ok').length);
+    expect(report.files).toBe(report.entries.length);
+    const progress = events.filter((e) => e.channel === 'jobs:progress');
+    expect(progress.length).toBeGreaterThan(0);
+  });
+
+  it('groups patient → study → series', async () => {
+    const studies = await service.handlers.listStudies({}, ctx);
+    const colin = studies.find((s) => s.patientId === 'COLIN27')!;
+    expect(colin.series.map((s) => s.seriesUid).sort()).toEqual([expected.mr_axial!.seriesUid, expected.mr_resampled!.seriesUid].sort());
+    expect(colin.series.map((s) => s.imageCount)).toEqual([40, 20]);
+    expect(studies.find((s) => s.patientId === 'CTSMALL')?.modalities).toEqual(['CT']);
+  });
+
+  it('sorts slices by position along the normal, whatever the file order', async () => {
+    for (const name of ['mr_axial', 'mr_resampled', 'ct_series']) {
+      const exp = expected[name]!;
+      const d = seriesDetailSchema.parse(await service.handlers.getSeries({ seriesUid: exp.seriesUid }, ctx));
+      expect(d.sortedBy).toBe('image-position');
+      const positions = d.images.map((im) => im.imagePositionPatient!);
+      // The writer's slice order runs along +normal, so the sorted order is the writer's order.
+      for (let k = 0; k < exp.count; k += 1) {
+        for (let a = 0; a < 3; a += 1) expect(positions[k]![a]).toBeCloseTo(exp.positions[k]![a]!, 3);
+      }
+      expect(d.sliceSpacing).toBeCloseTo(name === 'mr_axial' ? 1 : name === 'mr_resampled' ? 2 : 5, 3);
+    }
+  });
+
+  it('serves frames with the stored pixels and the metadata a viewer needs', async () => {
+    const exp = expected.mr_axial!;
+    for (const k of [0, 17, 39]) {
+      const f = frameSchema.parse(await service.handlers.getFrame({ seriesUid: exp.seriesUid, index: k }, ctx));
+      expect(f.pixels).toBeInstanceOf(Int16Array);
+      expect(f.rows).toBe(217);
+      expect(f.columns).toBe(181);
+      expect(f.pixelSpacing).toEqual([1, 1]);
+      let sum = 0;
+      for (const v of f.pixels) sum += v;
+      expect(sum).toBe(exp.sliceSums[k]);
+      expect(f.overlay.patientName).toBe('Colin27');
+    }
+    const ct = frameSchema.parse(await service.handlers.getFrame({ seriesUid: expected.ct_series!.seriesUid, index: 0 }, ctx));
+    expect(ct.rescaleIntercept).toBe(-1024);
+    expect(ct.windows[0]).toMatchObject({ center: 40, width: 400 });
+    await expect(service.handlers.getFrame({ seriesUid: exp.seriesUid, index: 40 }, ctx)).rejects.toThrow(/no image 40/);
+    await expect(service.handlers.getFrame({ seriesUid: 'nope', index: 0 }, ctx)).rejects.toThrow(/No imported series/);
+  });
+
+  it('syncs panes in millimetres across different matrix sizes and slice spacing', async () => {
+    const a = await service.handlers.getSeries({ seriesUid: expected.mr_axial!.seriesUid }, ctx);
+    const b = await service.handlers.getSeries({ seriesUid: expected.mr_resampled!.seriesUid }, ctx);
+    const planeOf = (im: (typeof a.images)[number]): ImagePlane => ({
+      imagePositionPatient: im.imagePositionPatient!,
+      imageOrientationPatient: im.imageOrientationPatient!,
+      pixelSpacing: im.pixelSpacing!,
+      rows: im.rows,
+      columns: im.columns,
+    });
+    const bPositions = b.images.map((im) => im.imagePositionPatient!);
+    for (const k of [0, 10, 21, 39]) {
+      const imA = a.images[k]!;
+      // A point under the cursor in pane A (column 120, row 80) ...
+      const point = pixelToPatient(planeOf(imA), 120, 80);
+      // ... picks the nearest slice of B (2 mm apart: within 1 mm) ...
+      const j = nearestSliceIndex(bPositions, b.sliceNormal!, point);
+      const imB = b.images[j]!;
+      const pb = patientToPixel(planeOf(imB), point);
+      expect(Math.abs(pb.distance)).toBeLessThanOrEqual(1 + 1e-6);
+      // ... and lands on the same anatomy: twice the pixel coordinates plus the half-pixel offset.
+      expect(pb.column).toBeCloseTo(120 * 2 + 0.5, 6);
+      expect(pb.row).toBeCloseTo(80 * 2 + 0.5, 6);
+      // The same place has (nearly) the same intensity in both series (B is an interpolated copy).
+      const fa = await service.handlers.getFrame({ seriesUid: a.seriesUid, index: k }, ctx);
+      const fb = await service.handlers.getFrame({ seriesUid: b.seriesUid, index: j }, ctx);
+      const va = fa.pixels[80 * fa.columns + 120]!;
+      const vb = fb.pixels[Math.round(pb.row) * fb.columns + Math.round(pb.column)]!;
+      expect(Math.abs(va - vb)).toBeLessThan(40);
+    }
+  });
+
+  it('cancels an import and keeps what was read', async () => {
+    const started = await service.handlers.import({ paths: [path.join(GENERATED, 'mr_axial'), path.join(GENERATED, 'mr_resampled')] }, ctx);
+    setTimeout(() => jobs.cancel(started.jobId), 30);
+    const final = await jobs.wait(started.jobId);
+    expect(final.status).toBe('cancelled');
+    if (final.status === 'cancelled') {
+      const partial = importReportSchema.parse(final.result);
+      expect(partial.files).toBeLessThan(60);
+    }
+  });
+});
