@@ -405,6 +405,13 @@ function monoFrame(meta: InstanceMeta, raw: RawFrame): DecodedFrame {
     return { pixels: out, color: false, modalityApplied: true, ...minMax(out) };
   }
   const bitsStored = meta.bitsStored;
+  if (raw.bytesPerSample === 2 && bitsStored === 16) {
+    // Fast path (most CT/MR): the little-endian bytes are the values; one copy, no per-pixel work.
+    const owned = new Uint8Array(n * 2);
+    owned.set(raw.bytes.subarray(0, n * 2));
+    const pixels = signed ? new Int16Array(owned.buffer) : new Uint16Array(owned.buffer);
+    return { pixels, color: false, modalityApplied: false, ...minMax(pixels) };
+  }
   const s = readSamples(raw, n, false);
   const storedMask = bitsStored >= 32 ? 0xffffffff : (1 << bitsStored) - 1;
   const maskNeeded = bitsStored < raw.bytesPerSample * 8;
