@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AppInfo } from '../src-shared/contracts/app';
 import { createAppHandlers } from './app/app-handlers';
+import { createDicomService } from './dicom/dicom-service';
 import { defaultDataDir, PROJECT_ROOT } from './app/app-info';
 import { IpcRegistry, workstationSenderPolicy, type AllHandlers } from './ipc/registry';
 import { createJobHandlers } from './jobs/job-handlers';
@@ -44,6 +45,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const resourcesDir = path.resolve(options.resourcesDir ?? path.join(PROJECT_ROOT, 'resources'));
   mkdirSync(dataDir, { recursive: true });
   const jobs = new JobManager();
+  const dicom = createDicomService({ jobs, dataDir });
   // Never throws for a damaged or newer database: the service starts 'refused' and offers open/restore.
   const history = await HistoryService.start({ dataDir });
   const handlers: AllHandlers = {
@@ -57,6 +59,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     jobs: createJobHandlers(jobs),
     policy: createPolicyHandlers(policy),
     history: createHistoryHandlers(history, jobs, { assertExportAllowed: () => policy.assertExportAllowed() }),
+    dicom: dicom.handlers,
   };
   const registry = new IpcRegistry(handlers, workstationSenderPolicy(APP_ORIGIN));
   return {
@@ -68,6 +71,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     resourcesDir,
     async close() {
       await jobs.shutdown();
+      await dicom.close();
       await history.close();
     },
   };

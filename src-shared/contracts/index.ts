@@ -1,5 +1,6 @@
 import type { DomainContract, EventSpec } from '../ipc/define';
 import { appContract } from './app';
+import { dicomContract } from './dicom';
 import { historyContract } from './history';
 import { jobEvents, jobsContract } from './jobs';
 import { policyContract } from './policy';
@@ -13,6 +14,7 @@ export const contracts = {
   jobs: jobsContract,
   policy: policyContract,
   history: historyContract,
+  dicom: dicomContract,
 } as const satisfies Record<string, DomainContract>;
 
 export type Contracts = typeof contracts;
