@@ -3,11 +3,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, type Session, type WebContents } from 'electron';
+import { contentSecurityPolicy } from '../app/content-security-policy';
 import { loadMachinePolicy } from '../policy/machine-policy';
 import { createServices, type Services } from '../services';
 import { APP_ENTRY_URL, APP_SCHEME, isAppUrl, serveAppRequest } from './app-protocol';
 import { wireIpc } from './ipc-wiring';
-import { mainWindowOptions } from './window-options';
+import { createWorkstationWindow } from './window-options';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -28,6 +29,10 @@ function lockDownSession(ses: Session): void {
   ses.setDevicePermissionHandler(() => false);
   ses.setDisplayMediaRequestHandler((_request, callback) => callback({}));
   ses.setSpellCheckerEnabled(false);
+  // app:// responses carry the CSP already (app-protocol.ts); any other response a page could get gets it too.
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy()] } });
+  });
   // No remote content: any http(s)/ws(s)/ftp request from any page or worker is cancelled.
   ses.webRequest.onBeforeRequest({ urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*', 'ftp://*/*'] }, (_details, callback) =>
     callback({ cancel: true }),
@@ -49,7 +54,7 @@ function guardContents(contents: WebContents): void {
 }
 
 function createWindow(): BrowserWindow {
-  const window = new BrowserWindow(mainWindowOptions({ preloadPath: path.join(here, 'preload.cjs'), devTools: !app.isPackaged }));
+  const window = createWorkstationWindow(BrowserWindow, { preloadPath: path.join(here, 'preload.cjs'), devTools: !app.isPackaged });
   window.once('ready-to-show', () => window.show());
   window.on('closed', () => {
     if (mainWindow === window) mainWindow = null;

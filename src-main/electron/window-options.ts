@@ -1,28 +1,4 @@
-import type { BrowserWindowConstructorOptions, WebPreferences } from 'electron';
-
-/**
- * The workstation window's hardened web preferences, as a plain object (a test reads it without Electron).
- * The renderer gets no Node, runs sandboxed in an isolated world, and talks to main only through the
- * named operations the preload exposes.
- */
-export const HARDENED_WEB_PREFERENCES = Object.freeze({
-  contextIsolation: true,
-  sandbox: true,
-  nodeIntegration: false,
-  nodeIntegrationInWorker: false,
-  nodeIntegrationInSubFrames: false,
-  webSecurity: true,
-  allowRunningInsecureContent: false,
-  experimentalFeatures: false,
-  webviewTag: false,
-  plugins: false,
-  enableWebSQL: false,
-  navigateOnDragDrop: false,
-  /** Chromium's spellchecker downloads dictionaries from the internet: off. */
-  spellcheck: false,
-  safeDialogs: true,
-  autoplayPolicy: 'user-gesture-required',
-} as const satisfies WebPreferences);
+import type { BrowserWindowConstructorOptions } from 'electron';
 
 export const WINDOW_BACKGROUND = '#0b0d10';
 
@@ -33,8 +9,18 @@ export interface WindowOptionsInput {
   devTools: boolean;
 }
 
-export function mainWindowOptions(input: WindowOptionsInput): BrowserWindowConstructorOptions {
-  return {
+/** Electron's BrowserWindow, passed in so this module (and its test) never loads Electron. */
+export type WindowConstructor<W> = new (options: BrowserWindowConstructorOptions) => W;
+
+/**
+ * Opens the workstation window with its hardened web preferences: no Node in the renderer, sandboxed, an
+ * isolated world for the preload, web security on, no webview, no insecure content, no spellchecker
+ * downloads, middle-click (auxclick) disabled. The preferences are written out here, at the one place a
+ * window is created, so a reviewer and a static scanner (electronegativity) see exactly what is used;
+ * test/main/security/hardened-shell.test.ts captures the object the constructor receives.
+ */
+export function createWorkstationWindow<W>(BrowserWindow: WindowConstructor<W>, input: WindowOptionsInput): W {
+  return new BrowserWindow({
     width: 1600,
     height: 1000,
     minWidth: 1280,
@@ -43,6 +29,27 @@ export function mainWindowOptions(input: WindowOptionsInput): BrowserWindowConst
     title: 'HealthGPT Workstation',
     backgroundColor: WINDOW_BACKGROUND,
     autoHideMenuBar: true,
-    webPreferences: { ...HARDENED_WEB_PREFERENCES, preload: input.preloadPath, devTools: input.devTools },
-  };
+    webPreferences: {
+      // Reviewed: the preload exposes only named contract operations and allowlisted events, so the scanner's
+      // "review the use of preload scripts" prompt is acknowledged on the next line.
+      preload: input.preloadPath, // eng-disable PRELOAD_JS_CHECK
+      devTools: input.devTools,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      plugins: false,
+      enableWebSQL: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
+      safeDialogs: true,
+      disableBlinkFeatures: 'Auxclick',
+      autoplayPolicy: 'user-gesture-required',
+    },
+  });
 }
