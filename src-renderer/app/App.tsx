@@ -7,6 +7,9 @@ import { ModelPanel } from '../panels/ModelPanel';
 import { StatusLine } from '../panels/StatusLine';
 import { StudyList } from '../panels/StudyList';
 import { ViewerArea } from '../viewer/ViewerArea';
+import { FrameService } from '../viewer/image-loader';
+import { ViewerContext } from '../viewer/viewer-context';
+import { ViewerService } from '../viewer/viewer-service';
 import { JobsStore } from './jobs-store';
 import { WorkspaceBus } from './workspace-commands';
 import { HistoryPanel } from '../panels/HistoryPanel';
@@ -27,6 +30,8 @@ export function App() {
   }, [client]);
 
   const jobs = useMemo(() => (client ? new JobsStore(client) : null), [client]);
+  const viewer = useMemo(() => (client ? new ViewerService(new FrameService(client)) : null), [client]);
+  useEffect(() => () => viewer?.dispose(), [viewer]);
   const workspace = useMemo(() => new WorkspaceBus(), []);
   const [leftTab, setLeftTab] = useState<'studies' | 'history'>('studies');
 
@@ -38,11 +43,12 @@ export function App() {
       </div>
     );
   }
-  if (!client || !jobs) return <div className="loading" aria-busy="true">Connecting to the workstation service…</div>;
+  if (!client || !jobs || !viewer) return <div className="loading" aria-busy="true">Connecting to the workstation service…</div>;
 
   return (
 
       <WorkstationContext.Provider value={{ client, jobs, workspace, info, refreshInfo: () => void client.app.getInfo({}).then((r) => r.ok && setInfo(r.value)) }}>
+        <ViewerContext.Provider value={viewer}>
         <div className="shell" data-testid="shell">
           <header className="shell-header">
             <h1>HealthGPT Workstation</h1>
@@ -76,6 +82,7 @@ export function App() {
             <StatusLine />
           </footer>
         </div>
+        </ViewerContext.Provider>
       </WorkstationContext.Provider>
 
   );
