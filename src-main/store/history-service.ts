@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setImmediate as yieldTurn } from 'node:timers/promises';
-import { Zip, ZipDeflate } from 'fflate';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { Zip, type ZipInputFile } from 'fflate';
 import {
   historyErrorCodes,
   type ArtifactProblem,
@@ -24,6 +25,26 @@ import type { AuditEntry, NewCase, NewOutput, NewReview, NewRun, RunEnd, StoredA
 import { LATEST_SCHEMA_VERSION } from './migrations';
 import { SqlWorkerClient, WorkerCallError } from './sql-worker-client';
 import type { ArgOf, ResultOf, WorkerMethod } from './worker-api';
+
+const deflateRawAsync = promisify(zlib.deflateRaw);
+
+let crcTable: Uint32Array | null = null;
+/** CRC-32 for zip entries: node:zlib's (Node >= 20.15, native) or a table-driven fallback. */
+function crc32(bytes: Uint8Array): number {
+  const native = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+  if (native) return native(bytes);
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n += 1) {
+      let c = n;
+      for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (let i = 0; i < bytes.length; i += 1) crc = (crcTable[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8)) >>> 0;
+  return (crc ^ 0xffffffff) >>> 0;
+}
 
 export const HISTORY_DB_FILE = 'history.db';
 
@@ -382,18 +403,17 @@ export class HistoryService {
       }
     };
     const entries: Array<{ path: string; sha256: string; size: number }> = [];
-    const add = async (name: string, bytes: Uint8Array, level: 0 | 1 | 6) => {
-      const f = new ZipDeflate(name, { level });
-      zip.add(f);
-      const step = 1 << 20;
-      for (let off = 0; off < bytes.byteLength || off === 0; off += step) {
-        const end = Math.min(off + step, bytes.byteLength);
-        f.push(bytes.subarray(off, end), end >= bytes.byteLength);
-        await flush();
-        if (end >= bytes.byteLength) break;
-        await yieldTurn();
-      }
-      entries.push({ path: name, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength });
+    /**
+     * Deflate runs in libuv's thread pool (node:zlib), never on the event loop; fflate only frames the
+     * zip. `knownHash`: an artifact's bytes were just verified against their name, no need to hash again.
+     */
+    const add = async (name: string, bytes: Uint8Array<ArrayBuffer>, level: 0 | 1 | 6, knownHash?: string) => {
+      const data = level === 0 ? bytes : await deflateRawAsync(bytes, { level });
+      const file: ZipInputFile = { filename: name, size: bytes.byteLength, crc: crc32(bytes), compression: level === 0 ? 0 : 8 };
+      zip.add(file);
+      file.ondata?.(null, data, true);
+      await flush();
+      entries.push({ path: name, sha256: knownHash ?? createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength });
     };
     try {
       const artifacts = new Map<string, { mediaType: string; name: string }>();
@@ -403,7 +423,7 @@ export class HistoryService {
       const problems = [...detail.problems];
       for (const [hash, a] of artifacts) {
         if (hooks.signal?.aborted) throw abortError();
-        let bytes: Uint8Array;
+        let bytes: Uint8Array<ArrayBuffer>;
         try {
           bytes = await this.artifactStore.read(hash);
         } catch (e) {
@@ -413,7 +433,8 @@ export class HistoryService {
           }
           throw e;
         }
-        await add(`artifacts/${hash}${extensionFor(a.mediaType)}`, bytes, 1);
+        // PNG/JPEG are compressed already: stored as they are; DICOM and the rest get fast deflate.
+        await add(`artifacts/${hash}${extensionFor(a.mediaType)}`, bytes, /^image\/(png|jpeg)$/.test(a.mediaType) ? 0 : 1, hash);
         hooks.progress?.((done += 1), total, a.name);
       }
       const enc = new TextEncoder();

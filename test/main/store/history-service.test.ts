@@ -178,6 +178,9 @@ describe('history service (real worker, real files)', () => {
     const caseJson = JSON.parse(Buffer.from(files['case.json']!).toString('utf8')) as CaseDetail;
     expect(caseJson.runs[0]?.outputs[0]?.text).toBe('Finding 1');
     expect(existsSync(`${dest}.partial`)).toBe(false);
+    // An independent reader checks every entry's CRC: Python's zipfile.
+    const py = spawnSync('/usr/bin/python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(z.testzip(), len(z.namelist()))', dest], { encoding: 'utf8' });
+    if (py.status === 0 || !py.error) expect(py.stdout.trim()).toBe(`None ${Object.keys(files).length}`);
   });
 
   it('reports a corrupted or missing artifact, never returns it as valid, and leaves it out of exports', async () => {
