@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../src-shared/contracts/app';
 import {
   packErrorCodes,
@@ -15,6 +14,7 @@ import { DomainError } from '../../src-shared/ipc/envelope';
 import { availableExecutionProviders, preferredExecutionProvider } from '../app/execution-providers';
 import type { Rgb8 } from './image-ops';
 import { ImageWorker } from './image-worker';
+import { OrtEngine } from './ort-engine';
 import { verifyPack, type VerifiedPack, type VerifyOptions } from './pack-verify';
 
 export const modelErrorCodes = {
@@ -95,88 +95,51 @@ export interface GenerateResult extends RunInfo {
   logits?: Float32Array[];
 }
 
-type Session = ort.InferenceSession;
-
 const now = (): number => performance.now();
-
-function argmaxRange(x: Float32Array, start: number, end: number): number {
-  let best = start;
-  let bv = x[start]!;
-  for (let i = start + 1; i < end; i++) {
-    const v = x[i]!;
-    if (v > bv) {
-      bv = v;
-      best = i;
-    }
-  }
-  return best;
-}
 
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new DomainError(modelErrorCodes.cancelled, 'cancelled');
 }
 
-async function createSession(file: string, provider: ExecutionProvider, threads?: number): Promise<{ session: Session; provider: ExecutionProvider }> {
-  const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...(threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}) };
-  if (provider !== 'cpu') {
-    try {
-      const session = await ort.InferenceSession.create(file, { ...base, executionProviders: [provider, 'cpu'] });
-      return { session, provider };
-    } catch {
-      // fall through to CPU: the provider is listed by this build but does not start on this machine
-    }
-  }
-  return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
-}
-
-/** Verifies (unless given a verified pack) and loads a pack's sessions and tokenizer. */
+/** Verifies (unless given a verified pack) and loads a pack's sessions (in the engine worker) and tokenizer. */
 export async function loadPack(dir: string, opts: LoadOptions = {}): Promise<ModelRuntime> {
   const verified = opts.verified ?? (await verifyPack(dir, opts));
   if (!verified.ok) throw new DomainError(verified.code, verified.message);
   const wanted = !opts.provider || opts.provider === 'auto' ? preferredExecutionProvider(availableExecutionProviders()) : opts.provider;
   const m = verified.manifest;
   const file = (p: string): string => path.join(verified.dir, p);
+  const engine = new OrtEngine();
   try {
-    const lm = await createSession(file(m.graphs.lm), wanted, opts.threads);
-    const provider = lm.provider; // every other session uses what the language model got
-    const mk = async (p: string): Promise<Session> => (await createSession(file(p), provider, opts.threads)).session;
-    const projector: Record<string, Session> = {};
-    for (const [name, p] of Object.entries(m.graphs.projector)) projector[name] = await mk(p);
-    const sessions: Sessions = {
-      lm: lm.session,
-      vision: await mk(m.graphs.vision),
-      projector,
-      embedText: await mk(m.graphs.embed.text),
-      headText: await mk(m.graphs.head.text),
-      embedFusion: m.graphs.embed.fusion ? await mk(m.graphs.embed.fusion) : null,
-      headFusion: m.graphs.head.fusion ? await mk(m.graphs.head.fusion) : null,
-      vq: m.graphs.vqDecoder ? await mk(m.graphs.vqDecoder) : null,
-    };
+    const projector: Record<string, string> = {};
+    for (const [name, p] of Object.entries(m.graphs.projector)) projector[name] = file(p);
+    const a = m.architecture;
+    const provider = await engine.load(
+      {
+        lm: file(m.graphs.lm),
+        vision: file(m.graphs.vision),
+        projector,
+        embedText: file(m.graphs.embed.text),
+        headText: file(m.graphs.head.text),
+        embedFusion: m.graphs.embed.fusion ? file(m.graphs.embed.fusion) : null,
+        headFusion: m.graphs.head.fusion ? file(m.graphs.head.fusion) : null,
+        vq: m.graphs.vqDecoder ? file(m.graphs.vqDecoder) : null,
+      },
+      { hiddenSize: a.hiddenSize, numLayers: a.numLayers, numKvHeads: a.numKvHeads, headDim: a.headDim },
+      wanted,
+      opts.threads ?? 0,
+    );
     const tokJson = JSON.parse(readFileSync(file('tokenizer.json'), 'utf8')) as object;
     const cfgPath = m.files.find((f) => f.path === 'tokenizer_config.json');
     const tokCfg = cfgPath ? (JSON.parse(readFileSync(file(cfgPath.path), 'utf8')) as object) : {};
     const tokenizer = new Tokenizer(tokJson, tokCfg);
-    return new ModelRuntime(verified, sessions, tokenizer, provider);
+    const rt = new ModelRuntime(verified, engine, tokenizer, provider);
+    await rt.warmUp();
+    return rt;
   } catch (e) {
+    await engine.close();
     if (e instanceof DomainError) throw e;
     throw new DomainError(packErrorCodes.loadFailed, `pack ${m.name} ${m.version} failed to load: ${e instanceof Error ? e.message : String(e)}`);
   }
-}
-
-interface Sessions {
-  lm: Session;
-  vision: Session;
-  projector: Record<string, Session>;
-  embedText: Session;
-  headText: Session;
-  embedFusion: Session | null;
-  headFusion: Session | null;
-  vq: Session | null;
-}
-
-interface KvCache {
-  tensors: ort.Tensor[];
-  length: number;
 }
 
 export class ModelRuntime {
@@ -188,7 +151,7 @@ export class ModelRuntime {
 
   constructor(
     readonly verified: VerifiedPack,
-    private readonly s: Sessions,
+    private readonly engine: OrtEngine,
     readonly tokenizer: Tokenizer,
     readonly provider: ExecutionProvider,
   ) {
@@ -199,6 +162,22 @@ export class ModelRuntime {
 
   get arch(): PackManifest['architecture'] {
     return this.manifest.architecture;
+  }
+
+  /** Starts the image worker and runs each graph once, so the first request pays no start-up cost. */
+  async warmUp(): Promise<void> {
+    const img: ModelImage = { rgb: { width: 2, height: 1, data: new Uint8Array(6).fill(128) } };
+    const com = this.arch.plugins.find((p) => !p.fusion) ?? this.arch.plugins[0]!;
+    const gen = this.arch.plugins.find((p) => p.fusion);
+    const { embeds, n } = await this.imageEmbeds(img, com);
+    await this.engine.decode(
+      { promptIds: [0, this.arch.specialTokens.imagePlaceholder], placeholderAt: 1, imageEmbeds: embeds, nImage: n, pluginIndex: com.index, fusion: false, maxSteps: 2, eos: [], range: [0, this.arch.vocabSize], collectLogits: false },
+      () => undefined,
+    );
+    if (gen) {
+      await this.engine.benchText(1, 0, gen.index, gen.fusion, 1);
+      if (this.arch.vq) await this.engine.vqDecode(new Array<number>(this.arch.vq.grid ** 2).fill(0));
+    }
   }
 
   private task(name: string, kind: TaskSpec['kind']): { spec: TaskSpec; plugin: PluginSpec } {
@@ -227,69 +206,15 @@ export class ModelRuntime {
     const px = await this.worker.preprocess(image.rgb, v.imageSize, v.padColor, v.mean, v.std);
     const preprocessMs = now() - t;
     t = now();
-    const out = await this.s.vision.run({ pixel_values: new ort.Tensor('float32', px, [1, 3, v.imageSize, v.imageSize]) });
-    const feats = out[`vision_hidden_${plugin.visionHiddenIndex}`];
-    if (!feats) throw new DomainError(packErrorCodes.loadFailed, `vision.onnx has no output vision_hidden_${plugin.visionHiddenIndex}`);
-    const proj = this.s.projector[plugin.name];
-    if (!proj) throw new DomainError(packErrorCodes.loadFailed, `no projector for plugin ${plugin.name}`);
-    const po = await proj.run({ image_features: feats });
-    const emb = po.image_embeds!;
-    return { embeds: emb.data as Float32Array, n: emb.dims[1]!, preprocessMs, visionMs: now() - t };
+    const r = await this.engine.encodeImage(px, v.imageSize, `vision_hidden_${plugin.visionHiddenIndex}`, plugin.name);
+    return { ...r, preprocessMs, visionMs: now() - t };
   }
 
-  private async embed(ids: number[], plugin: PluginSpec): Promise<Float32Array> {
-    const sess = plugin.fusion ? this.s.embedFusion : this.s.embedText;
-    if (!sess) throw new DomainError(packErrorCodes.loadFailed, 'pack has no fusion embedding');
-    const out = await sess.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map((i) => BigInt(i))), [1, ids.length]) });
-    return out.inputs_embeds!.data as Float32Array;
-  }
-
-  private async logits(hiddenLast: Float32Array, plugin: PluginSpec): Promise<Float32Array> {
-    const sess = plugin.fusion ? this.s.headFusion : this.s.headText;
-    if (!sess) throw new DomainError(packErrorCodes.loadFailed, 'pack has no fusion head');
-    const out = await sess.run({ hidden: new ort.Tensor('float32', hiddenLast, [1, 1, this.arch.hiddenSize]) });
-    return out.logits!.data as Float32Array;
-  }
-
-  private emptyCache(): KvCache {
-    const a = this.arch;
-    const tensors: ort.Tensor[] = [];
-    for (let i = 0; i < 2 * a.numLayers; i++) tensors.push(new ort.Tensor('float32', new Float32Array(0), [1, a.numKvHeads, 0, a.headDim]));
-    return { tensors, length: 0 };
-  }
-
-  /** One pass of the language model over `t` new embeddings; returns the last position's hidden state. */
-  private async lmStep(embeds: Float32Array, t: number, plugin: PluginSpec, cache: KvCache): Promise<{ last: Float32Array; cache: KvCache }> {
-    const a = this.arch;
-    const feeds: Record<string, ort.Tensor> = {
-      inputs_embeds: new ort.Tensor('float32', embeds, [1, t, a.hiddenSize]),
-      plugin: new ort.Tensor('int64', BigInt64Array.from([BigInt(plugin.index)]), [1]),
-    };
-    for (let l = 0; l < a.numLayers; l++) {
-      feeds[`past_key_${l}`] = cache.tensors[2 * l]!;
-      feeds[`past_value_${l}`] = cache.tensors[2 * l + 1]!;
-    }
-    const out = await this.s.lm.run(feeds);
-    const tensors: ort.Tensor[] = [];
-    for (let l = 0; l < a.numLayers; l++) tensors.push(out[`present_key_${l}`]!, out[`present_value_${l}`]!);
-    const hidden = out.hidden!.data as Float32Array;
-    return { last: hidden.slice((t - 1) * a.hiddenSize, t * a.hiddenSize), cache: { tensors, length: cache.length + t } };
-  }
-
-  /** Prompt ids -> embeddings with the image tokens spliced at the placeholder. */
-  private async prefillEmbeds(promptIds: number[], image: ModelImage, plugin: PluginSpec) {
+  private placeholderAt(promptIds: number[]): number {
     const ph = this.arch.specialTokens.imagePlaceholder;
     const at = promptIds.indexOf(ph);
     if (at < 0 || promptIds.indexOf(ph, at + 1) >= 0) throw new DomainError(modelErrorCodes.badInput, 'the prompt must contain exactly one <image> placeholder');
-    const img = await this.imageEmbeds(image, plugin);
-    const h = this.arch.hiddenSize;
-    const text = await this.embed(promptIds.map((id) => (id === ph ? 0 : id)), plugin);
-    const total = promptIds.length - 1 + img.n;
-    const embeds = new Float32Array(total * h);
-    embeds.set(text.subarray(0, at * h), 0);
-    embeds.set(img.embeds, at * h);
-    embeds.set(text.subarray((at + 1) * h), (at + img.n) * h);
-    return { embeds, total, preprocessMs: img.preprocessMs, visionMs: img.visionMs };
+    return at;
   }
 
   private runInfo(task: string, plugin: PluginSpec, image: ModelImage): RunInfo {
@@ -310,65 +235,68 @@ export class ModelRuntime {
     const { spec, plugin } = this.task(taskName, 'comprehension');
     const question = req.question.trim() || spec.defaultQuestion || '';
     const promptIds = this.encode(spec.promptTemplate.replaceAll('{question}', question));
+    const at = this.placeholderAt(promptIds);
     const maxTokens = Math.max(1, Math.min(req.maxTokens ?? 256, this.arch.maxPosition));
     throwIfAborted(req.signal);
     const t0 = now();
-    const pre = await this.prefillEmbeds(promptIds, req.image, plugin);
+    const img = await this.imageEmbeds(req.image, plugin);
     throwIfAborted(req.signal);
-    let t = now();
-    let step = await this.lmStep(pre.embeds, pre.total, plugin, this.emptyCache());
-    let logits = await this.logits(step.last, plugin);
-    const prefillMs = now() - t;
-    const ttftMs = now() - t0;
     const eos = new Set(this.arch.specialTokens.eos);
     const tokens: number[] = [];
-    const all: Float32Array[] = [];
+    const logits: Float32Array[] = [];
     let text = '';
-    let stopReason: AskResult['stopReason'] = 'maxTokens';
-    t = now();
-    for (;;) {
-      if (req.collectLogits) all.push(logits);
-      const next = argmaxRange(logits, 0, logits.length);
-      tokens.push(next);
-      if (eos.has(next)) {
-        stopReason = 'eos';
-        break;
-      }
-      const full = this.decodeIds(tokens.filter((x) => !eos.has(x)));
-      if (full.length > text.length && !full.endsWith('\uFFFD') && full.startsWith(text)) {
-        req.onToken?.(full.slice(text.length), next);
-        text = full;
-      }
-      if (tokens.length >= maxTokens) break;
-      if (req.signal?.aborted) {
-        stopReason = 'cancelled';
-        break;
-      }
-      const e = await this.embed([next], plugin);
-      step = await this.lmStep(e, 1, plugin, step.cache);
-      logits = await this.logits(step.last, plugin);
-    }
-    const decodeMs = now() - t;
+    let ttftMs = 0;
+    let stoppedByCaller = false;
+    const tDecode = now();
+    const out = await this.engine.decode(
+      {
+        promptIds,
+        placeholderAt: at,
+        imageEmbeds: img.embeds,
+        nImage: img.n,
+        pluginIndex: plugin.index,
+        fusion: plugin.fusion,
+        maxSteps: maxTokens,
+        eos: [...eos],
+        range: [0, this.arch.vocabSize],
+        collectLogits: req.collectLogits === true,
+      },
+      (token, l) => {
+        if (stoppedByCaller) return;
+        if (tokens.length === 0) ttftMs = now() - t0;
+        tokens.push(token);
+        if (l) logits.push(l);
+        if (eos.has(token)) return;
+        const full = this.decodeIds(tokens.filter((x) => !eos.has(x)));
+        if (full.length > text.length && !full.endsWith('\uFFFD') && full.startsWith(text)) {
+          req.onToken?.(full.slice(text.length), token);
+          text = full;
+        }
+        if (req.signal?.aborted) stoppedByCaller = true;
+      },
+      req.signal,
+    );
+    const decodeMs = now() - tDecode - out.prefillMs;
+    const stopReason: AskResult['stopReason'] = stoppedByCaller || out.stopReason === 'cancelled' ? 'cancelled' : out.stopReason;
     const finalText = this.decodeIds(tokens.filter((x) => !eos.has(x)));
     // flush what was held back (an incomplete UTF-8 sequence at the end stays as U+FFFD)
     if (finalText.length > text.length && finalText.startsWith(text)) req.onToken?.(finalText.slice(text.length), tokens.at(-1)!);
-    text = finalText;
     const decoded = tokens.length - 1;
     return {
       ...this.runInfo(taskName, plugin, req.image),
-      text,
+      text: finalText,
       tokens,
       promptIds,
       stopReason,
       timings: {
-        preprocessMs: pre.preprocessMs,
-        visionMs: pre.visionMs,
-        prefillMs,
+        preprocessMs: img.preprocessMs,
+        visionMs: img.visionMs,
+        prefillMs: out.prefillMs,
         ttftMs,
         decodeMs,
         decodeTokensPerSecond: decoded > 0 ? (decoded / decodeMs) * 1000 : 0,
       },
-      ...(req.collectLogits ? { logits: all } : {}),
+      ...(req.collectLogits ? { logits } : {}),
     };
   }
 
@@ -376,45 +304,37 @@ export class ModelRuntime {
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     this.ensureOpen();
     const { spec, plugin } = this.task(req.task, 'generation');
-    if (!this.s.vq || !this.arch.vq) throw new DomainError(modelErrorCodes.noGeneration, 'this pack has no VQ decoder');
+    if (!this.manifest.graphs.vqDecoder) throw new DomainError(modelErrorCodes.noGeneration, 'this pack has no VQ decoder');
     const promptIds = this.encode(spec.promptTemplate.replaceAll('{question}', ''));
+    const at = this.placeholderAt(promptIds);
     const { start, count } = this.arch.imageTokens;
-    const grid = this.arch.vq.grid;
-    const total = grid * grid;
+    const total = this.arch.vq.grid ** 2;
     throwIfAborted(req.signal);
     const t0 = now();
-    const pre = await this.prefillEmbeds(promptIds, req.image, plugin);
+    const img = await this.imageEmbeds(req.image, plugin);
+    throwIfAborted(req.signal);
+    const logits: Float32Array[] = [];
+    let done = 0;
     let t = now();
-    let step = await this.lmStep(pre.embeds, pre.total, plugin, this.emptyCache());
-    let logits = await this.logits(step.last, plugin);
-    const prefillMs = now() - t;
-    const tokens: number[] = [];
-    const all: Float32Array[] = [];
+    const out = await this.engine.decode(
+      { promptIds, placeholderAt: at, imageEmbeds: img.embeds, nImage: img.n, pluginIndex: plugin.index, fusion: plugin.fusion, maxSteps: total, eos: [], range: [start, start + count], collectLogits: req.collectLogits === true },
+      (_token, l) => {
+        if (l) logits.push(l);
+        req.onProgress?.(++done, total);
+      },
+      req.signal,
+    );
+    if (out.stopReason === 'cancelled' || out.tokens.length !== total) throw new DomainError(modelErrorCodes.cancelled, 'cancelled');
+    throwIfAborted(req.signal);
+    const tokensMs = now() - t - out.prefillMs;
     t = now();
-    for (let i = 0; i < total; i++) {
-      throwIfAborted(req.signal);
-      if (req.collectLogits) all.push(logits);
-      const next = argmaxRange(logits, start, start + count);
-      tokens.push(next);
-      req.onProgress?.(i + 1, total);
-      if (i === total - 1) break;
-      const e = await this.embed([next], plugin);
-      step = await this.lmStep(e, 1, plugin, step.cache);
-      logits = await this.logits(step.last, plugin);
-    }
-    const tokensMs = now() - t;
-    t = now();
-    const codes = BigInt64Array.from(tokens.map((x) => BigInt(x - start)));
-    const vo = await this.s.vq.run({ image_tokens: new ort.Tensor('int64', codes, [1, total]) });
-    const vqTensor = vo.pixels!;
-    const vqPixels = vqTensor.data as Float32Array;
-    const vqSize = vqTensor.dims[3]!;
+    const vq = await this.engine.vqDecode(out.tokens.map((x) => x - start));
     const vqDecodeMs = now() - t;
     t = now();
     const scale = spec.outputScale ?? 1;
     const rows = req.image.rgb.height;
     const cols = req.image.rgb.width;
-    const pixels = await this.worker.postprocess(vqPixels.slice(), vqSize, rows, cols, scale);
+    const pixels = await this.worker.postprocess(vq.pixels.slice(), vq.size, rows, cols, scale);
     const postprocessMs = now() - t;
     const sp = req.image.pixelSpacing;
     return {
@@ -424,31 +344,19 @@ export class ModelRuntime {
       cols: cols * scale,
       pixelSpacing: sp ? [sp[0] / scale, sp[1] / scale] : null,
       outputScale: scale,
-      vqPixels,
-      vqSize,
-      tokens,
+      vqPixels: vq.pixels,
+      vqSize: vq.size,
+      tokens: out.tokens,
       promptIds,
-      timings: { preprocessMs: pre.preprocessMs, visionMs: pre.visionMs, prefillMs, tokensMs, vqDecodeMs, postprocessMs, totalMs: now() - t0 },
-      ...(req.collectLogits ? { logits: all } : {}),
+      timings: { preprocessMs: img.preprocessMs, visionMs: img.visionMs, prefillMs: out.prefillMs, tokensMs, vqDecodeMs, postprocessMs, totalMs: now() - t0 },
+      ...(req.collectLogits ? { logits } : {}),
     };
   }
 
-  /** Raw language-model access for benchmarks: prefill `n` text tokens then decode `m` greedily. */
-  async benchText(n: number, m: number, pluginName = 'com'): Promise<{ prefillMs: number; decodeMs: number }> {
+  /** Raw language-model timing for benchmarks: prefill `n` text tokens then decode `m` greedily. */
+  benchText(n: number, m: number, pluginName = 'com'): Promise<{ prefillMs: number; decodeMs: number }> {
     const plugin = this.arch.plugins.find((p) => p.name === pluginName) ?? this.arch.plugins[0]!;
-    const ids = Array.from({ length: n }, (_, i) => (i * 7919) % Math.max(2, this.arch.imageTokens.start - 1));
-    let t = now();
-    const e = await this.embed(ids, plugin);
-    let step = await this.lmStep(e, n, plugin, this.emptyCache());
-    let logits = await this.logits(step.last, plugin);
-    const prefillMs = now() - t;
-    t = now();
-    for (let i = 0; i < m; i++) {
-      const next = argmaxRange(logits, 0, logits.length);
-      step = await this.lmStep(await this.embed([next], plugin), 1, plugin, step.cache);
-      logits = await this.logits(step.last, plugin);
-    }
-    return { prefillMs, decodeMs: now() - t };
+    return this.engine.benchText(n, m, plugin.index, plugin.fusion, Math.max(2, this.arch.imageTokens.start - 1));
   }
 
   private ensureOpen(): void {
@@ -459,7 +367,6 @@ export class ModelRuntime {
     if (this.closed) return;
     this.closed = true;
     await this.worker.close();
-    const all = [this.s.lm, this.s.vision, this.s.embedText, this.s.headText, this.s.embedFusion, this.s.headFusion, this.s.vq, ...Object.values(this.s.projector)];
-    for (const s of all) if (s) await s.release();
+    await this.engine.close();
   }
 }
