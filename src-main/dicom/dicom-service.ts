@@ -103,7 +103,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       if (signal.aborted) break;
       const file = queue[i]!;
       try {
-        const res = await scanner.request({ type: 'scan', path: file });
+        const res = await scanner.request({ type: 'scan', path: file }, timeoutMs, signal);
         if (res.type !== 'scan') throw new WorkerRequestError('unreadable', res.type === 'error' ? res.message : 'unexpected worker reply');
         const r = res.result;
         if (r.status === 'ok') {
@@ -122,6 +122,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
           }
         }
       } catch (e) {
+        if (signal.aborted) break;
         const problem = e instanceof WorkerRequestError ? e.problem : 'unreadable';
         push({ path: file, status: 'error', problem, message: e instanceof Error ? e.message : String(e) });
       }

@@ -24,6 +24,7 @@ export class WorkerRequestError extends Error {
 }
 
 interface Pending {
+  worker: Worker;
   resolve: (r: WorkerResponse) => void;
   reject: (e: Error) => void;
   timer: ReturnType<typeof setTimeout>;
@@ -52,8 +53,15 @@ export class DicomWorkerClient {
 
   constructor(private readonly timeoutMs = 20_000) {}
 
-  request(body: RequestBody, timeoutMs = this.timeoutMs): Promise<WorkerResponse> {
-    const run = this.chain.then(() => this.send(body, timeoutMs));
+  /**
+   * Queues a request. `signal` aborts it: a queued request never starts, a running one terminates the
+   * worker (a cancelled import stops at once even inside a slow file).
+   */
+  request(body: RequestBody, timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<WorkerResponse> {
+    const run = this.chain.then(() => {
+      if (signal?.aborted) throw new DOMException('cancelled', 'AbortError');
+      return this.send(body, timeoutMs, signal);
+    });
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -72,6 +80,7 @@ export class DicomWorkerClient {
     const fail = (why: string) => {
       if (this.worker === worker) this.worker = null;
       for (const [id, p] of this.pending) {
+        if (p.worker !== worker) continue; // a newer worker's requests are not affected
         clearTimeout(p.timer);
         this.pending.delete(id);
         p.reject(new WorkerRequestError('unreadable', why));
@@ -83,17 +92,32 @@ export class DicomWorkerClient {
     return worker;
   }
 
-  private send(body: RequestBody, timeoutMs: number): Promise<WorkerResponse> {
+  private send(body: RequestBody, timeoutMs: number, signal?: AbortSignal): Promise<WorkerResponse> {
     const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise<WorkerResponse>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const stop = (error: Error) => {
+        const p = this.pending.get(id);
+        if (!p) return;
+        clearTimeout(p.timer);
         this.pending.delete(id);
         if (this.worker === worker) this.worker = null;
         void worker.terminate();
-        reject(new WorkerRequestError('timeout', `Reading the file took longer than ${Math.round(timeoutMs / 1000)} s and was stopped.`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+        reject(error);
+      };
+      const timer = setTimeout(
+        () => stop(new WorkerRequestError('timeout', `Reading the file took longer than ${(timeoutMs / 1000).toFixed(timeoutMs < 1000 ? 3 : 0)} s and was stopped.`)),
+        timeoutMs,
+      );
+      const onAbort = () => stop(new DOMException('cancelled', 'AbortError'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      this.pending.set(id, {
+        worker,
+        resolve: (r) => (done(), resolve(r)),
+        reject: (e) => (done(), reject(e)),
+        timer,
+      });
       worker.postMessage({ ...body, id } as WorkerRequest);
     });
   }

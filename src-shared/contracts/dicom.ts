@@ -11,7 +11,9 @@
  * 3. `getSeries({ seriesUid })` → the series' images in display order: sorted by Image Position
  *    (Patient) along the slice normal (Instance Number when positions are missing or not parallel);
  *    each frame of a multi-frame file is one image. An image id for Cornerstone can be
- *    `healthgpt:<seriesUid>/<index>`; `index` is the position in `images`.
+ *    `healthgpt:<seriesUid>/<index>`; `index` is the position in `images`. Series appear while an
+ *    import runs (first pixels early); indices are final once the import job has ended, so re-read
+ *    the series after `jobs:final`.
  * 4. `getFrame({ seriesUid, index })` → `Frame`: decoded pixels plus everything a Cornerstone image
  *    object and the metadata provider modules (imagePlaneModule, modalityLutModule, voiLutModule,
  *    generalSeriesModule, patientModule) need.

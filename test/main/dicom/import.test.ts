@@ -176,3 +176,36 @@ describe('DICOM import', () => {
     }
   });
 });
+
+describe('DICOM worker watchdog and persistence', () => {
+  it('stops a request that runs past its time limit and serves the next one from a fresh worker', async () => {
+    const { DicomWorkerClient, WorkerRequestError } = await import('../../../src-main/dicom/worker-client');
+    const client = new DicomWorkerClient(30_000);
+    try {
+      const big = path.join(PYDICOM_FILES, 'JPEG2000.dcm'); // a 256x1024 JPEG 2000 decode takes tens of ms
+      expect((await client.request({ type: 'probe', path: big })).type).toBe('probe'); // warm
+      const slow = client.request({ type: 'probe', path: big }, 2);
+      await expect(slow).rejects.toBeInstanceOf(WorkerRequestError);
+      await expect(slow).rejects.toMatchObject({ problem: 'timeout' });
+      const next = await client.request({ type: 'probe', path: path.join(PYDICOM_FILES, 'CT_small.dcm') });
+      expect(next.type === 'probe' && next.entry.ok).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('keeps the study list across a restart (index under the data folder)', async () => {
+    const again = createDicomService({ jobs, dataDir: scratch });
+    try {
+      const before = await service.handlers.listStudies({}, ctx);
+      const after = await again.handlers.listStudies({}, ctx);
+      expect(after).toEqual(before);
+      const f = await again.handlers.getFrame({ seriesUid: expected.mr_axial!.seriesUid, index: 3 }, ctx);
+      let sum = 0;
+      for (const v of f.pixels) sum += v;
+      expect(sum).toBe(expected.mr_axial!.sliceSums[3]);
+    } finally {
+      await again.close();
+    }
+  });
+});
