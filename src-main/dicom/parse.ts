@@ -30,6 +30,12 @@ export interface VoiLut {
   explanation: string;
 }
 
+/** Modality LUT Sequence (0028,3000): stored value → output value, replacing rescale slope/intercept. */
+export interface ModalityLut {
+  firstValueMapped: number;
+  data: number[];
+}
+
 export interface InstanceMeta {
   sopClassUid: string;
   sopInstanceUid: string;
@@ -67,6 +73,7 @@ export interface InstanceMeta {
   windows: WindowPreset[];
   voiLutFunction: string;
   voiLut: VoiLut | null;
+  modalityLut: ModalityLut | null;
   pixelSpacing: [number, number] | null;
   pixelSpacingSource: 'PixelSpacing' | 'ImagerPixelSpacing' | 'none';
   sliceThickness: number | null;
@@ -254,8 +261,9 @@ function readWindows(ds: DataSet | undefined): WindowPreset[] {
   return out;
 }
 
-function readVoiLut(ds: DataSet): VoiLut | null {
-  const item = firstItem(ds, 'x00283010');
+/** The first item of a LUT sequence (VOI LUT 0028,3010 by default; the Modality LUT uses the same layout). */
+function readVoiLut(ds: DataSet, sequenceTag = 'x00283010'): VoiLut | null {
+  const item = firstItem(ds, sequenceTag);
   if (!item) return null;
   const desc = item.elements.x00283002;
   const dataEl = item.elements.x00283006;
@@ -271,6 +279,11 @@ function readVoiLut(ds: DataSet): VoiLut | null {
   const data: number[] = new Array<number>(entries);
   for (let i = 0; i < entries; i += 1) data[i] = item.uint16('x00283006', i) ?? 0;
   return { firstValueMapped, bitsPerEntry, data, explanation: str(item, 'x00283003') };
+}
+
+function readModalityLut(ds: DataSet): ModalityLut | null {
+  const lut = readVoiLut(ds, 'x00283000');
+  return lut ? { firstValueMapped: lut.firstValueMapped, data: lut.data } : null;
 }
 
 function framePositions(ds: DataSet, frames: number, iop: number[] | null): Array<number[] | null> {
@@ -355,6 +368,7 @@ export function readMeta(ds: DataSet, transferSyntaxOverride?: string): Instance
     windows,
     voiLutFunction: str(voiGroup, 'x00281056') || str(ds, 'x00281056') || 'LINEAR',
     voiLut: readVoiLut(ds),
+    modalityLut: readModalityLut(ds),
     pixelSpacing: goodSpacing(spacing) ? spacing : goodSpacing(imagerSpacing) ? imagerSpacing : null,
     pixelSpacingSource: goodSpacing(spacing) ? 'PixelSpacing' : goodSpacing(imagerSpacing) ? 'ImagerPixelSpacing' : 'none',
     sliceThickness: num(pixelMeasures, 'x00180050') ?? num(ds, 'x00180050'),

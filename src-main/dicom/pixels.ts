@@ -442,6 +442,19 @@ function monoFrame(meta: InstanceMeta, raw: RawFrame): DecodedFrame {
   return { pixels, color: false, modalityApplied: false, ...minMax(pixels) };
 }
 
+/** Applies a Modality LUT Sequence (values outside the LUT clamp to its ends, as in PS3.3 C.11.1). */
+function applyModalityLut(meta: InstanceMeta, frame: DecodedFrame): DecodedFrame {
+  const lut = meta.modalityLut;
+  if (!lut || frame.color || frame.modalityApplied || lut.data.length === 0) return frame;
+  const out = new Uint16Array(frame.pixels.length);
+  const last = lut.data.length - 1;
+  for (let i = 0; i < out.length; i += 1) {
+    const k = Math.min(last, Math.max(0, (frame.pixels[i] ?? 0) - lut.firstValueMapped));
+    out[i] = lut.data[k] ?? 0;
+  }
+  return { pixels: out, color: false, modalityApplied: true, ...minMax(out) };
+}
+
 /** Decodes frame `frameIndex` (0-based) of a parsed file. Throws DicomFileError on any bad input. */
 export function decodeFrame(parsed: ParsedFile, frameIndex: number): DecodedFrame {
   const { meta } = parsed;
@@ -457,7 +470,7 @@ export function decodeFrame(parsed: ParsedFile, frameIndex: number): DecodedFram
     const palette = paletteFrame(parsed, raw);
     if (palette) return palette;
   }
-  return monoFrame(meta, raw);
+  return applyModalityLut(meta, monoFrame(meta, raw));
 }
 
 /** Values after the modality LUT (rescale), for statistics and the probe. */

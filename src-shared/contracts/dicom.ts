@@ -23,7 +23,8 @@
  *   Int16Array (signed, sign-extended from Bits Stored). Apply `rescaleSlope`/`rescaleIntercept` for HU
  *   etc. (Cornerstone does this itself from slope/intercept).
  * - 32-bit integer or float pixel data: Float32Array with the modality LUT already applied
- *   (then rescaleSlope = 1, rescaleIntercept = 0).
+ *   (then rescaleSlope = 1, rescaleIntercept = 0). Likewise a Modality LUT Sequence is applied here
+ *   (Uint16Array of LUT output, slope 1, intercept 0).
  * - Colour (samplesPerPixel 3, PALETTE COLOR): interleaved RGB (`photometric` reports the original;
  *   `color` is true); YBR and planar configuration are already converted, so the viewer draws RGB.
  * - MONOCHROME1: pixels are as stored; `invert` is true and the viewer must invert the display (VOI is

@@ -1,6 +1,7 @@
 /**
  * Viewer features on files written from real pixels by write_features.py: MONOCHROME1, multi-valued
- * windows, VOI LUT sequence, 12-bit signed with junk high bits, signed 8-bit, planar RGB, palette colour,
+ * windows, VOI LUT sequence, Modality LUT sequence, 12-bit signed with junk high bits, signed 8-bit,
+ * planar RGB, palette colour,
  * and an enhanced multi-frame MR with functional groups stored out of slice order. Expected values are
  * computed by the writer with numpy, not by a decoder.
  */
@@ -90,6 +91,13 @@ describe('viewer features on real pixels', () => {
     const f = await service.handlers.getFrame({ seriesUid: seriesOf.get('mr_12bit_dirty.dcm')!, index: 0 }, ctx);
     expect(f.pixels).toBeInstanceOf(Int16Array);
     expect([f.minPixelValue, f.maxPixelValue]).toEqual([expected['mr_12bit_dirty.dcm']!.min, expected['mr_12bit_dirty.dcm']!.max]);
+  });
+
+  it('applies a Modality LUT Sequence in main and says so (slope 1, intercept 0)', async () => {
+    const f = await service.handlers.getFrame({ seriesUid: seriesOf.get('mr_modality_lut.dcm')!, index: 0 }, ctx);
+    expect(f.pixels).toBeInstanceOf(Uint16Array);
+    expect([f.rescaleSlope, f.rescaleIntercept]).toEqual([1, 0]);
+    expect([f.minPixelValue, f.maxPixelValue]).toEqual([expected['mr_modality_lut.dcm']!.min, expected['mr_modality_lut.dcm']!.max]);
   });
 
   it('turns planar RGB and palette colour into interleaved RGB', async () => {
