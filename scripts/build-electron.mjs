@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Bundles the Electron main process, the sandboxed preload and the headless CLI with esbuild:
 //   dist/main/main.js     ESM, Electron main (package.json "main"); npm packages stay in node_modules
+//   dist/main/sql-worker.js  the history store's SQL worker thread (started by main.js and cli.js)
+//   dist/main/dicom-worker.js  the DICOM parse/decode worker thread (started by main.js and cli.js)
 //   dist/main/preload.cjs one CommonJS file with everything inlined: a sandboxed preload may only
 //                         require('electron'), so the build fails if anything else is left external
 //   dist/main/cli.js      ESM, the `healthgpt` command for installed use
@@ -49,7 +51,9 @@ const channels = tableModule.channelTable();
 const results = await Promise.all([
   build({
     ...common,
-    entryPoints: { main: 'src-main/electron/main.ts' },
+    // The history store's SQL worker thread is its own file: new Worker(new URL('./sql-worker.js', import.meta.url)).
+    // The DICOM worker likewise: new Worker(new URL('./dicom-worker.js', import.meta.url)).
+    entryPoints: { main: 'src-main/electron/main.ts', 'sql-worker': 'src-main/store/sql-worker.ts', 'dicom-worker': 'src-main/dicom/dicom-worker.ts' },
     outdir: out,
     outExtension: { '.js': '.js' },
     platform: 'node',

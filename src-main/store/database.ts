@@ -115,13 +115,15 @@ export function inspectDatabaseFile(file: string): { schemaVersion: number; quic
  *   app crash but can be lost on power failure; here a "committed" run is medical-legal evidence and a
  *   commit is one fsync, which batching (one transaction per run with its outputs) keeps cheap;
  * - foreign_keys=ON; busy_timeout so another process's write (CLI, backup) waits instead of failing;
- * - trusted_schema=OFF: nothing in the file can make a query call functions with side effects.
+ * - trusted_schema=OFF: nothing in the file can make a query call functions with side effects;
+ * - cache_size 64 MiB (the default 2 MiB makes a 100,000-run search re-read pages from the OS).
  */
 function configure(db: Database.Database, options: OpenOptions): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('trusted_schema = OFF');
+  db.pragma('cache_size = -65536'); // up to 64 MiB of page cache: search scans the cases table whole
   const busy = Math.trunc(options.busyTimeoutMs ?? 10_000);
   db.pragma(`busy_timeout = ${busy}`); // PRAGMA values cannot be bound; `busy` is an integer we computed.
   if (options.maxPageCount !== undefined) {

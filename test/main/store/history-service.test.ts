@@ -10,7 +10,9 @@ import { backupResultSchema, exportResultSchema, type CaseDetail } from '../../.
 import { DomainError } from '../../../src-shared/ipc/envelope';
 import { directCall } from '../../../src-main/cli/direct-call';
 import { createServices, type Services } from '../../../src-main/services';
+import { closeDatabase, openHistoryDatabase } from '../../../src-main/store/database';
 import { HistoryService } from '../../../src-main/store/history-service';
+import { LATEST_SCHEMA_VERSION } from '../../../src-main/store/migrations';
 import { REPO_ROOT, tempDir } from './helpers/store-helpers';
 
 const osUser = os.userInfo().username;
@@ -84,10 +86,25 @@ describe('history service (real worker, real files)', () => {
 
   it('opens with WAL, foreign keys, synchronous=FULL and the latest schema', async () => {
     const status = await h.status();
-    expect(status).toMatchObject({ state: 'open', schemaVersion: 2, appSchemaVersion: 2, reason: null });
+    expect(status).toMatchObject({ state: 'open', schemaVersion: LATEST_SCHEMA_VERSION, appSchemaVersion: LATEST_SCHEMA_VERSION, reason: null });
     const db = new Database(path.join(tmp.dir, 'history.db'), { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
+    // The connection settings themselves, on the function the worker uses.
+    const opened = openHistoryDatabase(path.join(tmp.dir, 'settings.db'));
+    try {
+      expect(opened.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+      expect(opened.db.pragma('foreign_keys', { simple: true })).toBe(1);
+      expect(opened.db.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(5000);
+      expect(opened.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      closeDatabase(opened.db);
+    }
+    // Foreign keys are enforced through the service: a run for an unknown case is refused.
+    await expect(h.recordRun({ runId: 'orphan', caseId: 'no-such-case', task: 'vqa', prompt: 'p', packId: 'p', packHash: 'h', executionProvider: 'cpu' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/FOREIGN KEY/),
+    });
   });
 
   it('returns a case with its studies, runs, outputs and verified artifacts', async () => {
@@ -224,7 +241,7 @@ describe('history service (real worker, real files)', () => {
     try {
       expect(b.pragma('quick_check', { simple: true })).toBe('ok');
       expect((b.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n).toBe(3);
-      expect(b.pragma('user_version', { simple: true })).toBe(2);
+      expect(b.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
     } finally {
       b.close();
     }

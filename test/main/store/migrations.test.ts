@@ -115,6 +115,40 @@ describe('migration 2 (from schema 1 with data)', () => {
   });
 });
 
+describe('migration 3 (from schema 2 with data)', () => {
+  it('backfills each case\'s task and status sets, keeps them current, and orders the list by an index', () => {
+    const db = memory();
+    migrate(db, 1);
+    seedV1(db);
+    migrate(db, 2);
+    db.exec(`INSERT INTO runs (run_id, case_id, task, prompt, pack_id, pack_hash, execution_provider, started_at, status, recorded_by)
+             VALUES ('r5', 'c2', 'vqa', 'q', 'p', 'h', 'cpu', 30, 'running', 'u')`);
+    expect(migrate(db, 3)).toEqual({ from: 2, to: 3 });
+    const sets = () => db.prepare('SELECT case_id, run_tasks, run_statuses FROM cases ORDER BY case_id').all();
+    expect(sets()).toEqual([
+      { case_id: 'c1', run_tasks: '|sr|vqa|', run_statuses: '|succeeded|failed|' },
+      { case_id: 'c2', run_tasks: '|vqa|', run_statuses: '|running|succeeded|' },
+      { case_id: 'c3', run_tasks: '|', run_statuses: '|' },
+    ]);
+    const h = new HistoryDb(db, 'tester', () => 60);
+    h.finishRun({ runId: 'r5', status: 'failed' });
+    h.recordRun({ runId: 'r6', caseId: 'c3', task: 'ct-to-mri', prompt: 'p', packId: 'p', packHash: 'h', executionProvider: 'cpu', startedAt: 50 });
+    expect(sets()).toEqual([
+      { case_id: 'c1', run_tasks: '|sr|vqa|', run_statuses: '|succeeded|failed|' },
+      { case_id: 'c2', run_tasks: '|vqa|', run_statuses: '|succeeded|failed|' },
+      { case_id: 'c3', run_tasks: '|ct-to-mri|', run_statuses: '|running|' },
+    ]);
+    expect(h.listCases({ task: 'ct-to-mri', limit: 50, offset: 0 }).cases.map((c) => c.caseId)).toEqual(['c3']);
+    expect(h.listCases({ status: 'failed', limit: 50, offset: 0 }).cases.map((c) => c.caseId)).toEqual(['c2', 'c1']);
+    expect(h.listCases({ status: 'running', limit: 50, offset: 0 }).cases.map((c) => c.caseId)).toEqual(['c3']);
+    const plan = db
+      .prepare('EXPLAIN QUERY PLAN SELECT case_id FROM cases c ORDER BY coalesce(c.last_run_at, c.created_at) DESC, c.case_id LIMIT 50')
+      .all() as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join(' ')).toMatch(/cases_by_activity/);
+    expect(plan.map((p) => p.detail).join(' ')).not.toMatch(/TEMP B-TREE/);
+  });
+});
+
 describe('newer schemas', () => {
   it('refuses a database whose user_version is above the app schema, without touching it', () => {
     const db = memory();
