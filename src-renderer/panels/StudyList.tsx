@@ -79,11 +79,44 @@ export function StudyList() {
   const [dragging, setDragging] = useState(false);
   const [openSeries, setOpenSeries] = useState<Record<PaneId, string | null>>({ original: null, generated: null });
 
-  const refresh = useCallback(async () => {
+  const refresh = useCallback(async (): Promise<StudySummary[]> => {
     const r = await client.dicom.listStudies({});
-    if (r.ok) setStudies(r.value);
-    else setProblem(r.error.message);
+    if (r.ok) {
+      setStudies(r.value);
+      return r.value;
+    }
+    setProblem(r.error.message);
+    return [];
   }, [client]);
+
+  // While an import runs, the list refreshes every half second so series appear as their files are read,
+  // and the first new series opens in the original pane if it is empty (the first image does not wait for
+  // the whole import). Open panes re-read their series so slice counts grow.
+  const knownSeries = useRef(new Set<string>());
+  const autoOpen = useRef(false);
+  const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const refreshDuringImport = useCallback(async () => {
+    const list = await refresh();
+    if (autoOpen.current && !viewer.seriesIn('original')) {
+      const fresh = list.flatMap((st) => st.series).find((se) => !knownSeries.current.has(se.seriesUid) && se.imageCount > 0);
+      if (fresh) {
+        autoOpen.current = false;
+        setOpenSeries((s) => ({ ...s, original: fresh.seriesUid }));
+        void viewer.open('original', fresh.seriesUid);
+      }
+    }
+    void viewer.refreshSeries();
+  }, [refresh, viewer]);
+  const scheduleRefresh = useCallback(() => {
+    if (refreshTimer.current) return;
+    refreshTimer.current = setTimeout(() => {
+      refreshTimer.current = null;
+      void refreshDuringImport();
+    }, 500);
+  }, [refreshDuringImport]);
+  useEffect(() => () => {
+    if (refreshTimer.current) clearTimeout(refreshTimer.current);
+  }, []);
 
   useEffect(() => {
     void refresh();
@@ -95,20 +128,22 @@ export function StudyList() {
     setProblem(null);
     setReport(null);
     setImporting(true);
+    knownSeries.current = new Set(studies.flatMap((st) => st.series.map((se) => se.seriesUid)));
+    autoOpen.current = !viewer.seriesIn('original');
     const started = await client.dicom.import({ paths: clean });
     if (!started.ok) {
       setImporting(false);
       setProblem(started.error.message);
       return;
     }
-    const final = await jobs.track(started.value.jobId, started.value.kind, 'DICOM import');
+    const final = await jobs.track(started.value.jobId, started.value.kind, 'DICOM import', scheduleRefresh);
     setImporting(false);
     if (final.status === 'failed') setProblem(`Import failed: ${final.error.message}`);
     const parsed = importReportSchema.safeParse(final.status === 'failed' ? undefined : final.result);
     if (parsed.success) setReport(parsed.data);
     else if (final.status === 'cancelled') setProblem('Import cancelled; files read so far stay imported.');
-    viewer.frames.invalidate();
-    await refresh();
+    await refreshDuringImport();
+    autoOpen.current = false;
   };
 
   const open = (series: SeriesSummary, pane: PaneId) => {

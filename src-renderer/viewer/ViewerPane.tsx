@@ -128,6 +128,7 @@ export function ViewerPane({ id, snap }: { id: PaneId; snap: ViewerSnapshot }) {
       data-count={view.count}
       data-location={view.detail?.images[view.index]?.sliceLocation ?? ''}
       data-renders={view.renders}
+      data-rendered-index={view.renderedIndex}
       data-ww={view.windowWidth ?? ''}
       data-wc={view.windowCenter ?? ''}
       data-scale={view.scale ?? ''}

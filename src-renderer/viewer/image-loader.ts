@@ -11,14 +11,24 @@ import type { WorkstationClient } from '../../src-shared/ipc/client-api';
 
 export const IMAGE_SCHEME = 'hgpt';
 
-export function imageIdFor(seriesUid: string, index: number): string {
-  return `${IMAGE_SCHEME}:${seriesUid}/${index}`;
+/**
+ * Image ids name the slot in display order *and* the instance it must hold:
+ * `hgpt:<seriesUid>/<index>/<sopInstanceUid>/<frame>`. While an import is still adding slices the
+ * display order can shift; a frame fetched for an index that now holds another instance is refused
+ * (StaleImageError) instead of being drawn at the wrong place.
+ */
+export function imageIdFor(seriesUid: string, index: number, sopInstanceUid: string, frame: number): string {
+  return `${IMAGE_SCHEME}:${seriesUid}/${index}/${sopInstanceUid}/${frame}`;
 }
 
-export function parseImageId(imageId: string): { seriesUid: string; index: number } | null {
-  const m = /^hgpt:(.+)\/(\d+)$/.exec(imageId);
-  if (!m || !m[1] || !m[2]) return null;
-  return { seriesUid: m[1], index: Number(m[2]) };
+export function parseImageId(imageId: string): { seriesUid: string; index: number; sopInstanceUid: string; frame: number } | null {
+  const m = /^hgpt:([^/]+)\/(\d+)\/([^/]+)\/(\d+)$/.exec(imageId);
+  if (!m || !m[1] || !m[2] || !m[3] || !m[4]) return null;
+  return { seriesUid: m[1], index: Number(m[2]), sopInstanceUid: m[3], frame: Number(m[4]) };
+}
+
+export class StaleImageError extends Error {
+  override name = 'StaleImageError';
 }
 
 /** A frame's attributes without its pixels: what overlays and metadata modules read. */
@@ -131,11 +141,15 @@ export class FrameService {
     return p;
   }
 
-  /** Forgets cached series (after an import changed them). */
-  invalidate(): void {
-    this.details.clear();
-    this.settled.clear();
-    this.infos.clear();
+  /** Forgets cached series details (after an import added to them); frames stay valid by instance. */
+  invalidate(seriesUid?: string): void {
+    if (seriesUid === undefined) {
+      this.details.clear();
+      this.settled.clear();
+      return;
+    }
+    this.details.delete(seriesUid);
+    this.settled.delete(seriesUid);
   }
 
   detailNow(seriesUid: string): SeriesDetail | undefined {
@@ -146,11 +160,14 @@ export class FrameService {
     return this.infos.get(imageId);
   }
 
-  async frame(seriesUid: string, index: number): Promise<Frame> {
+  async frame(seriesUid: string, index: number, expect?: { sopInstanceUid: string; frame: number }): Promise<Frame> {
     const r = await this.client.dicom.getFrame({ seriesUid, index });
     if (!r.ok) throw new Error(r.error.message);
     const { pixels: _pixels, ...info } = r.value;
-    this.infos.set(imageIdFor(seriesUid, index), info);
+    if (expect && (info.sopInstanceUid !== expect.sopInstanceUid || info.frame !== expect.frame)) {
+      throw new StaleImageError(`slice ${index + 1} of the series changed while it was being imported`);
+    }
+    this.infos.set(imageIdFor(seriesUid, index, info.sopInstanceUid, info.frame), info);
     return r.value;
   }
 
@@ -158,7 +175,7 @@ export class FrameService {
   loader = (imageId: string): ImageLoadObject => {
     const parsed = parseImageId(imageId);
     const promise = parsed
-      ? this.frame(parsed.seriesUid, parsed.index).then((f) => frameToImage(imageId, f))
+      ? this.frame(parsed.seriesUid, parsed.index, parsed).then((f) => frameToImage(imageId, f))
       : Promise.reject(new Error(`not a HealthGPT image id: ${imageId}`));
     return { promise };
   };
@@ -169,7 +186,11 @@ export class FrameService {
     if (!parsed) return undefined;
     const info = this.infos.get(imageId);
     const detail = this.settled.get(parsed.seriesUid);
-    const img = detail?.images[parsed.index];
+    const atIndex = detail?.images[parsed.index];
+    const img =
+      atIndex && atIndex.sopInstanceUid === parsed.sopInstanceUid && atIndex.frame === parsed.frame
+        ? atIndex
+        : detail?.images.find((i) => i.sopInstanceUid === parsed.sopInstanceUid && i.frame === parsed.frame);
     switch (type) {
       case 'imagePlaneModule': {
         const iop = info?.imageOrientationPatient ?? img?.imageOrientationPatient ?? null;

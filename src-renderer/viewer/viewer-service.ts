@@ -14,7 +14,7 @@ import type { Image, ImageRenderedDetail, Viewport } from 'cornerstone-core';
 import type { SeriesDetail } from '../../src-shared/contracts/dicom';
 import type { ImagePlane, Vec3 } from '../../src-shared/dicom/geometry';
 import { cornerstone, cornerstoneTools, setupCornerstone } from './cornerstone-setup';
-import { imageIdFor, type FrameInfo, type FrameService } from './image-loader';
+import { imageIdFor, parseImageId, StaleImageError, type FrameInfo, type FrameService } from './image-loader';
 import { commandForKey, nextMode, type ComparisonMode, type KeyLike, type ViewerCommand, type ViewerTool } from './keymap';
 import {
   cornerstonePixelToPatient,
@@ -50,6 +50,8 @@ export interface PaneView {
   error: string | null;
   /** Set once an image has been drawn; counts renders (tests and benchmarks wait on it). */
   renders: number;
+  /** Index of the slice last drawn (index is the slice asked for; they differ while it loads). */
+  renderedIndex: number;
   windowWidth: number | null;
   windowCenter: number | null;
   invert: boolean;
@@ -90,6 +92,7 @@ interface PaneState {
   error: string | null;
   token: number;
   renders: number;
+  renderedIndex: number;
   presetLabel: string | null;
   syncedIndex: number;
   syncedPlacement: ViewPlacement | null;
@@ -115,6 +118,7 @@ function emptyPane(id: PaneId): PaneState {
     error: null,
     token: 0,
     renders: 0,
+    renderedIndex: -1,
     presetLabel: null,
     syncedIndex: -1,
     syncedPlacement: null,
@@ -154,6 +158,11 @@ export class ViewerService {
   };
 
   getSnapshot = (): ViewerSnapshot => this.snapshot;
+
+  /** The series a pane shows (or is opening), read synchronously. */
+  seriesIn(id: PaneId): string | null {
+    return this.panes[id].seriesUid;
+  }
 
   private emit(): void {
     if (this.emitScheduled) return;
@@ -256,6 +265,8 @@ export class ViewerService {
     if (token !== pane.token) return;
     pane.detail = detail;
     pane.image = null;
+    pane.renders = 0;
+    pane.renderedIndex = -1;
     pane.syncedIndex = -1;
     pane.syncedPlacement = null;
     const other = this.panes[this.other(id)];
@@ -280,10 +291,49 @@ export class ViewerService {
     pane.error = null;
     pane.loading = false;
     pane.renders = 0;
+    pane.renderedIndex = -1;
     this.emit();
   }
 
-  private async show(id: PaneId, index: number, fresh = false): Promise<void> {
+  private idAt(pane: PaneState, i: number): string | null {
+    const img = pane.detail?.images[i];
+    return pane.seriesUid && img ? imageIdFor(pane.seriesUid, i, img.sopInstanceUid, img.frame) : null;
+  }
+
+  /**
+   * Re-reads the details of the series shown in the panes (an import added slices): counts grow, and
+   * the slice on screen keeps its instance even when the display order shifted around it.
+   */
+  async refreshSeries(seriesUids?: readonly string[]): Promise<void> {
+    for (const id of PANE_IDS) {
+      const pane = this.panes[id];
+      const uid = pane.seriesUid;
+      if (!uid || (seriesUids && !seriesUids.includes(uid))) continue;
+      this.frames.invalidate(uid);
+      let detail: SeriesDetail;
+      try {
+        detail = await this.frames.series(uid);
+      } catch {
+        continue;
+      }
+      if (pane.seriesUid !== uid) continue;
+      const shown = pane.image ? parseImageId(pane.image.imageId) : null;
+      pane.detail = detail;
+      if (shown) {
+        const at = detail.images.findIndex((i) => i.sopInstanceUid === shown.sopInstanceUid && i.frame === shown.frame);
+        if (at >= 0 && !pane.loading) {
+          pane.index = at;
+          pane.renderedIndex = at;
+          pane.syncedIndex = at;
+        }
+      } else if (!pane.loading && pane.element) {
+        void this.show(id, Math.floor(detail.images.length / 2), true);
+      }
+    }
+    this.emit();
+  }
+
+  private async show(id: PaneId, index: number, fresh = false, retried = false): Promise<void> {
     const pane = this.panes[id];
     const detail = pane.detail;
     const element = pane.element;
@@ -294,13 +344,27 @@ export class ViewerService {
     pane.index = i;
     pane.loading = true;
     this.emit();
-    const imageId = imageIdFor(pane.seriesUid, i);
+    const imageId = this.idAt(pane, i);
+    if (!imageId) return;
     performance.mark(`hgpt-show-${id}-${token}`);
     let image: Image;
     try {
       image = await cornerstone.loadAndCacheImage(imageId);
     } catch (e) {
       if (token !== pane.token) return;
+      if (e instanceof StaleImageError && !retried) {
+        // The import re-sorted the series under us: re-read it and show the same instance where it is now.
+        const want = detail.images[i];
+        this.frames.invalidate(pane.seriesUid);
+        try {
+          pane.detail = await this.frames.series(pane.seriesUid);
+        } catch {
+          // keep the old detail; the error below says what happened
+        }
+        const at = want ? (pane.detail?.images.findIndex((x) => x.sopInstanceUid === want.sopInstanceUid && x.frame === want.frame) ?? -1) : -1;
+        if (token === pane.token) return this.show(id, at >= 0 ? at : i, fresh, true);
+        return;
+      }
       pane.loading = false;
       pane.error = `Slice ${i + 1}: ${e instanceof Error ? e.message : String(e)}`;
       this.emit();
@@ -311,19 +375,19 @@ export class ViewerService {
     pane.image = image;
     pane.loading = false;
     pane.error = null;
-    this.showToken.set(element, { id, token });
+    this.showToken.set(element, { id, token, index: i });
     cornerstone.displayImage(element, image, viewport);
     this.prefetch(pane, i);
   }
 
-  private showToken = new WeakMap<HTMLElement, { id: PaneId; token: number }>();
+  private showToken = new WeakMap<HTMLElement, { id: PaneId; token: number; index: number }>();
 
   private prefetch(pane: PaneState, i: number): void {
-    const uid = pane.seriesUid;
-    const n = pane.detail?.images.length ?? 0;
-    if (!uid) return;
     for (let d = 1; d <= PREFETCH; d += 1) {
-      for (const j of [i + d, i - d]) if (j >= 0 && j < n) void cornerstone.loadAndCacheImage(imageIdFor(uid, j)).catch(() => undefined);
+      for (const j of [i + d, i - d]) {
+        const id = this.idAt(pane, j);
+        if (id) void cornerstone.loadAndCacheImage(id).catch(() => undefined);
+      }
     }
   }
 
@@ -387,6 +451,7 @@ export class ViewerService {
     const shown = pane.element ? this.showToken.get(pane.element) : undefined;
     if (shown) {
       this.showToken.delete(pane.element as HTMLElement);
+      pane.renderedIndex = shown.index;
       const mark = `hgpt-show-${shown.id}-${shown.token}`;
       try {
         performance.measure(pane.renders === 0 ? 'hgpt-first-image' : 'hgpt-slice-render', mark);
@@ -394,9 +459,15 @@ export class ViewerService {
         // mark cleared
       }
       performance.clearMarks(mark);
+      // Cornerstone's own draw time (LUT + canvas), without the wait for the animation frame.
+      const end = performance.now();
+      try {
+        performance.measure('hgpt-slice-draw', { start: end - detail.renderTimeInMs, end });
+      } catch {
+        // no User Timing
+      }
     }
     pane.renders += 1;
-    void detail;
     if (this.locked && this.driver === pane.id) this.syncFrom(pane);
     this.emit();
   }
@@ -681,6 +752,7 @@ export class ViewerService {
       loading: pane.loading,
       error: pane.error,
       renders: pane.renders,
+      renderedIndex: pane.renderedIndex,
       windowWidth: vp?.voi.windowWidth ?? null,
       windowCenter: vp?.voi.windowCenter ?? null,
       invert: vp ? vp.invert !== Boolean(pane.image?.invert) : false,

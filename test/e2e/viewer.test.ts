@@ -1,3 +1,4 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { openBrowserSession, type BrowserSession } from '../support/browser-session';
@@ -50,6 +51,11 @@ describe('viewer (Cornerstone panes over the typed dicom contract)', () => {
 
   beforeAll(async () => {
     dir = makeViewerSeries('pair');
+    // Three bad files next to the good series: each must be a per-file message, the rest imports.
+    mkdirSync(`${dir}/bad`);
+    writeFileSync(`${dir}/bad/empty.dcm`, '');
+    writeFileSync(`${dir}/bad/notes.txt`, 'hello, not DICOM');
+    writeFileSync(`${dir}/bad/truncated.dcm`, readFileSync(`${dir}/original/im0001.dcm`).subarray(0, 3000));
     session = await openBrowserSession();
     page = session.page;
   });
@@ -57,12 +63,30 @@ describe('viewer (Cornerstone panes over the typed dicom contract)', () => {
     await session?.close();
   });
 
-  it('imports the phantom pair through the import box and shows both series with thumbnails', async () => {
-    await page.getByTestId('import-paths').fill(`${dir}/original\n${dir}/generated`);
+  it('imports the phantom pair through the import box, lists bad files with their reasons, shows both series with thumbnails', async () => {
+    await page.getByTestId('import-paths').fill(`${dir}/original\n${dir}/generated\n${dir}/bad`);
     await page.getByTestId('import-button').click();
     const report = page.getByTestId('import-report');
     await expect.poll(async () => report.getAttribute('data-imported'), { timeout: 60_000 }).toBe('88');
-    expect(await report.getAttribute('data-failed')).toBe('0');
+    expect(await report.getAttribute('data-failed')).toBe('3');
+    const errors = (await page.getByTestId('import-error').allTextContents()).sort();
+    expect(errors).toHaveLength(3);
+    expect(errors[0]).toMatch(/^empty\.dcm: .*empty/i);
+    expect(errors[1]).toMatch(/^notes\.txt: Not a DICOM file/);
+    expect(errors[2]).toMatch(/^truncated\.dcm: .*truncated/i);
+    // Thumbnails are drawn (not black): the phantom's bright square is in every middle slice.
+    await expect
+      .poll(async () =>
+        page.evaluate(() =>
+          Array.from(document.querySelectorAll('[data-testid="series"] canvas')).map((c) => {
+            const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 64, 64).data;
+            let bright = 0;
+            for (let k = 0; k < d.length; k += 4) if ((d[k] ?? 0) > 200) bright += 1;
+            return bright > 20;
+          }),
+        ),
+      )
+      .toEqual([true, true]);
     await expect.poll(async () => page.getByTestId('series').count()).toBe(2);
     expect(await page.getByTestId('series').first().getAttribute('data-description')).toMatch(/Original/);
     await screenshot(page, 'viewer-imported');
@@ -100,6 +124,17 @@ describe('viewer (Cornerstone panes over the typed dicom contract)', () => {
     await press('original', 'Home');
     await expect.poll(async () => num('original', 'data-index')).toBe(0);
     await screenshot(page, 'viewer-scrolled');
+    // Cine at 20 fps advances on its own; c stops it.
+    await page.getByTestId('cine-fps').fill('20');
+    await press('original', 'c');
+    expect(await page.getByTestId('cine').getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(async () => num('original', 'data-index'), { timeout: 5000 }).toBeGreaterThanOrEqual(8);
+    await press('original', 'c');
+    const stopped = await num('original', 'data-index');
+    await page.waitForTimeout(300);
+    expect(await num('original', 'data-index')).toBe(stopped);
+    await press('original', 'Home');
+    await expect.poll(async () => num('original', 'data-index')).toBe(0);
   });
 
   it('applies the CT presets on the number keys; W/L shows in the overlay', async () => {

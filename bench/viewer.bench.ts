@@ -1,0 +1,103 @@
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { percentile, type BenchRow } from './bench-types';
+import { openBrowserSession } from '../test/support/browser-session';
+import { makeViewerSeries } from '../test/support/viewer-fixtures';
+
+const SLICES = Number(process.env.HEALTHGPT_BENCH_VIEWER_SLICES ?? 300);
+
+/** Resident memory (MiB) of Chromium's renderer processes (Linux /proc), or null elsewhere. */
+function rendererRssMiB(): number | null {
+  try {
+    let kib = 0;
+    let found = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let cmd = '';
+      try {
+        cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      if (!cmd.includes('--type=renderer')) continue;
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const m = /VmRSS:\s+(\d+) kB/.exec(status);
+      if (m?.[1]) {
+        kib += Number(m[1]);
+        found += 1;
+      }
+    }
+    return found > 0 ? kib / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Viewer in Chromium (browser mode, loopback bridge) on a 300-slice 512x512 CT written by pydicom:
+ * time to first image (import → first pixels on screen), render time per slice while scrolling (show →
+ * Cornerstone IMAGE_RENDERED, measured in the page with the User Timing API), and renderer memory with
+ * the whole series in the image cache.
+ */
+export async function runViewerBenchmarks(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const dir = makeViewerSeries('bench', SLICES);
+  const session = await openBrowserSession();
+  const { page } = session;
+  const note = `${SLICES} slices 512x512 16-bit CT, Chromium ${session.browser.version()}, browser mode (loopback bridge)`;
+  try {
+    await page.getByTestId('shell').waitFor();
+    const rssBefore = rendererRssMiB();
+    const t0 = performance.now();
+    await page.getByTestId('import-paths').fill(`${dir}/bench`);
+    await page.getByTestId('import-button').click();
+    // The first new series opens in the empty original pane while the import is still running.
+    await page.waitForFunction(() => document.querySelector('[data-testid="pane-original"]')?.getAttribute('data-state') === 'rendered', null, { timeout: 300_000 });
+    const tFirst = performance.now();
+    await page.getByTestId('import-report').waitFor({ timeout: 300_000 });
+    const tImported = performance.now();
+    const inPage = await page.evaluate(() => performance.getEntriesByName('hgpt-first-image').map((e) => e.duration));
+    rows.push({ benchmark: 'viewer', metric: 'time to first image (import → first pixels)', value: tFirst - t0, unit: 'ms', note: `${note}; series opens while importing; target < 1000 ms` });
+    rows.push({ benchmark: 'viewer', metric: 'import of the whole series (worker parse + index)', value: tImported - t0, unit: 'ms', note: `${(SLICES / ((tImported - t0) / 1000)).toFixed(0)} files/s` });
+    if (inPage[0] !== undefined) rows.push({ benchmark: 'viewer', metric: 'first frame fetch + draw (in page)', value: inPage[0], unit: 'ms', note: 'loadAndCacheImage → IMAGE_RENDERED, one 512x512 frame over the bridge' });
+    await page.waitForFunction((n) => document.querySelector('[data-testid="pane-original"]')?.getAttribute('data-count') === String(n), SLICES, { timeout: 30_000 });
+
+    const scrollPass = async (label: string) => {
+      await page.evaluate(() => {
+        performance.clearMeasures('hgpt-slice-render');
+        performance.clearMeasures('hgpt-slice-draw');
+      });
+      await page.getByTestId('viewport-original').focus();
+      await page.keyboard.press('Home');
+      await page.waitForFunction(() => document.querySelector('[data-testid="pane-original"]')?.getAttribute('data-rendered-index') === '0');
+      for (let i = 1; i < SLICES; i += 1) {
+        await page.keyboard.press('ArrowDown');
+        await page.waitForFunction((want) => document.querySelector('[data-testid="pane-original"]')?.getAttribute('data-rendered-index') === String(want), i);
+      }
+      const samples = await page.evaluate(() => performance.getEntriesByName('hgpt-slice-render').map((e) => e.duration));
+      const draws = await page.evaluate(() => performance.getEntriesByName('hgpt-slice-draw').map((e) => e.duration));
+      const onScreen = 'key → slice on screen: load (cache or IPC) + wait for the next animation frame + draw';
+      rows.push({ benchmark: 'viewer', metric: `slice on screen while scrolling, ${label}, p50`, value: percentile(samples, 50), unit: 'ms', note: `${samples.length} slices; ${onScreen}` });
+      rows.push({ benchmark: 'viewer', metric: `slice on screen while scrolling, ${label}, p95`, value: percentile(samples, 95), unit: 'ms', note: `${samples.length} slices` });
+      rows.push({ benchmark: 'viewer', metric: `slice draw (Cornerstone render), ${label}, p50`, value: percentile(draws, 50), unit: 'ms', note: `${draws.length} draws; target p95 < 16 ms` });
+      rows.push({ benchmark: 'viewer', metric: `slice draw (Cornerstone render), ${label}, p95`, value: percentile(draws, 95), unit: 'ms', note: 'software canvas (Chromium --disable-gpu)' });
+    };
+    await scrollPass('first pass (frames over IPC, ±3 prefetch)');
+    await scrollPass('cached');
+
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('HeapProfiler.collectGarbage').catch(() => undefined);
+    const heap = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number; totalSize: number; embedderHeapUsedSize?: number; backingStorageSize?: number };
+    rows.push({ benchmark: 'viewer', metric: 'renderer JS heap used, series cached', value: heap.usedSize / 2 ** 20, unit: 'MiB', note: 'V8 heap (typed-array backing stores are counted separately below when Chromium reports them)' });
+    if (heap.backingStorageSize !== undefined) rows.push({ benchmark: 'viewer', metric: 'renderer array buffer backing stores', value: heap.backingStorageSize / 2 ** 20, unit: 'MiB', note: `pixels: ${((SLICES * 512 * 512 * 2) / 2 ** 20).toFixed(0)} MiB of 16-bit data` });
+    const rss = rendererRssMiB();
+    if (rss !== null) rows.push({ benchmark: 'viewer', metric: 'renderer process RSS, series cached', value: rss, unit: 'MiB', note: rssBefore !== null ? `before import ${rssBefore.toFixed(0)} MiB; all Chromium renderer processes` : 'all Chromium renderer processes' });
+  } catch (e) {
+    const state = await page.getByTestId('pane-original').evaluate((el) => el.outerHTML.slice(0, 600)).catch(() => '?');
+    await page.screenshot({ path: 'test-output/viewer-bench-failure.png' }).catch(() => undefined);
+    throw new Error(`${e instanceof Error ? e.message : String(e)}; pane: ${state}; page errors: ${session.pageErrors.join(' | ')}`);
+  } finally {
+    await session.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
