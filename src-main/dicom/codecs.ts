@@ -70,8 +70,15 @@ function loaded(): NonNullable<typeof codecs> {
   return codecs;
 }
 
+/** One decoder per codec, reused: constructing a WASM decoder costs more than decoding a small frame. */
+const instances = new Map<DecoderCtor, WasmDecoder>();
+
 function runWasm(Ctor: DecoderCtor, data: Uint8Array, what: string): DecodedCodecFrame {
-  const decoder = new Ctor();
+  let decoder = instances.get(Ctor);
+  if (!decoder) {
+    decoder = new Ctor();
+    instances.set(Ctor, decoder);
+  }
   try {
     decoder.getEncodedBuffer(data.length).set(data);
     try {
@@ -87,10 +94,17 @@ function runWasm(Ctor: DecoderCtor, data: Uint8Array, what: string): DecodedCode
       components: info.componentCount,
       bitsPerSample: info.bitsPerSample,
       signed: typeof info.isSigned === 'boolean' ? info.isSigned : null,
-      bytes: decoded.slice(), // copy out of WASM memory before the decoder is freed
+      bytes: decoded.slice(), // copy out of WASM memory before the next decode reuses it
     };
-  } finally {
-    decoder.delete?.();
+  } catch (e) {
+    // A decoder that failed may be in any state: drop it, the next frame gets a fresh one.
+    instances.delete(Ctor);
+    try {
+      decoder.delete?.();
+    } catch {
+      // already unusable
+    }
+    throw e;
   }
 }
 
