@@ -18,6 +18,8 @@ protocol.registerSchemesAsPrivileged([
 ]);
 // Every renderer sandboxed, whatever a window asks for.
 app.enableSandbox();
+// Chromium's own profile (cache, local storage) in a sub-folder of its own, apart from the workstation data.
+app.setPath('sessionData', path.join(app.getPath('userData'), 'Chromium'));
 
 let mainWindow: BrowserWindow | null = null;
 let services: Services | null = null;

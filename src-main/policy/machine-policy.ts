@@ -18,7 +18,7 @@ export const MAX_POLICY_BYTES = 1024 * 1024;
 export interface TrustedKey {
   id: string;
   key: KeyObject;
-  /** As written in the policy (PEM or base64), for verifyPack's trustedKeys option. */
+  /** As written in the policy (PEM or base64). */
   publicKey: string;
 }
 
@@ -36,7 +36,9 @@ export function parseEd25519PublicKey(text: string): KeyObject {
     ? createPublicKey(trimmed)
     : (() => {
         const raw = Buffer.from(trimmed, 'base64');
-        if (raw.length !== 32) throw new Error(`expected 32 key bytes in base64, got ${raw.length}`);
+        // base64 of the SPKI structure (what `openssl pkey -pubout -outform DER | base64` prints) also works
+        if (raw.length === 44 && raw.subarray(0, 12).equals(ED25519_SPKI_PREFIX)) return createPublicKey({ key: raw, format: 'der', type: 'spki' });
+        if (raw.length !== 32) throw new Error(`expected the 32 raw key bytes (or the 44-byte SPKI) in base64, got ${raw.length} bytes`);
         return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
       })();
   if (key.asymmetricKeyType !== 'ed25519') throw new Error(`expected an Ed25519 key, got ${key.asymmetricKeyType ?? 'unknown'}`);
@@ -128,7 +130,10 @@ export class MachinePolicyState {
   packVerifyOptions(): { requireSignature: boolean; trustedKeys?: { keys: Array<{ keyId: string; publicKey: string }> } } {
     if (this.locked) return { requireSignature: true, trustedKeys: { keys: [] } };
     const options: ReturnType<MachinePolicyState['packVerifyOptions']> = { requireSignature: this.requirePackSignature };
-    if (this.trustedKeys.length > 0) options.trustedKeys = { keys: this.trustedKeys.map((k) => ({ keyId: k.id, publicKey: k.publicKey })) };
+    // handed over as PEM, whichever form the policy used, so the verifier reads every key the policy accepted
+    if (this.trustedKeys.length > 0) {
+      options.trustedKeys = { keys: this.trustedKeys.map((k) => ({ keyId: k.id, publicKey: k.key.export({ format: 'pem', type: 'spki' }).toString() })) };
+    }
     return options;
   }
 

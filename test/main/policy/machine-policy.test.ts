@@ -1,5 +1,5 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,7 +123,7 @@ describe('each setting', () => {
     expect(state.verifyWithTrustedKeys(tampered, sign(null, manifest, keys.privateKey))).toBeNull();
     expect(state.verifyWithTrustedKeys(manifest, new Uint8Array(3))).toBeNull();
     expect(load({}).requirePackSignature).toBe(false);
-    expect(state.packVerifyOptions()).toEqual({ requireSignature: true, trustedKeys: { keys: [{ keyId: 'vendor-2026', publicKey: pem }, { keyId: 'raw', publicKey: rawBase64 }] } });
+    expect(state.packVerifyOptions()).toEqual({ requireSignature: true, trustedKeys: { keys: [{ keyId: 'vendor-2026', publicKey: pem }, { keyId: 'raw', publicKey: pem }] } });
     expect(load({}).packVerifyOptions()).toEqual({ requireSignature: false });
   });
 
@@ -156,6 +156,8 @@ describe('each setting', () => {
     expect(load({ trustedKeys: [{ keyId: 'rsa', publicKey: rsa }] }).messages[0]).toMatch(/expected an Ed25519 key, got rsa/);
     expect(load({ trustedKeys: [{ keyId: 'a', publicKey: pem }, { keyId: 'a', publicKey: pem }] }).messages[0]).toMatch(/"a" appears twice/);
     expect(parseEd25519PublicKey(rawBase64).export({ format: 'pem', type: 'spki' }).toString()).toBe(pem);
+    const spkiBase64 = (keys.publicKey.export({ format: 'der', type: 'spki' }) as Buffer).toString('base64');
+    expect(parseEd25519PublicKey(spkiBase64).export({ format: 'pem', type: 'spki' }).toString()).toBe(pem);
   });
 
   it('disableExport', () => {
@@ -240,6 +242,21 @@ describe('an invalid policy locks the workstation down, with a clear message', (
     const state = loadMachinePolicy({ path: writePolicy('\uFEFF{"disableExport": true}', true), user });
     expect(state.locked).toBe(false);
     expect(state.exportAllowed).toBe(false);
+  });
+});
+
+describe('the IT guide', () => {
+  it("its policy example is a valid policy (on Windows, where its paths are)", () => {
+    const guide = readFileSync(path.join(__dirname, '../../../docs/it-deployment.md'), 'utf8');
+    const example = /## Machine policy[\s\S]*?```json\n([\s\S]*?)```/.exec(guide)?.[1];
+    expect(example).toBeDefined();
+    const state = loadMachinePolicy({ path: writePolicy(example ?? '', true), platform: 'win32', user });
+    expect(state.messages).toEqual([]);
+    expect(state.locked).toBe(false);
+    expect(state.dataDir).toBe('D:\\HealthGPT\\rad1');
+    expect(state.auditLogPath).toBe('\\\\fileserver\\audit\\healthgpt\\rad1.jsonl');
+    expect(state.isTaskAllowed('ct2mri')).toBe(false);
+    expect(state.trustedKeys.map((k) => k.id)).toEqual(['hospital-2026']);
   });
 });
 

@@ -152,8 +152,13 @@ describe('packaging inputs exist', () => {
     const patterns = config.files.flatMap((f) => (typeof f === 'string' ? [f] : f.filter));
     expect(patterns).toContain('!**/*.map');
     const included = patterns.filter((f) => !f.startsWith('!'));
-    expect(included).toContain(pkg.main);
     for (const pattern of included) expect(globFiles(pattern), pattern).not.toEqual([]);
+    // every bundle scripts/build-electron.mjs writes (main, workers, CLI, preload) is packaged
+    const packaged = new Set(included.flatMap((p) => globFiles(p)));
+    expect(packaged).toContain(pkg.main);
+    const bundles = readdirSync(path.join(ROOT, 'dist', 'main')).filter((f) => /\.(c?js)$/.test(f)).map((f) => `dist/main/${f}`);
+    expect(bundles.length).toBeGreaterThanOrEqual(3);
+    for (const bundle of bundles) expect(packaged.has(bundle), bundle).toBe(true);
     expect(globFiles('dist/renderer/**/*')).toContain('dist/renderer/index.html');
   });
 
