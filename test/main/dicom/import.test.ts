@@ -209,3 +209,21 @@ describe('DICOM worker watchdog and persistence', () => {
     }
   });
 });
+
+describe('parallel import', () => {
+  it('gives the same series with three scan workers as with one', async () => {
+    const jobs3 = new JobManager();
+    const parallel = createDicomService({ jobs: jobs3, dataDir: null, scanWorkers: 3 });
+    try {
+      const started = await parallel.handlers.import({ paths: [path.join(GENERATED, 'mr_axial'), path.join(PYDICOM_FILES, 'dicomdirtests/DICOMDIR')] }, ctx);
+      const final = await jobs3.wait(started.jobId);
+      expect(final.status).toBe('done');
+      const r = importReportSchema.parse(final.status === 'done' ? final.result : null);
+      expect(r.imported).toBe(40 + report.entries.filter((e) => e.path.includes('dicomdirtests/') && e.status === 'ok').length);
+      const d = await parallel.handlers.getSeries({ seriesUid: expected.mr_axial!.seriesUid }, ctx);
+      expect(d).toEqual(await service.handlers.getSeries({ seriesUid: expected.mr_axial!.seriesUid }, ctx));
+    } finally {
+      await parallel.close();
+    }
+  });
+});
