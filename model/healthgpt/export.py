@@ -10,8 +10,8 @@ Pack layout (documented in docs/model-pack.md):
   embed_text.onnx / embed_fusion.onnx    input_ids[1,T] int64 -> inputs_embeds[1,T,H]
   lm.onnx            inputs_embeds[1,T,H], plugin[1] int64, past_key_<l>/past_value_<l>[1,KV,P,D]
                      -> hidden[1,T,H] (final norm), present_key_<l>/present_value_<l>[1,KV,P+T,D]
-                     base weights once; every plugin's H-LoRA (route, A, B) stacked on axis 0 and
-                     gathered by `plugin` (ranks padded per expert with zeros; scaling gathered too)
+                     base weights once; every plugin's H-LoRA (route, A, B) concatenated at its own rank;
+                     `plugin` gathers a tiny per-channel scale that masks the other plugins (see _StackedHLoRA)
   head_text.onnx / head_fusion.onnx      hidden[1,T,H] -> logits[1,T,V]
   vq_decoder.onnx    image_tokens[1,G*G] int64 (codebook indices) -> pixels[1,3,S,S] in [0,1]
 
@@ -53,7 +53,14 @@ TASK_INSTRUCTIONS = {
 # export wrappers
 # ---------------------------------------------------------------------------------------------
 class _StackedHLoRA(nn.Module):
-    """Base weight (shared, once) + every plugin's H-LoRA stacked; plugin chosen by Gather."""
+    """Base weight (shared, once) + every plugin's H-LoRA concatenated; the plugin index selects by a mask.
+
+    A_all = [A_com; A_gen] (each at its own rank, no padding), B_all likewise, route_all = [R_com; R_gen].
+    The soft router is a softmax within each plugin's expert group; a constant 0/1 matrix expands each expert
+    to its channels; a per-plugin channel scale (scaling on the plugin's own channels, 0 elsewhere), gathered
+    by `plugin` ([P, R_total], tiny), switches the other plugins off. No weight tensor is copied per step
+    (a Gather of stacked weights would copy the selected plugin's A/B on every call).
+    """
 
     def __init__(self, lin: HLoRALinear, cfg: HealthGPTConfig):
         super().__init__()
@@ -61,41 +68,38 @@ class _StackedHLoRA(nn.Module):
         self.bias = lin.bias
         ks = {p.experts for p in cfg.plugins}
         if len(ks) != 1:
-            raise ValueError("all plugins must have the same number of experts to be stacked")
+            raise ValueError("all plugins must have the same number of experts")
         k = ks.pop()
-        rmax = max(p.rank for p in cfg.plugins)
-        self.k, self.rk = k, rmax // k
-        a_list, b_list, r_list, s_list = [], [], [], []
+        n_p = len(cfg.plugins)
+        r_total = sum(p.rank for p in cfg.plugins)
+        self.k, self.n_p = k, n_p
         with torch.no_grad():
-            for p in cfg.plugins:
+            a_all = torch.cat([lin.lora_A[p.name].weight for p in cfg.plugins], 0).t().contiguous()  # [in, R]
+            b_all = torch.cat([lin.lora_B[p.name].weight for p in cfg.plugins], 1).t().contiguous()  # [R, out]
+            r_all = torch.cat([lin.lora_route[p.name].weight for p in cfg.plugins], 0).t().contiguous()  # [in, P*k]
+            expand = torch.zeros(n_p * k, r_total)
+            chan = torch.zeros(n_p, r_total)
+            off = 0
+            for i, p in enumerate(cfg.plugins):
                 rk = p.rank // k
-                a = lin.lora_A[p.name].weight  # [r, in]
-                b = lin.lora_B[p.name].weight  # [out, r]
-                ap = torch.zeros(rmax, lin.in_features)
-                bp = torch.zeros(lin.out_features, rmax)
                 for e in range(k):
-                    ap[e * self.rk : e * self.rk + rk] = a[e * rk : (e + 1) * rk]
-                    bp[:, e * self.rk : e * self.rk + rk] = b[:, e * rk : (e + 1) * rk]
-                a_list.append(ap.t().contiguous())
-                b_list.append(bp.t().contiguous())
-                r_list.append(lin.lora_route[p.name].weight.t().contiguous())
-                s_list.append(p.scaling)
-        self.register_buffer("lora_A_stack", torch.stack(a_list))  # [P, in, rmax]
-        self.register_buffer("lora_B_stack", torch.stack(b_list))  # [P, rmax, out]
-        self.register_buffer("lora_route_stack", torch.stack(r_list))  # [P, in, k]
-        self.register_buffer("lora_scaling", torch.tensor(s_list, dtype=torch.float32))  # [P]
+                    expand[i * k + e, off + e * rk : off + (e + 1) * rk] = 1.0
+                chan[i, off : off + p.rank] = p.scaling
+                off += p.rank
+        self.register_buffer("lora_A_all", a_all)
+        self.register_buffer("lora_B_all", b_all)
+        self.register_buffer("lora_route_all", r_all)
+        self.register_buffer("lora_expand", expand)
+        self.register_buffer("lora_channel_scale", chan)
 
     def forward(self, x: torch.Tensor, plugin: torch.Tensor) -> torch.Tensor:
         y = F.linear(x, self.weight, self.bias)
-        a_t = torch.index_select(self.lora_A_stack, 0, plugin)  # [1, in, rmax]
-        b_t = torch.index_select(self.lora_B_stack, 0, plugin)
-        r_t = torch.index_select(self.lora_route_stack, 0, plugin)
-        s = torch.index_select(self.lora_scaling, 0, plugin)
-        route = torch.softmax(torch.matmul(x, r_t), dim=-1)  # [1, T, k]
-        a = torch.matmul(x, a_t) * s
         t = x.shape[1]
-        a = (a.view(1, t, self.k, self.rk) * route.unsqueeze(-1)).view(1, t, self.k * self.rk)
-        return y + torch.matmul(a, b_t)
+        route = torch.matmul(x, self.lora_route_all)  # [1, T, P*k]
+        route = torch.softmax(route.view(1, t, self.n_p, self.k), dim=-1).view(1, t, self.n_p * self.k)
+        gate = torch.matmul(route, self.lora_expand) * torch.index_select(self.lora_channel_scale, 0, plugin)
+        a = torch.matmul(x, self.lora_A_all)
+        return y + torch.matmul(a * gate, self.lora_B_all)
 
 
 class _LMExport(nn.Module):
@@ -435,7 +439,7 @@ def random_pack(out_dir: str, seed: int = 0, preset: str = "tiny", layers: Optio
             image_token_start=base.image_token_start, num_image_tokens=1024, special_ids=base.special_ids,
             image_size=112, patch_size=14, vision_hidden_size=256, vision_layers=3, vision_heads=4,
             vision_intermediate_size=512,
-            vq=VQConfig(image_size=128, ch=32, ch_mult=[1, 2, 2, 4], z_channels=64, embed_dim=32,
+            vq=VQConfig(image_size=64, ch=32, ch_mult=[1, 2, 2, 2], z_channels=64, embed_dim=32,
                         codebook_size=1024, num_groups=8))
     else:
         raise ValueError(f"unknown preset {preset}")
