@@ -2,11 +2,11 @@
  * The DICOM worker thread: file parsing for imports, frame decoding for the viewer and the probe, off the
  * main event loop. One request at a time; the client (worker-client.ts) restarts it on a hang.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { dicomDirReferencedFiles } from './dicomdir';
 import { loadCodecs } from './codecs';
-import { DicomFileError, parseDicomBytes, type ParsedFile } from './parse';
+import { DicomFileError, mayBeDicom, parseDicomBytes, type ParsedFile } from './parse';
 import { decodeFrame } from './pixels';
 import { probeBytes, problemOf } from './probe';
 import type { ScanResult, WorkerRequest, WorkerResponse } from './worker-protocol';
@@ -38,10 +38,25 @@ function readParsed(path: string): ParsedFile {
   return parsed;
 }
 
+/** The first 132 bytes of a file (fewer when it is shorter). */
+function readHead(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const head = new Uint8Array(132);
+    const n = readSync(fd, head, 0, 132, 0);
+    return head.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function scanFile(path: string): ScanResult {
   try {
     let bytes: Uint8Array;
     try {
+      const head = readHead(path);
+      // Not DICOM by its first bytes: say so without reading a possibly huge file.
+      if (head.length > 0 && !mayBeDicom(head)) return { path, status: 'error', problem: 'not-dicom', message: "Not a DICOM file: no 'DICM' marker at byte 128 and no DICOM data set at the start." };
       bytes = readFileSync(path);
     } catch (e) {
       return { path, status: 'error', problem: 'unreadable', message: `Cannot read the file: ${(e as Error).message}` };

@@ -380,6 +380,14 @@ export function readMeta(ds: DataSet, transferSyntaxOverride?: string): Instance
 
 const DICOMDIR_SOP_CLASS = '1.2.840.10008.1.3.10';
 
+/**
+ * Whether the first bytes of a file (at least 132 when the file is that long) can start a DICOM file:
+ * lets a scan skip big non-DICOM files without reading them whole.
+ */
+export function mayBeDicom(head: Uint8Array): boolean {
+  return head.length > 0 && (hasPreamble(head) || guessRawTransferSyntax(head) !== null);
+}
+
 /** Parses a whole file (header and pixel element positions; pixels are decoded later, per frame). */
 export function parseDicomBytes(bytes: Uint8Array): ParsedFile {
   if (bytes.length === 0) throw new DicomFileError('zero-length', 'The file is empty (0 bytes).');
