@@ -6,6 +6,9 @@ import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
+import { setTimeout } from 'node:timers';
+
+/* global Request */
 
 const report = { calls: [], ready: false, probes: {} };
 const note = (name, detail) => report.calls.push(detail === undefined ? name : [name, detail]);
@@ -90,7 +93,7 @@ class FakeWebContents extends EventEmitter {
     this.mainFrame = { url: 'app://healthgpt/index.html' };
     this.sent = [];
   }
-  send(channel, payload) {
+  send(channel, _payload) {
     this.sent.push(channel);
   }
   isDestroyed() {

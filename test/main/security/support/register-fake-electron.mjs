@@ -1,5 +1,6 @@
 // node --import this file: makes `import ... from 'electron'` load fake-electron.mjs (see there).
 import { register } from 'node:module';
+import { URL } from 'node:url';
 
 register(
   `data:text/javascript,${encodeURIComponent(`
