@@ -159,7 +159,7 @@ export const caseQuerySchema = z
     /** Study date, or when no study date is known the case creation date, within [from, to]. */
     dateFrom: isoDate.optional(),
     dateTo: isoDate.optional(),
-    task: z.string().max(100).optional(),
+    task: z.string().max(100).regex(/^[A-Za-z0-9._-]+$/, 'a task id').optional(),
     status: runStatusSchema.optional(),
     review: reviewStateSchema.optional(),
     limit: z.number().int().min(1).max(500).default(50),
@@ -239,9 +239,17 @@ export const historyContract = {
     reviewRecordSchema,
   ),
   /** Job: zip of case.json + artifacts + manifest.json (sha256 of every entry). Result: ExportResult. */
-  exportCase: operation('history:export-case', z.object({ caseId: caseIdSchema, destination: z.string().min(1).max(4096) }).strict(), jobStartedSchema),
+  exportCase: operation(
+    'history:export-case',
+    z.object({ caseId: caseIdSchema, destination: z.string().min(1).max(4096).regex(/\.zip$/i, 'the destination must be a .zip file') }).strict(),
+    jobStartedSchema,
+  ),
   /** Job: online backup (the app keeps working). Default destination: <data>/backups/. Result: BackupResult. */
-  backup: operation('history:backup', z.object({ destination: z.string().min(1).max(4096).optional() }).strict(), jobStartedSchema),
+  backup: operation(
+    'history:backup',
+    z.object({ destination: z.string().min(1).max(4096).regex(/\.db$/i, 'the backup must be a .db file').optional() }).strict(),
+    jobStartedSchema,
+  ),
   check: operation('history:check', z.object({ verifyArtifacts: z.boolean().default(true) }).strict(), checkReportSchema),
   /** Open another database file (after a refusal, or to look at an archive). */
   openStore: operation('history:open-store', z.object({ path: z.string().min(1).max(4096) }).strict(), storeStatusSchema),

@@ -294,6 +294,8 @@ describe('history through the registry, the job manager and the CLI', () => {
     const backup = backupResultSchema.parse(bkFinal.status === 'done' ? bkFinal.result : null);
     expect(path.dirname(backup.path)).toBe(path.join(tmp.dir, 'backups'));
     expect(events.filter((e) => e === 'jobs:final')).toHaveLength(2);
+    await expect(directCall(services, 'history', 'exportCase', { caseId: 'case-7', destination: path.join(tmp.dir, 'e.txt') }, sink)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(directCall(services, 'history', 'backup', { destination: path.join(tmp.dir, 'b.zip') }, sink)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     const failed = await directCall(services, 'history', 'exportCase', { caseId: 'no-such-case', destination: path.join(tmp.dir, 'x.zip') }, sink);
     const failedFinal = await services.jobs.wait(failed.jobId);
     expect(failedFinal).toMatchObject({ status: 'failed', error: { code: 'NOT_FOUND' } });
