@@ -46,8 +46,9 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   mkdirSync(dataDir, { recursive: true });
   const jobs = new JobManager();
   const dicom = createDicomService({ jobs, dataDir });
-  // Never throws for a damaged or newer database: the service starts 'refused' and offers open/restore.
-  const history = await HistoryService.start({ dataDir });
+  // Opens in the background (the start-up quick_check takes seconds on a large store); never throws for a
+  // damaged or newer database: the service is then 'refused' and offers open/restore.
+  const history = HistoryService.launch({ dataDir });
   const handlers: AllHandlers = {
     app: createAppHandlers({
       mode: options.mode,

@@ -130,6 +130,7 @@ export class HistoryService {
   private dbFile: string;
   private artifactStore: ArtifactStore;
   private state: StoreStatus['state'] = 'closed';
+  private opening: Promise<void> = Promise.resolve();
   private refusal: { reason: NonNullable<StoreStatus['reason']>; message: string; schemaVersion: number | null } | null = null;
   private schemaVersion: number | null = null;
   readonly actor: string;
@@ -141,11 +142,27 @@ export class HistoryService {
     this.actor = options.actor ?? osUser();
   }
 
-  /** Starts the worker and opens the database; never throws for a refused file (see status()). */
-  static async start(options: HistoryServiceOptions): Promise<HistoryService> {
+  /**
+   * Starts the worker and begins opening the database without waiting: on a large store the start-up
+   * quick_check takes seconds (about 5 s per GB here), and the app must not wait for it. status() says
+   * 'opening' meanwhile; every other call waits for the open to finish.
+   */
+  static launch(options: HistoryServiceOptions): HistoryService {
     const service = new HistoryService(options);
-    await service.openFile(service.dbFile);
+    service.opening = service.openFile(service.dbFile);
     return service;
+  }
+
+  /** Starts and waits until the database is open or refused; never throws for a refused file. */
+  static async start(options: HistoryServiceOptions): Promise<HistoryService> {
+    const service = HistoryService.launch(options);
+    await service.ready();
+    return service;
+  }
+
+  /** Settles when the current open (or refusal) is complete. */
+  ready(): Promise<void> {
+    return this.opening;
   }
 
   get artifacts(): ArtifactStore {
@@ -161,6 +178,7 @@ export class HistoryService {
     this.artifactStore = new ArtifactStore(path.join(path.dirname(this.dbFile), 'artifacts'), this.options.fs);
     this.refusal = null;
     this.schemaVersion = null;
+    this.state = 'opening';
     try {
       await fsp.mkdir(path.dirname(this.dbFile), { recursive: true });
       const opened = await this.worker.call('open', { file: this.dbFile, actor: this.actor, options: this.options.open ?? {} });
@@ -178,16 +196,17 @@ export class HistoryService {
     }
   }
 
-  /** Refuses before any artifact is written when there is no database to record it in. */
-  private ensureOpen(): void {
+  /** Waits for a pending open, then refuses (before any artifact is written) when no database is open. */
+  private async ensureOpen(): Promise<void> {
+    await this.opening;
     if (this.state === 'refused') {
       throw new DomainError(historyErrorCodes.storeRefused, this.refusal?.message ?? 'The history database was refused.');
     }
-    if (this.state === 'closed') throw new DomainError(historyErrorCodes.storeClosed, 'The history database is not open.');
+    if (this.state !== 'open') throw new DomainError(historyErrorCodes.storeClosed, 'The history database is not open.');
   }
 
   private async call<K extends WorkerMethod>(method: K, arg: ArgOf<K>, options?: Parameters<SqlWorkerClient['call']>[2]): Promise<ResultOf<K>> {
-    this.ensureOpen();
+    await this.ensureOpen();
     try {
       return await this.worker.call(method, arg, options);
     } catch (e) {
@@ -256,7 +275,7 @@ export class HistoryService {
 
   /** Artifacts are written and synced first; the rows that reference them are committed after. */
   async recordOutput(input: OutputInput): Promise<{ outputId: string; artifacts: StoredArtifact[] }> {
-    this.ensureOpen();
+    await this.ensureOpen();
     const artifacts = await this.storeArtifacts(input.artifacts);
     await this.call('recordOutput', { ...input, artifacts });
     return { outputId: input.outputId, artifacts };
@@ -264,7 +283,7 @@ export class HistoryService {
 
   /** A finished run with all its outputs in one transaction (after its artifacts are on disk). */
   async recordCompletedRun(input: { run: NewRun; outputs: OutputInput[]; end: RunEnd }): Promise<{ runId: string }> {
-    this.ensureOpen();
+    await this.ensureOpen();
     const outputs: NewOutput[] = [];
     for (const o of input.outputs) outputs.push({ ...o, artifacts: await this.storeArtifacts(o.artifacts) });
     return this.call('recordCompletedRun', { run: input.run, outputs, end: input.end });
@@ -469,7 +488,8 @@ export class HistoryService {
 
   async openStore(file: string): Promise<StoreStatus> {
     await this.closeDb();
-    await this.openFile(file);
+    this.opening = this.openFile(file);
+    await this.opening;
     if (this.state === 'open') await this.recordAudit({ action: 'store.open', entity: 'store', entityId: null, detail: { path: this.dbFile } });
     return this.status();
   }
@@ -499,7 +519,8 @@ export class HistoryService {
     await h.sync();
     await h.close();
     await fsp.rename(tmp, this.dbFile);
-    await this.openFile(this.dbFile);
+    this.opening = this.openFile(this.dbFile);
+    await this.opening;
     if (this.state === 'open') {
       await this.recordAudit({ action: 'store.restore', entity: 'store', entityId: null, detail: { from: source, previousFileKeptAs: existsSync(keptAs) ? keptAs : null } });
     }
@@ -507,11 +528,13 @@ export class HistoryService {
   }
 
   private async closeDb(): Promise<void> {
+    await this.opening;
     if (this.state === 'open') await this.worker.call('close', {});
     this.state = 'closed';
   }
 
   async close(): Promise<void> {
+    await this.opening;
     await this.worker.close();
     this.state = 'closed';
   }

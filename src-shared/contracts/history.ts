@@ -172,7 +172,8 @@ export const caseListSchema = z.object({ cases: z.array(caseSummarySchema), tota
 export type CaseList = z.infer<typeof caseListSchema>;
 
 export const storeStatusSchema = z.object({
-  state: z.enum(['open', 'refused', 'closed']),
+  /** 'opening': the start-up check (quick_check) is running; calls wait for it. */
+  state: z.enum(['opening', 'open', 'refused', 'closed']),
   path: z.string(),
   schemaVersion: z.number().int().nullable(),
   appSchemaVersion: z.number().int(),

@@ -13,6 +13,7 @@ export const historyCheckCommand: CliCommand = {
       strict: true,
     });
     const services = await io.services();
+    await services.history.ready(); // the start-up integrity check
     const status = await directCall(services, 'history', 'status', {});
     if (status.state !== 'open') {
       printResult(io, values.json, { ok: false, store: status }, () => `REFUSED: ${status.message ?? status.state}`);

@@ -31,6 +31,7 @@ export const historyListCommand: CliCommand = {
     const offset = Number(values.offset);
     if (!Number.isInteger(limit) || !Number.isInteger(offset)) throw new UsageError('--limit and --offset take whole numbers');
     const services = await io.services();
+    await services.history.ready(); // the start-up integrity check
     const status = await directCall(services, 'history', 'status', {});
     if (status.state !== 'open') {
       printResult(io, values.json, { ok: false, store: status }, () => `The history database is ${status.state}: ${status.message ?? ''}`);

@@ -264,6 +264,10 @@ describe('history through the registry, the job manager and the CLI', () => {
 
   beforeAll(async () => {
     services = await createServices({ mode: 'test', dataDir: tmp.dir });
+    // The store opens in the background; calls made meanwhile wait for it.
+    expect((await directCall(services, 'history', 'status', {})).state).toBe('opening');
+    expect((await directCall(services, 'history', 'listCases', {})).total).toBe(0);
+    expect((await directCall(services, 'history', 'status', {})).state).toBe('open');
     await seedCase(services.history, 7, { patient: 'Poe^Edgar', date: '2025-02-02', task: 'vqa', status: 'succeeded', startedAt: Date.now() });
   });
   afterAll(async () => {

@@ -55,6 +55,7 @@ describe('a database the app must not open', () => {
 
     const services = await createServices({ mode: 'test', dataDir: dir });
     try {
+      await services.history.ready();
       const status = await directCall(services, 'history', 'status', {});
       expect(status).toMatchObject({ state: 'refused', reason: 'newer-schema', schemaVersion: LATEST_SCHEMA_VERSION + 5, appSchemaVersion: LATEST_SCHEMA_VERSION });
       expect(status.message).toMatch(/newer version of HealthGPT Workstation.*not been changed/);
