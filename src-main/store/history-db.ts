@@ -103,6 +103,28 @@ export class HistoryDb {
     return { caseId: input.caseId };
   }
 
+  /** A study imported into an existing case later (with its series). */
+  recordStudy(input: { caseId: string; study: NewCase['studies'][number] }): { studyId: string } {
+    this.db
+      .transaction(() => {
+        this.insertStudy(input.caseId, input.study);
+        this.audit({ action: 'study.import', entity: 'case', entityId: input.caseId, detail: { studyUid: input.study.studyUid, series: input.study.series.map((s) => s.seriesUid) } });
+      })
+      .immediate();
+    return { studyId: input.study.studyId };
+  }
+
+  /** A series imported into an existing study later. */
+  recordSeries(input: { studyId: string; series: NewCase['studies'][number]['series'][number] }): { seriesId: string } {
+    this.db
+      .transaction(() => {
+        this.insertSeries(input.studyId, input.series);
+        this.audit({ action: 'series.import', entity: 'study', entityId: input.studyId, detail: { seriesUid: input.series.seriesUid } });
+      })
+      .immediate();
+    return { seriesId: input.series.seriesId };
+  }
+
   private insertStudy(caseId: string, s: NewCase['studies'][number]): void {
     run(
       this.db,

@@ -13,7 +13,12 @@ export function createHistoryHandlers(history: HistoryService, jobs: JobManager,
   return {
     status: () => history.status(),
     listCases: (query) => history.listCases(query),
-    getCase: ({ caseId, verifyArtifacts }) => history.getCase(caseId, verifyArtifacts),
+    // Opening a case from the window is an access to patient data: it is audited.
+    getCase: async ({ caseId, verifyArtifacts }) => {
+      const detail = await history.getCase(caseId, verifyArtifacts);
+      await history.recordAudit({ action: 'case.view', entity: 'case', entityId: caseId, detail: { problems: detail.problems.length } });
+      return detail;
+    },
     readArtifact: ({ hash }) => history.readArtifact(hash),
     recordReview: ({ runId, decision, comment, editedText }) => history.recordReview({ runId, decision, comment: comment ?? null, editedText: editedText ?? null }),
     exportCase: ({ caseId, destination }, ctx) => {

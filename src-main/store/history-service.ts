@@ -21,7 +21,7 @@ import { commonErrorCodes, DomainError } from '../../src-shared/ipc/envelope';
 import { ArtifactStore, isDiskFull, type ArtifactFs } from './artifact-store';
 import type { OpenOptions } from './database';
 import type { ParsedCaseQuery } from './history-db';
-import type { AuditEntry, NewCase, NewOutput, NewReview, NewRun, RunEnd, StoredArtifact } from './history-types';
+import type { AuditEntry, NewCase, NewOutput, NewReview, NewRun, NewSeries, NewStudy, RunEnd, StoredArtifact } from './history-types';
 import { LATEST_SCHEMA_VERSION } from './migrations';
 import { SqlWorkerClient, WorkerCallError } from './sql-worker-client';
 import type { ArgOf, ResultOf, WorkerMethod } from './worker-api';
@@ -263,6 +263,14 @@ export class HistoryService {
 
   recordCase(input: NewCase): Promise<{ caseId: string }> {
     return this.call('recordCase', input);
+  }
+
+  recordStudy(caseId: string, study: NewStudy): Promise<{ studyId: string }> {
+    return this.call('recordStudy', { caseId, study });
+  }
+
+  recordSeries(studyId: string, series: NewSeries): Promise<{ seriesId: string }> {
+    return this.call('recordSeries', { studyId, series });
   }
 
   recordRun(input: NewRun): Promise<{ runId: string }> {

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'no
 import type { CaseList } from '../../src-shared/contracts/history';
 import { closeDatabase, inspectDatabaseFile, openHistoryDatabase, type OpenOptions } from './database';
 import { HistoryDb, type CaseRows, type ParsedCaseQuery } from './history-db';
-import type { AuditEntry, NewCase, NewOutput, NewReview, NewRun, RunEnd, StoredArtifact } from './history-types';
+import type { AuditEntry, NewCase, NewOutput, NewReview, NewRun, NewSeries, NewStudy, RunEnd, StoredArtifact } from './history-types';
 
 /** What a call may do besides returning: report progress, notice a cancel. */
 export interface WorkerCallContext {
@@ -44,6 +44,12 @@ export function createWorkerApi(state: WorkerState) {
     },
     recordCase(arg: NewCase, _ctx: WorkerCallContext) {
       return need(state).recordCase(arg);
+    },
+    recordStudy(arg: { caseId: string; study: NewStudy }, _ctx: WorkerCallContext) {
+      return need(state).recordStudy(arg);
+    },
+    recordSeries(arg: { studyId: string; series: NewSeries }, _ctx: WorkerCallContext) {
+      return need(state).recordSeries(arg);
     },
     recordRun(arg: NewRun, _ctx: WorkerCallContext) {
       return need(state).recordRun(arg);

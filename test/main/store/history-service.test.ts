@@ -278,6 +278,25 @@ describe('history through the registry, the job manager and the CLI', () => {
   it('serves list, get, review (reviewer from the OS, not the window), and refuses recording from the window', async () => {
     const list = await directCall(services, 'history', 'listCases', { patient: 'poe' });
     expect(list.cases.map((c) => c.caseId)).toEqual(['case-7']);
+    // A later import into the case, then the window opens it: the view is audited.
+    await services.history.recordStudy('case-7', { studyId: 'study-7b', studyUid: '1.2.840.7.2', studyDate: '2025-02-03', series: [] });
+    await services.history.recordSeries('study-7b', { seriesId: 'series-7b', seriesUid: '1.2.840.7.2.1', modality: 'MR' });
+    const detail = await directCall(services, 'history', 'getCase', { caseId: 'case-7' });
+    expect(detail.studies.map((s) => [s.studyUid, s.series.map((x) => x.modality)])).toEqual([
+      ['1.2.840.7', ['CT', 'CT']],
+      ['1.2.840.7.2', ['MR']],
+    ]);
+    const audit = new Database(path.join(tmp.dir, 'history.db'), { readonly: true });
+    try {
+      expect(audit.prepare(`SELECT action, actor FROM audit_log WHERE entity_id IN ('case-7', 'study-7b') ORDER BY seq`).all()).toEqual([
+        { action: 'case.create', actor: osUser },
+        { action: 'study.import', actor: osUser },
+        { action: 'series.import', actor: osUser },
+        { action: 'case.view', actor: osUser },
+      ]);
+    } finally {
+      audit.close();
+    }
     const review = await directCall(services, 'history', 'recordReview', { runId: 'run-7', decision: 'accepted', comment: 'agree' });
     expect(review.reviewer).toBe(osUser);
     await expect(directCall(services, 'history', 'recordReview', { runId: 'run-7', decision: 'accepted', reviewer: 'mallory' } as never)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
