@@ -32,6 +32,11 @@ export interface DicomServiceOptions {
 export interface DicomService {
   handlers: DomainHandlers<typeof dicomContract>;
   index: SeriesIndex;
+  /**
+   * Starts the worker threads now (the window calls nothing yet): the Electron app calls this once the
+   * window is shown, so the first import does not wait for worker start-up. The CLI does not.
+   */
+  warm(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -257,6 +262,10 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   return {
     handlers,
     index,
+    async warm() {
+      // An empty path: the worker starts, answers 'cannot read', and stays up.
+      await Promise.all([...scanners, decoder].map((c) => c.request({ type: 'scan', path: '' }).catch(() => undefined)));
+    },
     async close() {
       await Promise.all([...scanners.map((c) => c.close()), decoder.close()]);
     },
