@@ -8,13 +8,14 @@ import { autoWindow } from '../viewer/windowing';
 const THUMB = 64;
 
 /** A series thumbnail: the middle image, auto-windowed, drawn small. Fetched once per series. */
-function Thumbnail({ series }: { series: SeriesSummary }) {
+function Thumbnail({ series, defer }: { series: SeriesSummary; defer: boolean }) {
   const { client } = useWorkstation();
   const ref = useRef<HTMLCanvasElement>(null);
   const [failed, setFailed] = useState(false);
   useEffect(() => {
     let live = true;
-    if (series.imageCount === 0) return;
+    // While importing, the decoder serves the viewer first; thumbnails follow when the import ends.
+    if (series.imageCount === 0 || defer) return;
     void client.dicom.getFrame({ seriesUid: series.seriesUid, index: Math.floor(series.imageCount / 2) }).then((r) => {
       const canvas = ref.current;
       if (!live || !canvas) return;
@@ -52,7 +53,7 @@ function Thumbnail({ series }: { series: SeriesSummary }) {
     return () => {
       live = false;
     };
-  }, [client, series.seriesUid, series.imageCount]);
+  }, [client, series.seriesUid, series.imageCount, defer]);
   return failed ? <div className="thumb thumb-failed">no image</div> : <canvas ref={ref} className="thumb" width={THUMB} height={THUMB} aria-hidden="true" />;
 }
 
@@ -107,7 +108,16 @@ export function StudyList() {
     }
     void viewer.refreshSeries();
   }, [refresh, viewer]);
+  const refreshing = useRef(false);
   const scheduleRefresh = useCallback(() => {
+    // Until the first series is open, look on every progress event (≤ 10/s); then every half second.
+    if (autoOpen.current && !refreshing.current) {
+      refreshing.current = true;
+      void refreshDuringImport().finally(() => {
+        refreshing.current = false;
+      });
+      return;
+    }
     if (refreshTimer.current) return;
     refreshTimer.current = setTimeout(() => {
       refreshTimer.current = null;
@@ -258,7 +268,7 @@ export function StudyList() {
                   onClick={(e) => onSeriesClick(e, se)}
                   onKeyDown={(e) => onSeriesKey(e, se)}
                 >
-                  <Thumbnail series={se} />
+                  <Thumbnail series={se} defer={importing} />
                   <div className="series-text">
                     <div>
                       {se.seriesNumber ?? '—'} {se.seriesDescription || '(no description)'}

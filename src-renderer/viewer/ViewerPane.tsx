@@ -9,6 +9,12 @@ function formatDate(d: string): string {
   return /^\d{8}$/.test(d) ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}` : d;
 }
 
+function forMismatch(snap: ViewerSnapshot): boolean {
+  const a = snap.panes.original.detail?.frameOfReferenceUid;
+  const b = snap.panes.generated.detail?.frameOfReferenceUid;
+  return Boolean(a && b && a !== b);
+}
+
 function layerStyle(id: PaneId, snap: ViewerSnapshot): CSSProperties | undefined {
   if (id !== 'generated') return undefined;
   switch (snap.mode) {
@@ -172,6 +178,11 @@ export function ViewerPane({ id, snap }: { id: PaneId; snap: ViewerSnapshot }) {
         </div>
       )}
       {view.marker && !overlayMode && <div className="crosshair" data-testid={`crosshair-${id}`} style={{ left: view.marker.x, top: view.marker.y }} />}
+      {id === 'generated' && snap.locked && forMismatch(snap) && (
+        <div className="sync-warning" role="note" data-testid="sync-warning">
+          Different frame of reference from the original: linked by patient coordinates, which may not correspond.
+        </div>
+      )}
       {id === 'generated' && (
         <div className="ai-banner" data-testid="ai-banner">
           AI-generated
