@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { operation } from '../ipc/define';
+import { jobStartedSchema } from './jobs';
+import { comprehensionTaskSchema, generationTaskSchema } from './model-pack';
+
+/**
+ * The reading workflow: questions and generation on the series open in the viewer, recorded in the case
+ * history, with results written as DICOM series (AI provenance) that open in the generated pane.
+ *
+ * - `ask` (job kind 'workflow-ask'): progress carries the answer as `appendText`, token by token;
+ *   final result AskOutcome (saved to the case even when cancelled part-way).
+ * - `generate` (job kind 'workflow-generate'): one job for a slice, a range or the whole series; progress
+ *   done/total in slices (fractional within a slice), `etaSeconds`, and `data` = GenerateProgressData once a
+ *   slice is written; final result GenerateOutcome (a cancelled job keeps its slices, marked incomplete).
+ * - exports write files the user chose; DICOM exports are the derived series' own files.
+ */
+
+export const workflowErrorCodes = {
+  noPack: 'WORKFLOW_NO_PACK',
+  notImage: 'WORKFLOW_NOT_AN_IMAGE',
+  taskUnavailable: 'WORKFLOW_TASK_UNAVAILABLE',
+  noRun: 'WORKFLOW_NO_RUN',
+  exportFailed: 'WORKFLOW_EXPORT_FAILED',
+} as const;
+
+const seriesUid = z.string().min(1).max(128);
+
+export const askOutcomeSchema = z.object({
+  runId: z.string(),
+  caseId: z.string(),
+  text: z.string(),
+  stopReason: z.enum(['eos', 'maxTokens', 'cancelled']),
+  provider: z.string(),
+  packName: z.string(),
+});
+export type AskOutcome = z.infer<typeof askOutcomeSchema>;
+
+export const generateProgressDataSchema = z.object({
+  generatedSeriesUid: z.string(),
+  slicesWritten: z.number().int(),
+  lastSliceIndex: z.number().int(),
+});
+export type GenerateProgressData = z.infer<typeof generateProgressDataSchema>;
+
+export const generateOutcomeSchema = z.object({
+  runId: z.string(),
+  caseId: z.string(),
+  generatedSeriesUid: z.string().nullable(),
+  slicesWritten: z.number().int(),
+  slicesRequested: z.number().int(),
+  complete: z.boolean(),
+  outputFolder: z.string().nullable(),
+  provider: z.string(),
+  packName: z.string(),
+});
+export type GenerateOutcome = z.infer<typeof generateOutcomeSchema>;
+
+export const workflowContract = {
+  ask: operation(
+    'workflow:ask',
+    z
+      .object({
+        seriesUid,
+        sliceIndex: z.number().int().nonnegative(),
+        task: comprehensionTaskSchema.default('vqa'),
+        question: z.string().max(4000).default(''),
+        maxTokens: z.number().int().min(1).max(2048).default(128),
+      })
+      .strict(),
+    jobStartedSchema,
+  ),
+  generate: operation(
+    'workflow:generate',
+    z
+      .object({
+        seriesUid,
+        task: generationTaskSchema,
+        /** Inclusive 0-based slice range; omitted: the whole series. */
+        from: z.number().int().nonnegative().optional(),
+        to: z.number().int().nonnegative().optional(),
+      })
+      .strict()
+      .refine((r) => r.from === undefined || r.to === undefined || r.from <= r.to, 'from must not be after to'),
+    jobStartedSchema,
+  ),
+  /** Copies a generated series' DICOM files (already validated at write) to a folder the user chose. */
+  exportSeries: operation(
+    'workflow:export-series',
+    z.object({ generatedSeriesUid: seriesUid, destination: z.string().min(1).max(4096) }).strict(),
+    z.object({ folder: z.string(), files: z.number().int() }),
+  ),
+  /** Writes a run's text (answer or report) as Markdown or plain text. */
+  exportReport: operation(
+    'workflow:export-report',
+    z.object({ runId: z.string().min(1).max(100), destination: z.string().min(1).max(4096), format: z.enum(['md', 'txt']).default('md') }).strict(),
+    z.object({ path: z.string(), bytes: z.number().int() }),
+  ),
+  /** Saves a PNG of a view rendered by the window. */
+  exportPng: operation(
+    'workflow:export-png',
+    z.object({ destination: z.string().min(1).max(4096), png: z.instanceof(Uint8Array).refine((b) => b.byteLength <= 64 * 1024 * 1024, 'PNG larger than 64 MB') }).strict(),
+    z.object({ path: z.string(), bytes: z.number().int() }),
+  ),
+} as const;
