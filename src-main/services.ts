@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AppInfo } from '../src-shared/contracts/app';
 import { createAppHandlers } from './app/app-handlers';
-import { createDicomService } from './dicom/dicom-service';
+import { createDicomService, type DicomService } from './dicom/dicom-service';
 import { defaultDataDir, PROJECT_ROOT } from './app/app-info';
 import { IpcRegistry, workstationSenderPolicy, type AllHandlers } from './ipc/registry';
 import { createJobHandlers } from './jobs/job-handlers';
@@ -33,6 +33,8 @@ export interface Services {
   readonly policy: MachinePolicyState;
   /** Case history (src-main/store): the model workflow records runs, outputs and audit entries here. */
   readonly history: HistoryService;
+  /** DICOM import and frames (src-main/dicom); the Electron app calls `dicom.warm()` once its window shows. */
+  readonly dicom: DicomService;
   readonly dataDir: string;
   readonly resourcesDir: string;
   close(): Promise<void>;
@@ -68,6 +70,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     jobs,
     policy,
     history,
+    dicom,
     dataDir,
     resourcesDir,
     async close() {
