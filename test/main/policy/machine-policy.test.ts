@@ -188,6 +188,21 @@ describe('each setting', () => {
     expect(load({ auditLogPath: 'audit.jsonl' }).locked).toBe(true);
   });
 
+  it('auditLogPath: the mirror appends one JSON line per record and reports (never throws) when it cannot', async () => {
+    const { createAuditMirror } = await import('../../../src-main/policy/audit-mirror');
+    const file = path.join(dir, 'mirror.jsonl');
+    const mirror = createAuditMirror(file, 'ws-01');
+    expect(mirror.append({ at: 1, actor: 'rad1', action: 'case.export', entity: 'case', entityId: 'c1', detail: { n: 2 } })).toEqual({ ok: true });
+    expect(mirror.append({ at: 2, actor: 'rad1', action: 'store.open', entity: 'store' })).toEqual({ ok: true });
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([
+      { at: 1, actor: 'rad1', action: 'case.export', entity: 'case', entityId: 'c1', detail: { n: 2 }, host: 'ws-01' },
+      { at: 2, actor: 'rad1', action: 'store.open', entity: 'store', host: 'ws-01' },
+    ]);
+    const missing = createAuditMirror(path.join(dir, 'no-such-folder', 'a.jsonl'), 'ws-01').append({ at: 3, actor: 'x', action: 'a', entity: 'e' });
+    expect(missing).toMatchObject({ ok: false, problem: expect.stringMatching(/ENOENT/) });
+  });
+
   it('updateUrl: off by default, only https, and only while the policy is valid', () => {
     expect(load({}).updateUrl).toBeNull();
     expect(load({ updateUrl: 'https://updates.hospital.example/healthgpt/' }).updateUrl).toBe('https://updates.hospital.example/healthgpt/');
