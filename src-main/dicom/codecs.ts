@@ -40,8 +40,24 @@ export class CodecError extends Error {
   override name = 'CodecError';
 }
 
-let codecs: { jpeg: DecoderCtor; jpegls: DecoderCtor; j2k: DecoderCtor; htj2k: DecoderCtor } | null = null;
-let loading: Promise<void> | null = null;
+export type CodecName = 'jpeg' | 'jpegls' | 'j2k' | 'htj2k';
+
+/** A WASM codec was needed before it was loaded: await ensureCodec(codec) and decode again. */
+export class CodecNotLoadedError extends Error {
+  override name = 'CodecNotLoadedError';
+  constructor(readonly codec: CodecName) {
+    super(`codec ${codec} not loaded: await ensureCodec('${codec}') first`);
+  }
+}
+
+const MODULES: Record<CodecName, [string, string]> = {
+  jpeg: ['@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', 'JPEGDecoder'],
+  jpegls: ['@cornerstonejs/codec-charls/decodewasmjs', 'JpegLSDecoder'],
+  j2k: ['@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder'],
+  htj2k: ['@cornerstonejs/codec-openjph/wasmjs', 'HTJ2KDecoder'],
+};
+const codecs = new Map<CodecName, DecoderCtor>();
+const loadingCodec = new Map<CodecName, Promise<void>>();
 
 async function loadCtor(modulePath: string, name: string): Promise<DecoderCtor> {
   const factory = require(modulePath) as ModuleFactory;
@@ -52,22 +68,26 @@ async function loadCtor(modulePath: string, name: string): Promise<DecoderCtor> 
   return ctor as DecoderCtor;
 }
 
-export function loadCodecs(): Promise<void> {
-  loading ??= (async () => {
-    const [jpeg, jpegls, j2k, htj2k] = await Promise.all([
-      loadCtor('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', 'JPEGDecoder'),
-      loadCtor('@cornerstonejs/codec-charls/decodewasmjs', 'JpegLSDecoder'),
-      loadCtor('@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder'),
-      loadCtor('@cornerstonejs/codec-openjph/wasmjs', 'HTJ2KDecoder'),
-    ]);
-    codecs = { jpeg, jpegls, j2k, htj2k };
-  })();
-  return loading;
+/** Loads one WASM codec (compiling one costs ~50-100 ms, so each is loaded when first needed). */
+export function ensureCodec(name: CodecName): Promise<void> {
+  let p = loadingCodec.get(name);
+  if (!p) {
+    const [modulePath, ctorName] = MODULES[name];
+    p = loadCtor(modulePath, ctorName).then((ctor) => void codecs.set(name, ctor));
+    loadingCodec.set(name, p);
+  }
+  return p;
 }
 
-function loaded(): NonNullable<typeof codecs> {
-  if (!codecs) throw new Error('codecs not loaded: await loadCodecs() first');
-  return codecs;
+/** Loads every codec (the probe, tests and benchmarks). */
+export async function loadCodecs(): Promise<void> {
+  await Promise.all((Object.keys(MODULES) as CodecName[]).map(ensureCodec));
+}
+
+function loaded(name: CodecName): DecoderCtor {
+  const ctor = codecs.get(name);
+  if (!ctor) throw new CodecNotLoadedError(name);
+  return ctor;
 }
 
 /** One decoder per codec, reused: constructing a WASM decoder costs more than decoding a small frame. */
@@ -115,19 +135,19 @@ function describeWasmError(e: unknown): string {
 }
 
 export function decodeJpegBaseline(data: Uint8Array): DecodedCodecFrame {
-  return runWasm(loaded().jpeg, data, 'JPEG');
+  return runWasm(loaded('jpeg'), data, 'JPEG');
 }
 
 export function decodeJpegLs(data: Uint8Array): DecodedCodecFrame {
-  return runWasm(loaded().jpegls, data, 'JPEG-LS');
+  return runWasm(loaded('jpegls'), data, 'JPEG-LS');
 }
 
 export function decodeJpeg2000(data: Uint8Array): DecodedCodecFrame {
-  return runWasm(loaded().j2k, data, 'JPEG 2000');
+  return runWasm(loaded('j2k'), data, 'JPEG 2000');
 }
 
 export function decodeHtj2k(data: Uint8Array): DecodedCodecFrame {
-  return runWasm(loaded().htj2k, data, 'HTJ2K');
+  return runWasm(loaded('htj2k'), data, 'HTJ2K');
 }
 
 /** JPEG lossless (processes 14 and 14 SV1), 2..16 bits, 1 or 3 components. */

@@ -5,13 +5,26 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { dicomDirReferencedFiles } from './dicomdir';
-import { loadCodecs } from './codecs';
+import { CodecNotLoadedError, ensureCodec } from './codecs';
 import { DicomFileError, mayBeDicom, parseDicomBytes, type ParsedFile } from './parse';
 import { decodeFrame } from './pixels';
 import { probeBytes, problemOf } from './probe';
 import type { ScanResult, WorkerRequest, WorkerResponse } from './worker-protocol';
 
-const codecsReady = loadCodecs();
+/**
+ * Runs work that may need a WASM codec; a codec is loaded the first time a file needs it (uncompressed
+ * imports never pay for them), then the work runs again.
+ */
+async function withCodecs<T>(work: () => T): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return work();
+    } catch (e) {
+      if (!(e instanceof CodecNotLoadedError) || attempt > 4) throw e;
+      await ensureCodec(e.codec);
+    }
+  }
+}
 
 /** A small cache of parsed files so scrolling through a multi-frame file does not re-read it. */
 const cache = new Map<string, { parsed: ParsedFile; mtimeMs: number }>();
@@ -75,16 +88,16 @@ export function scanFile(path: string): ScanResult {
     if (!parsed.meta.sopInstanceUid) parsed.meta.sopInstanceUid = `no-sop-uid:${path}`;
     return { path, status: 'ok', meta: parsed.meta };
   } catch (e) {
+    if (e instanceof CodecNotLoadedError) throw e;
     const { problem, error } = problemOf(e);
     return { path, status: 'error', problem, message: error };
   }
 }
 
 async function handle(req: WorkerRequest): Promise<{ response: WorkerResponse; transfer: ArrayBuffer[] }> {
-  await codecsReady;
   switch (req.type) {
     case 'scan':
-      return { response: { id: req.id, type: 'scan', result: scanFile(req.path) }, transfer: [] };
+      return { response: { id: req.id, type: 'scan', result: await withCodecs(() => scanFile(req.path)) }, transfer: [] };
     case 'probe': {
       let bytes: Uint8Array;
       try {
@@ -92,14 +105,14 @@ async function handle(req: WorkerRequest): Promise<{ response: WorkerResponse; t
       } catch (e) {
         return { response: { id: req.id, type: 'error', problem: 'unreadable', message: `Cannot read the file: ${(e as Error).message}` }, transfer: [] };
       }
-      return { response: { id: req.id, type: 'probe', entry: probeBytes(req.path, bytes) }, transfer: [] };
+      return { response: { id: req.id, type: 'probe', entry: await withCodecs(() => probeBytes(req.path, bytes)) }, transfer: [] };
     }
     case 'probe-bytes':
-      return { response: { id: req.id, type: 'probe', entry: probeBytes(req.name, req.bytes) }, transfer: [] };
+      return { response: { id: req.id, type: 'probe', entry: await withCodecs(() => probeBytes(req.name, req.bytes)) }, transfer: [] };
     case 'decode': {
       try {
         const parsed = readParsed(req.path);
-        const frame = decodeFrame(parsed, req.frame);
+        const frame = await withCodecs(() => decodeFrame(parsed, req.frame));
         const pixels = frame.pixels;
         // The pixels may view the file's bytes: copy to an owned buffer that can be transferred.
         const owned = pixels.byteOffset === 0 && pixels.buffer.byteLength === pixels.byteLength && pixels.buffer instanceof ArrayBuffer ? pixels : pixels.slice();

@@ -8,6 +8,7 @@ import { dicomParser } from './dicom-parser-lib';
 import type { PixelArray } from '../../src-shared/contracts/dicom';
 import {
   CodecError,
+  CodecNotLoadedError,
   decodeHtj2k,
   decodeJpeg2000,
   decodeJpegBaseline,
@@ -164,7 +165,7 @@ function runCodec<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof DicomFileError) throw e;
+    if (e instanceof DicomFileError || e instanceof CodecNotLoadedError) throw e;
     if (e instanceof CodecError) throw new DicomFileError('decode-failed', e.message);
     throw new DicomFileError('decode-failed', `${what} decoding failed: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -1,7 +1,7 @@
 /** Full read and decode of one file for `healthgpt dicom probe` and the conformance tests. */
 import { readFileSync } from 'node:fs';
 import type { ProbeEntry } from '../../src-shared/contracts/dicom';
-import { loadCodecs } from './codecs';
+import { CodecNotLoadedError, loadCodecs } from './codecs';
 import { DicomFileError, parseDicomBytes } from './parse';
 import { decodeFrame, modalityValue } from './pixels';
 
@@ -90,6 +90,7 @@ export function probeBytes(path: string, bytes: Uint8Array, options: ProbeOption
       entry.values = all;
     }
   } catch (e) {
+    if (e instanceof CodecNotLoadedError) throw e; // the caller loads the codec and probes again
     const { problem, error } = problemOf(e);
     entry.ok = false;
     entry.problem = problem;

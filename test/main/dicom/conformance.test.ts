@@ -64,7 +64,19 @@ beforeAll(async () => {
 afterAll(() => {
   mkdirSync(OUTPUT, { recursive: true });
   const counts = new Map<string, number>();
-  const category = (o: string) => o.replace(/\s*[(:].*$/, '').replace(/;.*$/, '');
+  const kinds = [
+    'identical to pydicom',
+    'lossy',
+    'both reject',
+    'both: no pixel data',
+    'no pixel data; we report',
+    'both fail',
+    'pydicom cannot decode; ours equals',
+    'pydicom cannot decode; ours decodes',
+    'known pydicom deviation',
+    'MISMATCH',
+  ];
+  const category = (o: string) => kinds.find((k) => o.startsWith(k)) ?? o;
   for (const r of rows) counts.set(category(r.outcome), (counts.get(category(r.outcome)) ?? 0) + 1);
   const lines = [
     '# DICOM decode conformance (reference: pydicom ' + (ref?.pydicom ?? '?') + ')',
