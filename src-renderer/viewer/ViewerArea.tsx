@@ -95,7 +95,7 @@ function Toolbar({ snap }: { snap: ViewerSnapshot }) {
             {DEFAULT_KEYMAP.map((b, i) => (
               <tr key={i}>
                 <td>
-                  <kbd>{b.key === 'Tab' ? 'Alt+Tab' : b.key}</kbd>
+                  <kbd>{b.key}</kbd>
                 </td>
                 <td>{b.label}</td>
               </tr>

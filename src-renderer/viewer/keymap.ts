@@ -59,7 +59,7 @@ export const DEFAULT_KEYMAP: readonly KeyBinding[] = [
   { key: 'e', command: { kind: 'tool', tool: 'roi' }, label: 'Elliptical ROI (mean ± sd)' },
   { key: 'k', command: { kind: 'toggle-lock' }, label: 'Lock/unlock pane sync' },
   { key: 'm', command: { kind: 'next-mode' }, label: 'Next comparison mode' },
-  { key: 'Tab', command: { kind: 'other-pane' }, label: 'Other pane (with Alt)' },
+  { key: '`', command: { kind: 'other-pane' }, label: 'Make the other pane active' },
 ];
 
 export interface KeyLike {
@@ -70,13 +70,11 @@ export interface KeyLike {
 }
 
 /**
- * The command for a key press, or null. Ctrl/Meta chords are left to the browser and the OS; Tab only
- * with Alt (plain Tab keeps moving focus, for keyboard users).
+ * The command for a key press, or null. Chords with Ctrl, Meta or Alt are left to the browser and the
+ * OS; Tab is never bound (it moves focus, for keyboard users).
  */
 export function commandForKey(event: KeyLike, keymap: readonly KeyBinding[] = DEFAULT_KEYMAP): ViewerCommand | null {
-  if (event.ctrlKey || event.metaKey) return null;
-  if (event.key === 'Tab' && !event.altKey) return null;
-  if (event.altKey && event.key !== 'Tab') return null;
+  if (event.ctrlKey || event.metaKey || event.altKey || event.key === 'Tab') return null;
   const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
   return keymap.find((b) => b.key === key)?.command ?? null;
 }

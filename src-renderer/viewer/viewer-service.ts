@@ -238,7 +238,6 @@ export class ViewerService {
   dispose(): void {
     this.stopCine();
     for (const id of PANE_IDS) this.detachPane(this.panes[id]);
-    this.listeners.clear();
   }
 
   // ---- Opening and showing -------------------------------------------------------------------------

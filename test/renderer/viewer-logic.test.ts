@@ -40,7 +40,9 @@ describe('keyboard map', () => {
     expect(commandForKey({ key: 'I' })).toEqual({ kind: 'invert' });
     expect(commandForKey({ key: 'c', ctrlKey: true })).toBeNull();
     expect(commandForKey({ key: 'Tab' })).toBeNull();
-    expect(commandForKey({ key: 'Tab', altKey: true })).toEqual({ kind: 'other-pane' });
+    expect(commandForKey({ key: 'Tab', altKey: true })).toBeNull();
+    expect(commandForKey({ key: '1', altKey: true })).toBeNull();
+    expect(commandForKey({ key: '`' })).toEqual({ kind: 'other-pane' });
     expect(commandForKey({ key: 'q' })).toBeNull();
     // Rebinding is a different table.
     expect(commandForKey({ key: 'q' }, [{ key: 'q', command: { kind: 'reset' }, label: 'x' }])).toEqual({ kind: 'reset' });
