@@ -8,7 +8,7 @@
 //   dist/main/cli.js      ESM, the `healthgpt` command for installed use
 // Usage: node scripts/build-electron.mjs [--metafile]   (the renderer is built separately: vite build)
 import { build } from 'esbuild';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -24,6 +24,9 @@ const common = {
   logLevel: 'warning',
   metafile: true,
   absWorkingDir: root,
+  // Outputs are written below, each file atomically, only once every check has passed: a test or a running
+  // app never reads a half-written bundle, and concurrent builds (parallel test files) cannot clash.
+  write: false,
 };
 
 // The preload gets channel names only, computed here from the contracts, so it carries no schema code.
@@ -38,7 +41,7 @@ const tableBuild = await build({
   packages: 'external',
 });
 // Written beside node_modules so its bare import of zod resolves, loaded, then removed.
-const tableFile = path.join(out, '.channel-table.mjs');
+const tableFile = path.join(out, `.channel-table-${process.pid}-${Date.now()}.mjs`);
 writeFileSync(tableFile, tableBuild.outputFiles[0].text);
 let tableModule;
 try {
@@ -101,6 +104,14 @@ const bridge = mainInputs.filter((p) => /loopback-bridge|browser-mode/.test(p));
 if (bridge.length) {
   console.error(`build-electron: the Electron main bundle includes ${bridge.join(', ')}; the loopback bridge must never ship in the app.`);
   process.exit(1);
+}
+
+for (const r of results) {
+  for (const file of r.outputFiles) {
+    const tmp = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, file.contents);
+    renameSync(tmp, file.path);
+  }
 }
 
 if (process.argv.includes('--metafile')) {
