@@ -18,16 +18,25 @@ describe('crash safety: kill -9 during writes', () => {
   it('keeps every reported commit and never references a half-written artifact', async () => {
     const seedBase = Number(process.env.HG_CRASH_SEED ?? Date.now() % 100_000);
     const rand = mulberry32(seedBase);
-    const iterations = Number(process.env.HG_CRASH_ITERATIONS ?? 24);
+    const iterations = Number(process.env.HG_CRASH_ITERATIONS ?? 20);
     const artifacts = new ArtifactStore(path.join(tmp.dir, 'artifacts'));
     let totalReported = 0;
     let killedMidway = 0;
     for (let it = 0; it < iterations; it += 1) {
       const seed = `${seedBase}-${it}`;
       const writer = spawnTs('test/main/store/helpers/crash-writer.ts', [tmp.dir, '1000', seed]);
-      // Kill at a random moment: sometimes during start-up and migration, mostly mid-inserts.
-      const delay = it % 6 === 0 ? 50 + rand() * 600 : 700 + rand() * 2200;
-      await Promise.race([sleep(delay), writer.exited]);
+      // Kill at a random moment: sometimes during start-up and migration, mostly mid-inserts: after a
+      // random number of commits (so a fast disk cannot finish all 1,000 first), plus a random few ms so
+      // the kill lands anywhere inside the next artifact write or transaction.
+      if (it % 6 === 0) {
+        await Promise.race([sleep(50 + rand() * 600), writer.exited]);
+      } else {
+        const target = 1 + Math.floor(rand() * 150);
+        let exited = false;
+        void writer.exited.then(() => (exited = true));
+        while (!exited && writer.lines.filter((l) => l.startsWith('committed ')).length < target) await sleep(2);
+        await sleep(rand() * 25);
+      }
       writer.child.kill('SIGKILL');
       const exit = await writer.exited;
       const reported = writer.lines.filter((l) => l.startsWith('committed ')).map((l) => l.slice('committed '.length));
