@@ -494,7 +494,9 @@ export class HistoryService {
 
   // ---- opening another file, restoring ----
 
+  /** Opens another existing database file (never creates one: a typo must not start an empty history). */
   async openStore(file: string): Promise<StoreStatus> {
+    if (!existsSync(path.resolve(file))) throw new DomainError(historyErrorCodes.notFound, `No database at ${path.resolve(file)}.`);
     await this.closeDb();
     this.opening = this.openFile(file);
     await this.opening;

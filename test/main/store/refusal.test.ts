@@ -137,6 +137,9 @@ describe('a database the app must not open', () => {
     const h = await HistoryService.start({ dataDir: a.dir });
     try {
       expect((await h.status()).state).toBe('refused');
+      await expect(h.openStore(path.join(b.dir, 'typo.db'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(existsSync(path.join(b.dir, 'typo.db'))).toBe(false);
+      expect((await h.status()).state).toBe('refused');
       const status = await h.openStore(b.db);
       expect(status).toMatchObject({ state: 'open', path: b.db });
       expect((await h.listCases({ limit: 50, offset: 0 })).total).toBe(9);
