@@ -137,7 +137,10 @@ function SwipeLine({ snap }: { snap: ViewerSnapshot }) {
         window.addEventListener('pointermove', move);
         window.addEventListener('pointerup', up);
       }}
-    />
+    >
+      <span className="swipe-label swipe-label-left">Original</span>
+      <span className="swipe-label swipe-label-right">Generated</span>
+    </div>
   );
 }
 

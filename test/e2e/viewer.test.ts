@@ -306,6 +306,14 @@ describe('viewer (Cornerstone panes over the typed dicom contract)', () => {
       if (mode === 'swipe') {
         expect(await layer.evaluate((el) => getComputedStyle(el).clipPath)).toMatch(/inset\(0(px)? 0(px)? 0(px)? 50%\)/);
         expect(await page.getByTestId('swipe-line').isVisible()).toBe(true);
+        // Drag the split line to 30% of the width.
+        const line = (await page.getByTestId('swipe-line').boundingBox())!;
+        const area = (await page.getByTestId('viewer-area').boundingBox())!;
+        await page.mouse.move(line.x + line.width / 2, line.y + line.height / 2);
+        await page.mouse.down();
+        for (let i = 1; i <= 5; i += 1) await page.mouse.move(line.x + line.width / 2 + ((area.x + 0.3 * area.width - line.x - line.width / 2) * i) / 5, line.y + line.height / 2);
+        await page.mouse.up();
+        await expect.poll(async () => Number(/ (\d+(?:\.\d+)?)%\)/.exec(await layer.evaluate((el) => getComputedStyle(el).clipPath))?.[1])).toBeCloseTo(30, 0);
       }
       if (mode === 'flicker') {
         const seen = new Set<string>();
