@@ -269,6 +269,16 @@ describe('viewer (Cornerstone panes over the typed dicom contract)', () => {
     await expect.poll(async () => num('original', 'data-ww')).toBe(1500);
     expect(await num('generated', 'data-ww')).toBe(genWw);
 
+    // A W/L drag (left button, W/L tool) on the generated pane changes only its window.
+    const bgen = await box('generated');
+    const wwBefore = await num('generated', 'data-ww');
+    await page.mouse.move(bgen.x + bgen.width * 0.5, bgen.y + bgen.height * 0.5);
+    await page.mouse.down();
+    for (let i = 1; i <= 6; i += 1) await page.mouse.move(bgen.x + bgen.width * 0.5 + 15 * i, bgen.y + bgen.height * 0.5 + 5 * i);
+    await page.mouse.up();
+    await expect.poll(async () => num('generated', 'data-ww')).toBeGreaterThan(wwBefore + 50);
+    expect(await num('original', 'data-ww')).toBe(1500);
+
     // Scrolling the generated pane drives the original (nearest slice in mm).
     await press('generated', 'ArrowDown');
     await press('generated', 'ArrowDown');
