@@ -15,6 +15,7 @@ DEBIAN_PACKAGES=(
   mricron-data insighttoolkit5-examples   # real public MRI used by HealthGPT-nano and the fixtures
   dcmtk dicom3tools             # dcmdump / dciodvfy validate exported DICOM
   g++ make python3              # better-sqlite3 builds from source
+  iproute2                      # `ss`: the no-outbound-network test inspects the service's sockets
 )
 
 if command -v apt-get >/dev/null 2>&1; then
