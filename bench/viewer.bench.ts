@@ -1,26 +1,22 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
 import { percentile, type BenchRow } from './bench-types';
 import { openBrowserSession } from '../test/support/browser-session';
 import { makeViewerSeries } from '../test/support/viewer-fixtures';
 
 const SLICES = Number(process.env.HEALTHGPT_BENCH_VIEWER_SLICES ?? 300);
 
-/** Resident memory (MiB) of Chromium's renderer processes (Linux /proc), or null elsewhere. */
-function rendererRssMiB(): number | null {
+/** Resident memory (MiB) of this browser's renderer processes (ids from CDP, RSS from Linux /proc), or null. */
+async function rendererRssMiB(browser: Browser): Promise<number | null> {
   try {
+    const cdp = await browser.newBrowserCDPSession();
+    const info = (await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: Array<{ type: string; id: number }> };
+    await cdp.detach();
     let kib = 0;
     let found = 0;
-    for (const pid of readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      let cmd = '';
-      try {
-        cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      } catch {
-        continue;
-      }
-      if (!cmd.includes('--type=renderer')) continue;
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    for (const p of info.processInfo) {
+      if (p.type !== 'renderer') continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.id}/status`, 'utf8'));
       if (m?.[1]) {
         kib += Number(m[1]);
         found += 1;
@@ -46,7 +42,7 @@ export async function runViewerBenchmarks(): Promise<BenchRow[]> {
   const note = `${SLICES} slices 512x512 16-bit CT, Chromium ${session.browser.version()}, browser mode (loopback bridge)`;
   try {
     await page.getByTestId('shell').waitFor();
-    const rssBefore = rendererRssMiB();
+    const rssBefore = await rendererRssMiB(session.browser);
     const t0 = performance.now();
     await page.getByTestId('import-paths').fill(`${dir}/bench`);
     await page.getByTestId('import-button').click();
@@ -93,8 +89,8 @@ export async function runViewerBenchmarks(): Promise<BenchRow[]> {
     const heap = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number; totalSize: number; embedderHeapUsedSize?: number; backingStorageSize?: number };
     rows.push({ benchmark: 'viewer', metric: 'renderer JS heap used, series cached', value: heap.usedSize / 2 ** 20, unit: 'MiB', note: 'V8 heap (typed-array backing stores are counted separately below when Chromium reports them)' });
     if (heap.backingStorageSize !== undefined) rows.push({ benchmark: 'viewer', metric: 'renderer array buffer backing stores', value: heap.backingStorageSize / 2 ** 20, unit: 'MiB', note: `pixels: ${((SLICES * 512 * 512 * 2) / 2 ** 20).toFixed(0)} MiB of 16-bit data` });
-    const rss = rendererRssMiB();
-    if (rss !== null) rows.push({ benchmark: 'viewer', metric: 'renderer process RSS, series cached', value: rss, unit: 'MiB', note: rssBefore !== null ? `before import ${rssBefore.toFixed(0)} MiB; all Chromium renderer processes` : 'all Chromium renderer processes' });
+    const rss = await rendererRssMiB(session.browser);
+    if (rss !== null) rows.push({ benchmark: 'viewer', metric: 'renderer process RSS, series cached', value: rss, unit: 'MiB', note: rssBefore !== null ? `before import ${rssBefore.toFixed(0)} MiB; this browser's renderer processes` : "this browser's renderer processes" });
   } catch (e) {
     const state = await page.getByTestId('pane-original').evaluate((el) => el.outerHTML.slice(0, 600)).catch(() => '?');
     await page.screenshot({ path: 'test-output/viewer-bench-failure.png' }).catch(() => undefined);
