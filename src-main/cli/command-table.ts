@@ -4,7 +4,8 @@ import { historyExportCommand } from './commands/history-export';
 import { historyListCommand } from './commands/history-list';
 import { dicomProbeCommand } from './commands/dicom-probe';
 import { infoCommand } from './commands/info';
+import { evalCommand } from './commands/eval';
 import { modelCommands } from './commands/model';
 
 /** Every CLI command. Names are an interface hospital IT scripts rely on: never rename one. */
-export const commandTable: CliCommand[] = [infoCommand, dicomProbeCommand, historyListCommand, historyExportCommand, historyCheckCommand, ...modelCommands];
+export const commandTable: CliCommand[] = [infoCommand, dicomProbeCommand, historyListCommand, historyExportCommand, historyCheckCommand, ...modelCommands, evalCommand];

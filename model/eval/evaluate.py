@@ -1,0 +1,171 @@
+"""PyTorch-side evaluation of a trained HealthGPT-nano (reference model) on VL-Health-mini.
+
+Used by model/train/train.py (held-out tables, ablation) and runnable alone:
+    /usr/bin/python3 model/eval/evaluate.py --ckpt model/work/run/final.pt [--data model/work/vl-health-mini]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import sys
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "train"))
+
+from eval.metrics import psnr, ssim, hist_match_to, quantile_reference  # noqa: E402
+from data import Encoder, Split, clip_pixels, normalise_answer, task_io  # noqa: E402
+
+
+@torch.no_grad()
+def batch_generate(model, enc: Encoder, task: str, images: np.ndarray, bs: int = 32) -> np.ndarray:
+    """Greedy image-token generation (logits restricted to image tokens), batched. Returns codes [B, G*G]."""
+    cfg = model.config
+    n = cfg.vq.grid ** 2
+    prompt = enc.gen_prompt(task)
+    lo, hi = cfg.image_token_start, cfg.image_token_start + cfg.num_image_tokens
+    out = []
+    for s in range(0, len(images), bs):
+        pv = clip_pixels(images[s:s + bs])
+        b = pv.shape[0]
+        ids = torch.tensor([prompt] * b)
+        img = model.encode_image(pv, "gen")
+        emb, _, _ = model.splice(ids, img, "gen")
+        hidden, past = model.decode(emb, "gen")
+        logits = model.head(hidden[:, -1], "gen")[:, lo:hi]
+        codes = []
+        for step in range(n):
+            nxt = logits.argmax(-1)
+            codes.append(nxt)
+            if step == n - 1:
+                break
+            hidden, past = model.decode(model.embed((nxt + lo)[:, None], "gen"), "gen", past)
+            logits = model.head(hidden[:, -1], "gen")[:, lo:hi]
+        out.append(torch.stack(codes, 1))
+    return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def vq_decode(vq, codes: np.ndarray, bs: int = 64) -> np.ndarray:
+    outs = []
+    for s in range(0, len(codes), bs):
+        outs.append(vq.decode(torch.as_tensor(codes[s:s + bs], dtype=torch.long)).mean(1).numpy())
+    return np.concatenate(outs)
+
+
+@torch.no_grad()
+def vq_encode(vq, imgs01: np.ndarray, bs: int = 64) -> np.ndarray:
+    outs = []
+    for s in range(0, len(imgs01), bs):
+        x = torch.as_tensor(imgs01[s:s + bs], dtype=torch.float32)[:, None].repeat(1, 3, 1, 1) * 2 - 1
+        outs.append(vq.encode(x).numpy())
+    return np.concatenate(outs)
+
+
+def _table(split: Split, preds: Dict[str, np.ndarray], target: np.ndarray) -> Dict[str, Dict[str, float]]:
+    """Mean PSNR/SSIM per test set for each prediction method."""
+    sets = collections.defaultdict(list)
+    for i, r in enumerate(split.slices):
+        sets[r["test_set"]].append(i)
+    res: Dict[str, Dict[str, float]] = {}
+    for tset, idx in sorted(sets.items()):
+        row: Dict[str, float] = {"n": len(idx)}
+        for name, p in preds.items():
+            row[f"{name}_psnr"] = float(np.mean([psnr(p[i], target[i]) for i in idx]))
+            row[f"{name}_ssim"] = float(np.mean([ssim(p[i], target[i]) for i in idx]))
+        res[tset] = row
+    return res
+
+
+def eval_generation(model, vq, enc: Encoder, split: Split, train: Split, tasks: Sequence[str] = ("sr", "ct2mri", "mri2ct"),
+                    limit: Optional[int] = None) -> Dict[str, Dict]:
+    out = {}
+    idx_all = np.arange(split.n)
+    if limit and limit < split.n:  # evenly spread subset (covers every test set)
+        idx_all = np.round(np.linspace(0, split.n - 1, limit)).astype(int)
+    for task in tasks:
+        idx = idx_all
+        inp, kind = task_io(split, task, idx)
+        target = (split.mri if kind == "mri" else split.ct)[idx] / 255.0
+        codes = batch_generate(model, enc, task, inp)
+        pred = vq_decode(vq, codes)
+        preds = {"model": pred}
+        if task == "sr":
+            preds["bicubic"] = split.sr_in[idx] / 255.0
+        else:
+            preds["identity"] = inp
+            ref = quantile_reference((train.mri if kind == "mri" else train.ct) / 255.0)
+            preds["histmatch"] = np.stack([hist_match_to(x, ref) for x in inp])
+        sub = Split(split.name, split.mri[idx], split.ct[idx], split.lr[idx], split.sr_in[idx], split.vqa_img,
+                    [split.slices[i] for i in idx], split.vqa)
+        out[task] = _table(sub, preds, target)
+    return out
+
+
+def majority_answers(train: Split) -> Dict[str, str]:
+    c: Dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for _, _, a, qt in train.qa():
+        c[qt][a] += 1
+    return {qt: cnt.most_common(1)[0][0] for qt, cnt in c.items()}
+
+
+@torch.no_grad()
+def eval_vqa(model, enc: Encoder, split: Split, train: Split, limit: Optional[int] = None) -> Dict[str, Dict]:
+    maj = majority_answers(train)
+    qa = split.qa()
+    if limit and limit < len(qa):  # evenly spread subset (covers every test set)
+        qa = [qa[int(round(i * (len(qa) - 1) / (limit - 1)))] for i in range(limit)]
+    per = collections.defaultdict(lambda: collections.defaultdict(lambda: [0, 0, 0]))
+    for img_i, q, a, qt in qa:
+        pv = clip_pixels(split.vqa_img[img_i:img_i + 1] / 255.0)
+        toks, _ = model.greedy_ask(enc.prompt(q), pv, "com", max_new_tokens=12)
+        text = enc.tok.decode([t for t in toks if t not in enc.cfg.eos_ids], skip_special_tokens=True)
+        tset = split.slices[split.vqa[img_i]["slice"]]["test_set"] if img_i < len(split.vqa) else "all"
+        for key in (tset, "all"):
+            rec = per[qt][key]
+            rec[0] += 1
+            rec[1] += int(normalise_answer(text) == normalise_answer(a))
+            rec[2] += int(normalise_answer(maj[qt]) == normalise_answer(a))
+    out = {}
+    for qt, d in per.items():
+        out[qt] = {k: {"n": v[0], "model_acc": v[1] / v[0], "majority_acc": v[2] / v[0], "majority": maj[qt]}
+                   for k, v in d.items()}
+    return out
+
+
+def eval_vq(vq, split: Split) -> Dict[str, Dict[str, float]]:
+    """VQ reconstruction alone (encode -> decode) on MRI and CT of the split, per test set."""
+    res = {}
+    for kind in ("mri", "ct"):
+        x = (split.mri if kind == "mri" else split.ct) / 255.0
+        rec = vq_decode(vq, vq_encode(vq, x))
+        res[kind] = _table(split, {"vq": rec}, x)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(HERE), "work", "vl-health-mini"))
+    ap.add_argument("--limit", type=int, default=None)
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    from healthgpt.export import load_reference
+    from healthgpt.tokenizer import Tokenizer
+    from data import load_split
+    model, vq = load_reference(a.ckpt)
+    tok = Tokenizer(os.path.join(os.path.dirname(a.ckpt), "tokenizer.json"))
+    enc = Encoder(model.config, tok)
+    test, train = load_split(a.data, "test"), load_split(a.data, "train")
+    print(json.dumps({"vq": eval_vq(vq, test), "gen": eval_generation(model, vq, enc, test, train, limit=a.limit),
+                      "vqa": eval_vqa(model, enc, test, train, limit=a.limit)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

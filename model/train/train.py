@@ -1,0 +1,446 @@
+#!/usr/bin/python3
+"""Train HealthGPT-nano on VL-Health-mini, evaluate it, run the ablation and export the pack.
+
+The one documented command (CPU, 2 threads, fixed seed; builds the dataset first if missing):
+
+    /usr/bin/python3 model/train/train.py --out model/work/run --pack resources/packs/healthgpt-nano
+
+Stages (the paper's three, after our own VQ and text pretraining, since nothing is downloaded):
+  vq      VQ autoencoder on the training MRI and synthetic-CT slices (L1 + MSE + SSIM + codebook losses,
+          dead codes restarted from encoder outputs)
+  text    the decoder-only LM pretrained on the dataset's text (chat-formatted questions, answers, reports,
+          no image); afterwards the whole base (embeddings, layers, head) is frozen
+  stage1  multi-modal alignment: vision tower + both projectors + the fusion embedding/head learn
+          captioning (report) and reconstruction, LM frozen, H-LoRA untouched
+  stage2  heterogeneous plugin fusion: only the fusion embedding and output head, on mixed generation data
+  stage3  visual instruction tuning: the H-LoRA plugins (+ projectors) on VQA/reports (comprehension) and
+          SR / CT->MRI / MRI->CT / reconstruction (generation); hard router = task picks the plugin
+  ablation  from the same stage-2 checkpoint, with the same steps, batches and total rank: one joint LoRA
+          (shared by both task families) vs the H-LoRA plugins of stage 3
+  eval    held-out tables (PyTorch reference) -> metrics.json; export -> the pack
+
+--smoke: the same code path on a tiny subset with a few steps (< 60 s), for `npm test`.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODEL_DIR = os.path.dirname(HERE)
+REPO = os.path.dirname(MODEL_DIR)
+sys.path.insert(0, MODEL_DIR)
+sys.path.insert(0, HERE)
+
+from healthgpt import HealthGPT, HealthGPTConfig, VQAutoencoder  # noqa: E402
+from healthgpt.config import PluginConfig, VQConfig  # noqa: E402
+from healthgpt.export import DEMO_TEXT, export_pack, save_reference  # noqa: E402
+from healthgpt.modeling import HLoRALinear  # noqa: E402
+from healthgpt.tokenizer import Tokenizer, build_tokenizer, tokenizer_config_json  # noqa: E402
+from data import (GEN_TASKS, Encoder, Split, clip_pixels, collate, corpus, load_split, task_io)  # noqa: E402
+from eval.evaluate import eval_generation, eval_vq, eval_vqa, vq_encode  # noqa: E402
+from eval.metrics import ssim_loss_map  # noqa: E402
+
+# ------------------------------------------------------------------------------------------ settings
+FULL = dict(
+    vq_steps=240, vq_bs=8, text_steps=100, text_bs=32,
+    s1_steps=60, s2_steps=30, s3_steps=160, ablation_steps=160,
+    com_bs=8, gen_bs=6, eval_limit=70, vqa_limit=300, eval_tasks=("sr", "ct2mri", "mri2ct"),
+)
+SMOKE = dict(
+    vq_steps=3, vq_bs=4, text_steps=2, text_bs=4,
+    s1_steps=2, s2_steps=1, s3_steps=2, ablation_steps=2,
+    com_bs=2, gen_bs=2, eval_limit=1, vqa_limit=4, eval_tasks=("sr",),
+)
+CODEBOOK = 512
+COM = dict(rank=32, alpha=64, experts=4)
+GEN = dict(rank=64, alpha=128, experts=4)
+
+
+def make_config(tok_json: Dict, joint: bool = False) -> HealthGPTConfig:
+    if joint:  # one plain LoRA of the same total rank (k = 1, same scaling 8) shared by both task families
+        r = COM["rank"] + GEN["rank"]
+        plugins = [PluginConfig("com", r, 8 * r, 1, -2, False), PluginConfig("gen", r, 8 * r, 1, 1, True)]
+    else:
+        plugins = [PluginConfig("com", COM["rank"], COM["alpha"], COM["experts"], -2, False),
+                   PluginConfig("gen", GEN["rank"], GEN["alpha"], GEN["experts"], 1, True)]
+    return HealthGPTConfig.from_tokenizer(
+        tok_json, hidden_size=128, num_layers=4, num_heads=2, num_kv_heads=1, intermediate_size=384,
+        max_position=1024, image_size=128, patch_size=8, vision_hidden_size=128, vision_layers=3,
+        vision_heads=2, vision_intermediate_size=256, plugins=plugins,
+        vq=VQConfig(image_size=128, in_channels=3, ch=16, ch_mult=[1, 2, 2, 4], z_channels=32, embed_dim=32,
+                    codebook_size=CODEBOOK, num_groups=8))
+
+
+def tie_joint_lora(model: HealthGPT) -> None:
+    for _, m in model.hlora_layers():
+        m.lora_A["gen"] = m.lora_A["com"]
+        m.lora_B["gen"] = m.lora_B["com"]
+        m.lora_route["gen"] = m.lora_route["com"]
+
+
+def log(msg: str, fh=None) -> None:
+    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+    print(line, flush=True)
+    if fh:
+        fh.write(line + "\n")
+        fh.flush()
+
+
+def set_trainable(model: torch.nn.Module, pred: Callable[[str], bool]) -> List[torch.nn.Parameter]:
+    ps = []
+    for n, p in model.named_parameters():
+        p.requires_grad_(pred(n))
+        if p.requires_grad:
+            ps.append(p)
+    return ps
+
+
+def run(params, steps: int, lr: float, batch_fn, loss_fn, name: str, fh, warmup: int = 20) -> float:
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
+    t0, ema = time.time(), None
+    for step in range(steps):
+        f = min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
+        for g in opt.param_groups:
+            g["lr"] = lr * max(f, 0.05)
+        loss, tag = loss_fn(batch_fn(step))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+        if step % 20 == 0 or step == steps - 1:
+            log(f"{name} step {step + 1}/{steps} {tag} loss {loss.item():.4f} ema {ema:.4f} "
+                f"({time.time() - t0:.0f}s)", fh)
+    return time.time() - t0
+
+
+# ------------------------------------------------------------------------------------------ VQ
+def _kmeans(x: torch.Tensor, k: int, iters: int, g: torch.Generator) -> torch.Tensor:
+    c = x[torch.randperm(len(x), generator=g)[:k]].clone()
+    for _ in range(iters):
+        a = (x.pow(2).sum(1, keepdim=True) - 2 * x @ c.t() + c.pow(2).sum(1)[None]).argmin(1)
+        s = torch.zeros_like(c).index_add_(0, a, x)
+        n = torch.bincount(a, minlength=k).float()
+        empty = n == 0
+        c = torch.where(empty[:, None], x[torch.randint(0, len(x), (k,), generator=g)], s / n.clamp(min=1)[:, None])
+    return c
+
+
+def train_vq(vq: VQAutoencoder, imgs: np.ndarray, steps: int, bs: int, rng: np.random.Generator, fh) -> float:
+    """imgs uint8 [N,S,S] (MRI and CT training slices). Three phases: (1) the autoencoder without
+    quantisation (fast to converge), (2) codebook initialised by k-means of the encoder outputs,
+    (3) quantised training (straight-through, codebook + commitment losses, dead codes restarted)."""
+    opt = torch.optim.Adam(vq.parameters(), lr=2e-3, betas=(0.5, 0.9))
+    K = vq.config.codebook_size
+    usage = torch.zeros(K)
+    cont_steps = steps // 3
+    g = torch.Generator().manual_seed(int(rng.integers(1 << 31)))
+    t0 = time.time()
+
+    def batch():
+        idx = rng.integers(0, len(imgs), bs)
+        x = torch.as_tensor(imgs[idx] / 255.0, dtype=torch.float32)[:, None]
+        if rng.random() < 0.5:
+            x = x.flip(-1)
+        return x, x.repeat(1, 3, 1, 1) * 2 - 1
+
+    for step in range(steps):
+        f = min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
+        for gr in opt.param_groups:
+            gr["lr"] = 2e-3 * max(f, 0.05)
+        if step == cont_steps:  # k-means codebook from encoder outputs of many training images
+            with torch.no_grad():
+                zs = []
+                for s in range(0, min(len(imgs), 512), 64):
+                    xs = torch.as_tensor(imgs[s:s + 64] / 255.0, dtype=torch.float32)[:, None].repeat(1, 3, 1, 1) * 2 - 1
+                    z = vq.encode_latent(xs)
+                    zs.append(z.permute(0, 2, 3, 1).reshape(-1, z.shape[1]))
+                zs = torch.cat(zs)
+                zs = zs[torch.randperm(len(zs), generator=g)[: max(K * 16, 1)]]
+                vq.quantize.embedding.weight.copy_(_kmeans(zs, K, 12, g))
+        x, x3 = batch()
+        z = vq.encode_latent(x3)
+        if step < cont_steps:
+            rec = vq.decode_latent(z)
+            vq_loss = 0.01 * z.pow(2).mean()  # keeps the latent scale bounded before quantisation
+            code = None
+        else:
+            code = vq.quantize.nearest(z)
+            zq = vq.quantize.lookup(code, vq.config.grid)
+            vq_loss = F.mse_loss(zq, z.detach()) + 0.25 * F.mse_loss(z, zq.detach())
+            rec = vq.decode_latent(z + (zq - z).detach())
+        r01 = (rec.mean(1, keepdim=True).clamp(-1, 1) + 1) / 2
+        loss = F.l1_loss(rec, x3) + F.mse_loss(rec, x3) + 0.2 * (1 - ssim_loss_map(r01, x)) + vq_loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if code is not None:
+            with torch.no_grad():
+                usage *= 0.98
+                usage += torch.bincount(code.flatten(), minlength=K).float()
+                if step > cont_steps + 25 and step % 25 == 0 and step < steps * 0.85:  # restart dead codes
+                    dead = (usage < 0.05).nonzero().flatten()
+                    if len(dead):
+                        flat = z.detach().permute(0, 2, 3, 1).reshape(-1, z.shape[1])
+                        pick = flat[torch.randint(0, len(flat), (len(dead),), generator=g)]
+                        vq.quantize.embedding.weight[dead] = pick
+                        usage[dead] = 1.0
+        if step % 25 == 0 or step == steps - 1:
+            mse = F.mse_loss(r01, x).item()
+            log(f"vq step {step + 1}/{steps} {'quantised' if code is not None else 'continuous'} loss {loss.item():.4f} "
+                f"psnr~{10 * math.log10(1 / max(mse, 1e-10)):.2f} codes used {(usage > 0.05).sum().item()}/{K} "
+                f"({time.time() - t0:.0f}s)", fh)
+    return time.time() - t0
+
+
+# ------------------------------------------------------------------------------------------ batches
+class Batches:
+    def __init__(self, enc: Encoder, train: Split, codes: Dict[str, np.ndarray], rng: np.random.Generator,
+                 com_bs: int, gen_bs: int):
+        self.enc, self.train, self.codes, self.rng = enc, train, codes, rng
+        self.com_bs, self.gen_bs = com_bs, gen_bs
+        self.qa = train.qa()
+        self.reports = train.reports()
+
+    def text(self, bs: int):
+        rows = []
+        for _ in range(bs):
+            if self.rng.random() < 0.3:
+                _, q, a = self.reports[self.rng.integers(len(self.reports))]
+            else:
+                _, q, a, _ = self.qa[self.rng.integers(len(self.qa))]
+            rows.append(self.enc.com_example(q, a, image=False))
+        return {**collate(rows), "plugin": None}
+
+    def com(self, kind: str = "mixed"):
+        rows, imgs = [], []
+        for _ in range(self.com_bs):
+            if kind == "caption" or (kind == "mixed" and self.rng.random() < 0.25):
+                i, q, a = self.reports[self.rng.integers(len(self.reports))]
+            else:
+                i, q, a, _ = self.qa[self.rng.integers(len(self.qa))]
+            rows.append(self.enc.com_example(q, a))
+            imgs.append(self.train.vqa_img[i] / 255.0)
+        return {**collate(rows), "pixel_values": clip_pixels(np.stack(imgs)), "plugin": "com"}
+
+    def gen(self, tasks=GEN_TASKS, weights=None):
+        task = tasks[self.rng.choice(len(tasks), p=weights)]
+        idx = self.rng.integers(0, self.train.n, self.gen_bs)
+        inp, kind = task_io(self.train, task, idx, self.rng)
+        if self.rng.random() < 0.5:  # left-right flip of input and target together
+            inp = inp[:, :, ::-1]
+            codes = self.codes[kind + "_flip"][idx]
+        else:
+            codes = self.codes[kind][idx]
+        rows = [self.enc.gen_example(task, c) for c in codes]
+        return {**collate(rows), "pixel_values": clip_pixels(np.ascontiguousarray(inp)), "plugin": "gen",
+                "tag": task}
+
+
+def lm_loss(model: HealthGPT):
+    def f(b):
+        if b["plugin"] is None:  # text only: decoder without plugins
+            ids = b["input_ids"]
+            emb = model.lm.embed_tokens(ids)
+            hidden, _ = model.decode(emb, None, key_padding=b["attention_mask"])
+            logits = model.base_model.model.lm_head(hidden)
+            loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), b["labels"][:, 1:].reshape(-1),
+                                   ignore_index=-100)
+            return loss, "text"
+        out = model(b["input_ids"], b["pixel_values"], b["plugin"], labels=b["labels"],
+                    attention_mask=b["attention_mask"])
+        return out["loss"], b.get("tag", b["plugin"])
+    return f
+
+
+# ------------------------------------------------------------------------------------------ main
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=None, help="dataset folder (default model/work/vl-health-mini[-small])")
+    ap.add_argument("--out", default=None, help="run folder (default model/work/run or model/work/smoke)")
+    ap.add_argument("--pack", default=None, help="export the trained model to this pack folder")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--no-ablation", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    a.data = a.data or os.path.join(MODEL_DIR, "work", "vl-health-mini-small" if a.smoke else "vl-health-mini")
+    a.out = a.out or os.path.join(MODEL_DIR, "work", "smoke" if a.smoke else "run")
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    S = SMOKE if a.smoke else FULL
+    os.makedirs(a.out, exist_ok=True)
+    fh = open(os.path.join(a.out, "train.log"), "w")
+    T0 = time.time()
+    timings: Dict[str, float] = {}
+    if not os.path.exists(os.path.join(a.data, "manifest.json")):
+        cmd = [sys.executable, os.path.join(MODEL_DIR, "data", "build_dataset.py"), "--out", a.data]
+        if a.smoke:
+            cmd.append("--small")
+        log("building dataset: " + " ".join(cmd), fh)
+        subprocess.run(cmd, check=True)
+    limit = 24 if a.smoke else None
+    train = load_split(a.data, "train", limit)
+    test = load_split(a.data, "test", 6 if a.smoke else None)
+    log(f"data: train {train.n} slices / {len(train.qa())} QA, test {test.n} slices / {len(test.qa())} QA", fh)
+
+    # tokenizer on the dataset's text
+    from healthgpt.config import PHI3_TEMPLATE
+    tok_json = build_tokenizer(corpus([train], PHI3_TEMPLATE), text_vocab_size=384, num_image_tokens=CODEBOOK)
+    with open(os.path.join(a.out, "tokenizer.json"), "w") as f:
+        json.dump(tok_json, f)
+    tok = Tokenizer(tok_json)
+    cfg = make_config(tok_json)
+    enc = Encoder(cfg, tok)
+    model = HealthGPT(cfg)
+    vq = VQAutoencoder(cfg.vq)
+    log(f"model params {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M, "
+        f"vq {sum(p.numel() for p in vq.parameters()) / 1e6:.2f} M", fh)
+
+    # ---- VQ
+    timings["vq"] = train_vq(vq, np.concatenate([train.mri, train.ct]), S["vq_steps"], S["vq_bs"], rng, fh)
+    vq.eval()
+    for p in vq.parameters():
+        p.requires_grad_(False)
+    vq_metrics = eval_vq(vq, test)
+    log("vq recon " + json.dumps(vq_metrics), fh)
+    codes = {}
+    for kind, arr in (("mri", train.mri), ("ct", train.ct)):
+        x = arr / 255.0
+        codes[kind] = vq_encode(vq, x)
+        codes[kind + "_flip"] = vq_encode(vq, np.ascontiguousarray(x[:, :, ::-1]))
+    used = len(np.unique(np.concatenate([codes["mri"], codes["ct"]])))
+    log(f"codebook entries used on train: {used}/{CODEBOOK}", fh)
+    B = Batches(enc, train, codes, rng, S["com_bs"], S["gen_bs"])
+    loss_fn = lm_loss(model)
+
+    # ---- text pretraining of the LM, then freeze the base
+    is_base_lm = lambda n: (n.startswith("base_model.model.model.layers") and "lora_" not in n) or \
+        n.startswith("base_model.model.model.embed_tokens") or n.startswith("base_model.model.model.norm") or \
+        n.startswith("base_model.model.lm_head")
+    params = set_trainable(model, is_base_lm)
+    timings["text"] = run(params, S["text_steps"], 3e-3, lambda s: B.text(S["text_bs"]), loss_fn, "text", fh)
+    with torch.no_grad():  # the fusion pair starts from the pretrained text pair
+        model.fusion.embed_tokens.weight.copy_(model.lm.embed_tokens.weight)
+        model.fusion.lm_head.weight.copy_(model.base_model.model.lm_head.weight)
+
+    # ---- stage 1: alignment (vision tower, projectors, fusion pair; LM frozen; H-LoRA untouched)
+    params = set_trainable(model, lambda n: ".vision_tower." in n or ".mm_projector." in n or n.startswith("fusion."))
+    timings["stage1"] = run(params, S["s1_steps"], 2e-3,
+                            lambda s: B.com("caption") if s % 2 == 0 else B.gen(("recon",)), loss_fn, "stage1", fh)
+    # ---- stage 2: heterogeneous plugin fusion (embedding + output head on mixed generation data)
+    params = set_trainable(model, lambda n: n.startswith("fusion."))
+    timings["stage2"] = run(params, S["s2_steps"], 2e-3, lambda s: B.gen(GEN_TASKS, [0.3, 0.25, 0.25, 0.2]),
+                            loss_fn, "stage2", fh)
+    stage2_state = copy.deepcopy(model.state_dict())
+
+    # ---- stage 3: visual instruction tuning of the H-LoRA plugins (+ projectors)
+    def stage3(m: HealthGPT, steps: int, name: str, seed: int) -> float:
+        B.rng = np.random.default_rng(seed)  # identical batch sequence for both ablation arms
+        ps = set_trainable(m, lambda n: ".lora_" in n or ".mm_projector." in n)
+        return run(ps, steps, 1e-3, lambda s: B.com() if s % 2 == 0 else B.gen(GEN_TASKS, [0.35, 0.25, 0.25, 0.15]),
+                   lm_loss(m), name, fh)
+    timings["stage3"] = stage3(model, S["s3_steps"], "stage3", a.seed + 3)
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    save_reference(model, vq, os.path.join(a.out, "final.pt"))
+
+    # ---- evaluation (PyTorch reference, held-out test split)
+    t = time.time()
+    gen_metrics = eval_generation(model, vq, enc, test, train, S["eval_tasks"], limit=S["eval_limit"])
+    vqa_metrics = eval_vqa(model, enc, test, train, limit=S["vqa_limit"])
+    timings["eval"] = time.time() - t
+    log("gen " + json.dumps(gen_metrics), fh)
+    log("vqa " + json.dumps(vqa_metrics), fh)
+
+    ablation = None
+    timings["total"] = time.time() - T0
+    metrics = {"seed": a.seed, "smoke": a.smoke, "settings": S, "timings_s": timings, "vq": vq_metrics,
+               "codebook_used": used, "gen": gen_metrics, "vqa": vqa_metrics, "ablation": ablation,
+               "torch": torch.__version__, "threads": a.threads}
+    with open(os.path.join(a.out, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=1)
+    if a.pack:
+        export(model, vq, tok_json, a.pack, a.data, metrics)
+    # ---- ablation: one joint LoRA vs H-LoRA plugins (same stage-2 start, steps, batches, total rank)
+    if not a.no_ablation:
+        jcfg = make_config(tok_json, joint=True)
+        joint = HealthGPT(jcfg)
+        tie_joint_lora(joint)
+        own = joint.state_dict()
+        joint.load_state_dict({k: v for k, v in stage2_state.items() if ".lora_" not in k and k in own}, strict=False)
+        if S["ablation_steps"] == S["s3_steps"]:
+            hl = model  # the stage-3 model is the H-LoRA arm (same budget)
+        else:
+            hl = HealthGPT(cfg)
+            hl.load_state_dict(stage2_state)
+            timings["ablation_hlora"] = stage3(hl, S["ablation_steps"], "ablation-hlora", a.seed + 3)
+        timings["ablation_joint"] = stage3(joint, S["ablation_steps"], "ablation-joint", a.seed + 3)
+        joint.eval()
+        ablation = {}
+        for name, m in (("hlora", hl), ("joint_lora", joint)):
+            ablation[name] = {"sr": eval_generation(m, vq, enc, test, train, ("sr",), S["eval_limit"])["sr"],
+                              "vqa": eval_vqa(m, enc, test, train, limit=S["vqa_limit"])}
+        log("ablation " + json.dumps(ablation), fh)
+        metrics["ablation"] = ablation
+        timings["total_with_ablation"] = time.time() - T0
+        with open(os.path.join(a.out, "metrics.json"), "w") as f:
+            json.dump(metrics, f, indent=1)
+
+    log(f"done in {timings['total']:.0f}s", fh)
+
+
+def export(model, vq, tok_json, pack_dir: str, data_dir: str, metrics: Dict) -> None:
+    if os.path.isdir(pack_dir):
+        shutil.rmtree(pack_dir)
+    os.makedirs(pack_dir)
+    ds = json.load(open(os.path.join(data_dir, "manifest.json")))
+    card = os.path.join(REPO, "docs", "model-card.md")
+    overrides = {
+        "name": "healthgpt-nano", "version": "0.1.0",
+        "licence": "Apache-2.0 (code and weights); training data licences listed in model-card.md",
+        "intendedUse": {"demonstration": True, "text": DEMO_TEXT},
+        "training": {"dataset": "VL-Health-mini v1", "seed": metrics["seed"], "device": "CPU, 2 threads",
+                     "seconds": round(metrics["timings_s"]["total"])},
+        "preprocessing": {"grey": "single-channel images replicated to RGB",
+                          "ctWindow": ds["ct_window"], "mriNormalisation": ds["mri_normalisation"],
+                          "srInput": "the low-resolution image resized to the model's image size with bicubic (PIL)"},
+    }
+    from healthgpt.export import default_tasks
+    tasks = default_tasks(model.config)
+    win = {"center": ds["ct_window"]["center"], "width": ds["ct_window"]["width"]}
+    lo, hi = win["center"] - win["width"] / 2, win["center"] + win["width"] / 2
+    tasks["ct2mri"].update({"inputWindow": win, "output": {"modality": "MR", "range": [0, 255]}})
+    tasks["mri2ct"].update({"inputWindow": "auto", "output": {"modality": "CT", "range": [lo, hi]}})
+    tasks["sr"].update({"inputWindow": "auto", "output": {"modality": "same", "range": [0, 1]}})
+    tasks["recon"].update({"inputWindow": "auto", "output": {"modality": "same", "range": [0, 1]}})
+    overrides["tasks"] = tasks
+    export_pack(model, vq, tok_json, pack_dir, overrides)
+    if os.path.exists(card):  # the model card travels inside the pack, hashed like every file
+        shutil.copy(card, os.path.join(pack_dir, "model-card.md"))
+        man = json.load(open(os.path.join(pack_dir, "manifest.json")))
+        import hashlib
+        h = hashlib.sha256(open(os.path.join(pack_dir, "model-card.md"), "rb").read()).hexdigest()
+        man["files"].append({"path": "model-card.md", "role": "other",
+                             "size": os.path.getsize(os.path.join(pack_dir, "model-card.md")), "sha256": h})
+        with open(os.path.join(pack_dir, "manifest.json"), "w") as f:
+            json.dump(man, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DomainError } from '../../../src-shared/ipc/envelope';
+import { packRoots } from '../../app/app-info';
+import { histogramMatch, meanMetrics, normaliseAnswer, type GrayImage, type MeanMetrics } from '../../model/eval-metrics';
+import { EvalSplit } from '../../model/eval-split';
+import { pilResizeBicubicRgb8 } from '../../model/image-ops';
+import { imageFromGray8 } from '../../model/model-image';
+import { verifyPack } from '../../model/pack-verify';
+import { loadPack, type ModelRuntime } from '../../model/runtime';
+import { printResult, UsageError, type CliCommand } from '../cli-types';
+
+const TASKS = ['sr', 'ct2mri', 'mri2ct', 'vqa'] as const;
+type EvalTask = (typeof TASKS)[number];
+
+/** Default test split: the committed fixture next to the sources. */
+export function defaultEvalData(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/vl-health-mini');
+}
+
+/** Evenly spread subset of 0..n-1 (all when limit is absent or >= n). */
+function pick(n: number, limit: number | undefined): number[] {
+  if (!limit || limit >= n) return Array.from({ length: n }, (_, i) => i);
+  if (limit === 1) return [0];
+  return Array.from({ length: limit }, (_, i) => Math.round((i * (n - 1)) / (limit - 1)));
+}
+
+export interface ImageTaskReport {
+  ok: true;
+  task: Exclude<EvalTask, 'vqa'>;
+  pack: { name: string; version: string; demonstration: boolean };
+  provider: string;
+  data: string;
+  /** Per test set, then "all": mean PSNR (dB) and SSIM of the model and of each baseline. */
+  results: Record<string, Record<string, MeanMetrics>>;
+  secondsPerImage: number;
+  totalSeconds: number;
+}
+
+export interface VqaReport {
+  ok: true;
+  task: 'vqa';
+  pack: { name: string; version: string; demonstration: boolean };
+  provider: string;
+  data: string;
+  /** Accuracy per question type, with the majority-answer baseline (majority taken on the training split). */
+  perType: Record<string, { n: number; accuracy: number; majority: string; majorityAccuracy: number }>;
+  perSet: Record<string, Record<string, { n: number; accuracy: number; majorityAccuracy: number }>>;
+  overall: { n: number; accuracy: number; majorityAccuracy: number };
+  totalSeconds: number;
+}
+
+/** PIL bicubic upsampling of an 8-bit grey image (the same resize the model's preprocessing applies). */
+export function bicubicUpsample(g: { rows: number; cols: number; data: Uint8Array }, outRows: number, outCols: number): GrayImage {
+  const rgb = new Uint8Array(g.rows * g.cols * 3);
+  for (let i = 0; i < g.rows * g.cols; i++) rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = g.data[i]!;
+  const up = pilResizeBicubicRgb8({ width: g.cols, height: g.rows, data: rgb }, outCols, outRows);
+  const data = new Float64Array(outRows * outCols);
+  for (let i = 0; i < data.length; i++) data[i] = up.data[i * 3]! / 255;
+  return { rows: outRows, cols: outCols, data };
+}
+
+export async function evalImageTask(rt: ModelRuntime, split: EvalSplit, task: Exclude<EvalTask, 'vqa'>, limit?: number): Promise<ImageTaskReport> {
+  const t0 = performance.now();
+  const idx = pick(split.slices.length, limit);
+  const targetKind = task === 'mri2ct' ? 'ct' : 'mri';
+  const inputKind = task === 'sr' ? 'lr' : task === 'ct2mri' ? 'ct' : 'mri';
+  const bySet = new Map<string, { preds: Record<string, GrayImage[]>; targets: GrayImage[] }>();
+  let genMs = 0;
+  for (const i of idx) {
+    const inp = split.gray8(inputKind, i);
+    const target = split.image(targetKind, i);
+    const t = performance.now();
+    const out = await rt.generate({ task, image: imageFromGray8(inp.data, inp.rows, inp.cols) });
+    genMs += performance.now() - t;
+    if (out.rows !== target.rows || out.cols !== target.cols) {
+      throw new DomainError('EVAL_GEOMETRY', `${task}: model output ${out.rows}x${out.cols}, target ${target.rows}x${target.cols}`);
+    }
+    const preds: Record<string, GrayImage> = { model: { rows: out.rows, cols: out.cols, data: out.pixels } };
+    if (task === 'sr') {
+      preds.bicubic = bicubicUpsample(inp, target.rows, target.cols);
+    } else {
+      const x = split.image(inputKind, i);
+      preds.identity = x;
+      preds.histmatch = histogramMatch(x, split.index.histReference[targetKind]);
+    }
+    for (const set of [split.slices[i]!.testSet, 'all']) {
+      let e = bySet.get(set);
+      if (!e) bySet.set(set, (e = { preds: {}, targets: [] }));
+      e.targets.push(target);
+      for (const [k, v] of Object.entries(preds)) (e.preds[k] ??= []).push(v);
+    }
+  }
+  const results: ImageTaskReport['results'] = {};
+  for (const [set, e] of [...bySet.entries()].sort(([a], [b]) => (a === 'all' ? 1 : b === 'all' ? -1 : a.localeCompare(b)))) {
+    results[set] = Object.fromEntries(Object.entries(e.preds).map(([k, v]) => [k, meanMetrics(v, e.targets)]));
+  }
+  const m = rt.manifest;
+  return {
+    ok: true,
+    task,
+    pack: { name: m.name, version: m.version, demonstration: m.intendedUse.demonstration },
+    provider: rt.provider,
+    data: split.dir,
+    results,
+    secondsPerImage: idx.length ? genMs / idx.length / 1000 : 0,
+    totalSeconds: (performance.now() - t0) / 1000,
+  };
+}
+
+export async function evalVqa(rt: ModelRuntime, split: EvalSplit, limit?: number): Promise<VqaReport> {
+  const t0 = performance.now();
+  const qs = pick(split.questions.length, limit).map((i) => split.questions[i]!);
+  const type: Record<string, { n: number; ok: number; maj: number }> = {};
+  const set: Record<string, Record<string, { n: number; ok: number; maj: number }>> = {};
+  for (const q of qs) {
+    const img = split.gray8('vqa', q.image);
+    const r = await rt.ask({ image: imageFromGray8(img.data, img.rows, img.cols), question: q.question, task: 'vqa', maxTokens: 12 });
+    const right = normaliseAnswer(r.text) === normaliseAnswer(q.answer) ? 1 : 0;
+    const maj = normaliseAnswer(split.index.majority[q.type] ?? '') === normaliseAnswer(q.answer) ? 1 : 0;
+    for (const rec of [(type[q.type] ??= { n: 0, ok: 0, maj: 0 }), ((set[q.testSet] ??= {})[q.type] ??= { n: 0, ok: 0, maj: 0 })]) {
+      rec.n++;
+      rec.ok += right;
+      rec.maj += maj;
+    }
+  }
+  const perType: VqaReport['perType'] = {};
+  let n = 0;
+  let ok = 0;
+  let mj = 0;
+  for (const [k, v] of Object.entries(type)) {
+    perType[k] = { n: v.n, accuracy: v.ok / v.n, majority: split.index.majority[k] ?? '', majorityAccuracy: v.maj / v.n };
+    n += v.n;
+    ok += v.ok;
+    mj += v.maj;
+  }
+  const perSet: VqaReport['perSet'] = {};
+  for (const [s, d] of Object.entries(set)) {
+    perSet[s] = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, { n: v.n, accuracy: v.ok / v.n, majorityAccuracy: v.maj / v.n }]));
+  }
+  const m = rt.manifest;
+  return {
+    ok: true,
+    task: 'vqa',
+    pack: { name: m.name, version: m.version, demonstration: m.intendedUse.demonstration },
+    provider: rt.provider,
+    data: split.dir,
+    perType,
+    perSet,
+    overall: { n, accuracy: n ? ok / n : 0, majorityAccuracy: n ? mj / n : 0 },
+    totalSeconds: (performance.now() - t0) / 1000,
+  };
+}
+
+const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
+const f3 = (x: number): string => x.toFixed(3);
+
+function imageTable(r: ImageTaskReport): string {
+  const methods = Object.keys(r.results.all ?? {});
+  const lines = [`${r.task} on the held-out test split — ${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ' (demonstration model, not for clinical use)' : ''}`];
+  lines.push(['test set'.padEnd(14), 'n'.padStart(4), ...methods.map((m) => `${m} PSNR/SSIM`.padStart(22))].join(' '));
+  for (const [set, row] of Object.entries(r.results)) {
+    lines.push([set.padEnd(14), String(row[methods[0]!]?.n ?? 0).padStart(4), ...methods.map((m) => `${f2(row[m]!.psnr)} / ${f3(row[m]!.ssim)}`.padStart(22))].join(' '));
+  }
+  lines.push(`${f2(r.secondsPerImage)} s per image (${r.provider})`);
+  return lines.join('\n');
+}
+
+function vqaTable(r: VqaReport): string {
+  const lines = [`VQA on the held-out test split — ${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ' (demonstration model, not for clinical use)' : ''}`];
+  lines.push(['question type'.padEnd(14), 'n'.padStart(5), 'model'.padStart(8), 'majority'.padStart(9), 'answer'.padStart(14)].join(' '));
+  for (const [k, v] of Object.entries(r.perType)) {
+    lines.push([k.padEnd(14), String(v.n).padStart(5), f3(v.accuracy).padStart(8), f3(v.majorityAccuracy).padStart(9), v.majority.padStart(14)].join(' '));
+  }
+  lines.push(['overall'.padEnd(14), String(r.overall.n).padStart(5), f3(r.overall.accuracy).padStart(8), f3(r.overall.majorityAccuracy).padStart(9)].join(' '));
+  return lines.join('\n');
+}
+
+export const evalCommand: CliCommand = {
+  name: 'eval',
+  summary: "Evaluate a model pack on the held-out test split with the app's runtime, next to simple baselines",
+  usage:
+    'healthgpt eval --pack <pack-folder-or-name> --task sr|ct2mri|mri2ct|vqa [--data <split folder>] [--limit N] [--threads N] [--json]\n' +
+    '  sr: PSNR/SSIM vs bicubic; ct2mri, mri2ct: vs identity and histogram matching; vqa: accuracy per question type vs majority answer',
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        pack: { type: 'string' },
+        task: { type: 'string' },
+        data: { type: 'string' },
+        limit: { type: 'string' },
+        threads: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    if (!values.pack) throw new UsageError('--pack is required');
+    const task = values.task as EvalTask | undefined;
+    if (!task || !TASKS.includes(task)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}`);
+    const limit = values.limit === undefined ? undefined : Number(values.limit);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit must be a positive integer');
+    const threads = values.threads === undefined ? undefined : Number(values.threads);
+    if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new UsageError('--threads must be a positive integer');
+    const dataDir = path.resolve(values.data ?? defaultEvalData());
+    if (!existsSync(path.join(dataDir, 'index.json'))) throw new UsageError(`no test split in ${dataDir} (expected index.json and images.u8.gz)`);
+    const services = await io.services();
+    let dir = values.pack;
+    if (!(existsSync(dir) && statSync(dir).isDirectory())) {
+      const found = packRoots(services.resourcesDir, services.dataDir)
+        .map((root) => path.join(root, values.pack!))
+        .find((d) => existsSync(path.join(d, 'manifest.json')));
+      if (!found) throw new UsageError(`no model pack "${values.pack}"`);
+      dir = found;
+    }
+    const verified = await verifyPack(path.resolve(dir), { trustedKeysPath: path.join(services.resourcesDir, 'trusted-keys.json') });
+    if (!verified.ok) throw new DomainError(verified.code, verified.message);
+    const split = EvalSplit.load(dataDir);
+    const rt = await loadPack(verified.dir, { verified, provider: 'cpu', ...(threads ? { threads } : {}) });
+    try {
+      if (task === 'vqa') {
+        const r = await evalVqa(rt, split, limit);
+        printResult(io, values.json, r, () => vqaTable(r));
+      } else {
+        const r = await evalImageTask(rt, split, task, limit);
+        printResult(io, values.json, r, () => imageTable(r));
+      }
+    } finally {
+      await rt.close();
+    }
+    return 0;
+  },
+};
