@@ -6,8 +6,16 @@ import type { JobManager } from './job-manager';
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new DOMException('cancelled', 'AbortError'));
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), reject(new DOMException('cancelled', 'AbortError'))), { once: true });
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new DOMException('cancelled', 'AbortError'));
+    };
+    // The listener goes away with the timer, so a long job does not pile up listeners on its signal.
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
