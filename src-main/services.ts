@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { AppInfo } from '../src-shared/contracts/app';
 import { createAppHandlers } from './app/app-handlers';
@@ -50,7 +51,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const dicom = createDicomService({ jobs, dataDir });
   // Opens in the background (the start-up quick_check takes seconds on a large store); never throws for a
   // damaged or newer database: the service is then 'refused' and offers open/restore.
-  const history = HistoryService.launch({ dataDir });
+  const history = HistoryService.launch({ dataDir, auditMirror: policy.auditLogPath ? { path: policy.auditLogPath, host: os.hostname() } : null });
   const handlers: AllHandlers = {
     app: createAppHandlers({
       mode: options.mode,

@@ -11,6 +11,7 @@ import type {
   caseQuerySchema,
 } from '../../src-shared/contracts/history';
 import type { z } from 'zod';
+import type { AuditMirror, MirroredAuditRecord } from '../policy/audit-mirror';
 import { all, get, run, sql, sqlJoin, type SqlQuery } from './sql';
 import type { AuditEntry, NewCase, NewOutput, NewReview, NewRun, RunEnd, StoredArtifact } from './history-types';
 
@@ -68,28 +69,64 @@ function parseJsonObject<T>(text: string): T {
  * entry in that same transaction, so the log and the data cannot disagree.
  */
 export class HistoryDb {
+  /** Audit records of the transaction under way, copied to the mirror once it commits. */
+  private readonly pendingAudit: MirroredAuditRecord[] = [];
+  /** The last failure to copy a record to the policy's audit mirror (the database stays the record). */
+  mirrorProblem: string | null = null;
+
   constructor(
     readonly db: Database.Database,
     /** The OS user of the process: the actor of every audit entry and the reviewer of every review. */
     readonly actor: string,
     private readonly now: () => number = () => Date.now(),
+    /** The copy of the audit trail the machine policy asks for (auditLogPath), if any. */
+    private readonly mirror: AuditMirror | null = null,
   ) {}
 
+  /**
+   * One write transaction (BEGIN IMMEDIATE: the write lock is taken up front, so a busy database waits
+   * at the start instead of failing half-way). Its audit records reach the mirror only after COMMIT.
+   */
+  private write<T>(fn: () => T): T {
+    const outermost = !this.db.inTransaction;
+    const mark = this.pendingAudit.length;
+    let result: T;
+    try {
+      result = this.db.transaction(fn).immediate();
+    } catch (e) {
+      this.pendingAudit.length = mark;
+      throw e;
+    }
+    if (outermost) this.flushMirror();
+    return result;
+  }
+
+  private flushMirror(): void {
+    const records = this.pendingAudit.splice(0);
+    if (!this.mirror) return;
+    for (const r of records) {
+      const res = this.mirror.append(r);
+      if (!res.ok) this.mirrorProblem = res.problem;
+    }
+  }
+
   private audit(entry: AuditEntry): void {
+    const at = this.now();
+    const detail = entry.detail ?? {};
     run(
       this.db,
       sql`INSERT INTO audit_log (at, actor, action, entity, entity_id, detail)
-          VALUES (${this.now()}, ${this.actor}, ${entry.action}, ${entry.entity}, ${entry.entityId ?? null}, ${JSON.stringify(entry.detail ?? {})})`,
+          VALUES (${at}, ${this.actor}, ${entry.action}, ${entry.entity}, ${entry.entityId ?? null}, ${JSON.stringify(detail)})`,
     );
+    this.pendingAudit.push({ at, actor: this.actor, action: entry.action, entity: entry.entity, entityId: entry.entityId ?? null, detail });
   }
 
   recordAudit(entry: AuditEntry): void {
-    this.db.transaction(() => this.audit(entry)).immediate();
+    this.write(() => this.audit(entry));
   }
 
   recordCase(input: NewCase): { caseId: string } {
-    this.db
-      .transaction(() => {
+    this.write(() => {
         run(
           this.db,
           sql`INSERT INTO cases (case_id, title, patient_id, patient_name, created_at, created_by)
@@ -98,30 +135,25 @@ export class HistoryDb {
         );
         for (const s of input.studies) this.insertStudy(input.caseId, s);
         this.audit({ action: 'case.create', entity: 'case', entityId: input.caseId, detail: { studies: input.studies.map((s) => s.studyUid) } });
-      })
-      .immediate();
+      });
     return { caseId: input.caseId };
   }
 
   /** A study imported into an existing case later (with its series). */
   recordStudy(input: { caseId: string; study: NewCase['studies'][number] }): { studyId: string } {
-    this.db
-      .transaction(() => {
+    this.write(() => {
         this.insertStudy(input.caseId, input.study);
         this.audit({ action: 'study.import', entity: 'case', entityId: input.caseId, detail: { studyUid: input.study.studyUid, series: input.study.series.map((s) => s.seriesUid) } });
-      })
-      .immediate();
+      });
     return { studyId: input.study.studyId };
   }
 
   /** A series imported into an existing study later. */
   recordSeries(input: { studyId: string; series: NewCase['studies'][number]['series'][number] }): { seriesId: string } {
-    this.db
-      .transaction(() => {
+    this.write(() => {
         this.insertSeries(input.studyId, input.series);
         this.audit({ action: 'series.import', entity: 'study', entityId: input.studyId, detail: { seriesUid: input.series.seriesUid } });
-      })
-      .immediate();
+      });
     return { seriesId: input.series.seriesId };
   }
 
@@ -194,35 +226,32 @@ export class HistoryDb {
   }
 
   recordRun(input: NewRun): { runId: string } {
-    this.db.transaction(() => this.insertRun(input)).immediate();
+    this.write(() => this.insertRun(input));
     return { runId: input.runId };
   }
 
   finishRun(end: RunEnd): void {
-    this.db.transaction(() => this.endRun(end)).immediate();
+    this.write(() => this.endRun(end));
   }
 
   recordOutput(o: NewOutput): { outputId: string } {
-    this.db.transaction(() => this.insertOutput(o)).immediate();
+    this.write(() => this.insertOutput(o));
     return { outputId: o.outputId };
   }
 
   /** A whole run (start, outputs, end) in one transaction: present completely or not at all. */
   recordCompletedRun(input: { run: NewRun; outputs: NewOutput[]; end: RunEnd }): { runId: string } {
-    this.db
-      .transaction(() => {
+    this.write(() => {
         this.insertRun(input.run);
         for (const o of input.outputs) this.insertOutput(o);
         this.endRun(input.end);
-      })
-      .immediate();
+      });
     return { runId: input.run.runId };
   }
 
   recordReview(r: NewReview): ReviewRecord {
     const at = this.now();
-    this.db
-      .transaction(() => {
+    this.write(() => {
         const exists = get<{ n: number }>(this.db, sql`SELECT 1 AS n FROM runs WHERE run_id = ${r.runId}`);
         if (!exists) throw Object.assign(new Error(`no run ${r.runId}`), { code: 'NOT_FOUND' });
         run(
@@ -231,8 +260,7 @@ export class HistoryDb {
               VALUES (${r.reviewId}, ${r.runId}, ${r.decision}, ${this.actor}, ${at}, ${r.comment ?? null}, ${r.editedText ?? null})`,
         );
         this.audit({ action: `review.${r.decision}`, entity: 'run', entityId: r.runId, detail: { reviewId: r.reviewId, comment: r.comment ?? null } });
-      })
-      .immediate();
+      });
     return { reviewId: r.reviewId, runId: r.runId, decision: r.decision, reviewer: this.actor, at, comment: r.comment ?? null, editedText: r.editedText ?? null };
   }
 

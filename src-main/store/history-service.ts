@@ -57,6 +57,8 @@ export interface HistoryServiceOptions {
   /** File operations of the artifact store (tests inject faults here). */
   fs?: ArtifactFs;
   open?: OpenOptions;
+  /** The machine policy's auditLogPath: every audit record is also appended there (JSON lines) once committed. */
+  auditMirror?: { path: string; host: string } | null;
 }
 
 /** An artifact given as bytes: stored (content-addressed, fsynced) before any row refers to it. */
@@ -181,7 +183,12 @@ export class HistoryService {
     this.state = 'opening';
     try {
       await fsp.mkdir(path.dirname(this.dbFile), { recursive: true });
-      const opened = await this.worker.call('open', { file: this.dbFile, actor: this.actor, options: this.options.open ?? {} });
+      const opened = await this.worker.call('open', {
+        file: this.dbFile,
+        actor: this.actor,
+        options: this.options.open ?? {},
+        auditMirror: this.options.auditMirror ?? null,
+      });
       this.schemaVersion = opened.schemaVersion;
       this.state = 'open';
       await this.artifactStore.sweepTemporary();
@@ -223,6 +230,9 @@ export class HistoryService {
       reason: this.refusal?.reason ?? null,
       message: this.refusal?.message ?? null,
       backups: await this.listBackups(),
+      auditCopy: this.options.auditMirror
+        ? { path: this.options.auditMirror.path, problem: this.state === 'open' ? await this.worker.call('mirrorProblem', {}).catch(() => null) : null }
+        : null,
     };
   }
 

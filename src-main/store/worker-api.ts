@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { CaseList } from '../../src-shared/contracts/history';
+import { createAuditMirror } from '../policy/audit-mirror';
 import { closeDatabase, inspectDatabaseFile, openHistoryDatabase, type OpenOptions } from './database';
 import { HistoryDb, type CaseRows, type ParsedCaseQuery } from './history-db';
 import type { AuditEntry, NewCase, NewOutput, NewReview, NewRun, NewSeries, NewStudy, RunEnd, StoredArtifact } from './history-types';
@@ -27,12 +28,17 @@ function need(state: WorkerState): HistoryDb {
  */
 export function createWorkerApi(state: WorkerState) {
   return {
-    open(arg: { file: string; actor: string; options: OpenOptions }, _ctx: WorkerCallContext) {
+    open(arg: { file: string; actor: string; options: OpenOptions; auditMirror: { path: string; host: string } | null }, _ctx: WorkerCallContext) {
       if (state.history) closeDatabase(state.history.db);
       state.history = null;
       const opened = openHistoryDatabase(arg.file, arg.options);
-      state.history = new HistoryDb(opened.db, arg.actor);
+      const mirror = arg.auditMirror ? createAuditMirror(arg.auditMirror.path, arg.auditMirror.host) : null;
+      state.history = new HistoryDb(opened.db, arg.actor, undefined, mirror);
       return { schemaVersion: opened.schemaVersion, migratedFrom: opened.migratedFrom, quickCheck: state.history.quickCheck() };
+    },
+    /** The last failure to copy an audit record to the policy's audit file, if any. */
+    mirrorProblem(_arg: NoArg, _ctx: WorkerCallContext): string | null {
+      return state.history?.mirrorProblem ?? null;
     },
     close(_arg: NoArg, _ctx: WorkerCallContext): void {
       if (state.history) closeDatabase(state.history.db);

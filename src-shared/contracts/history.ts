@@ -181,6 +181,8 @@ export const storeStatusSchema = z.object({
   message: z.string().nullable(),
   /** Backups found in the data folder's backups/ (newest first): what a refused store offers to restore. */
   backups: z.array(z.object({ path: z.string(), size: z.number(), modifiedAt: z.number() })),
+  /** The copy of the audit trail the machine policy asks for (auditLogPath), and its last failure. */
+  auditCopy: z.object({ path: z.string(), problem: z.string().nullable() }).nullable(),
 });
 export type StoreStatus = z.infer<typeof storeStatusSchema>;
 

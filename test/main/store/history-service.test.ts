@@ -341,3 +341,43 @@ describe('history through the registry, the job manager and the CLI', () => {
     expect(bad.status).toBe(2);
   }, 120_000);
 });
+
+describe('audit copy for the machine policy (auditLogPath)', () => {
+  const tmp = tempDir('mirror');
+  afterAll(() => tmp.cleanup());
+
+  it('appends each committed audit record as a JSON line, nothing for a rolled-back write', async () => {
+    const file = path.join(tmp.dir, 'audit.jsonl');
+    const h = await HistoryService.start({ dataDir: path.join(tmp.dir, 'data'), auditMirror: { path: file, host: 'ws-17' } });
+    try {
+      await h.recordCase({ caseId: 'm1', patientName: 'Mirror^One', studies: [] });
+      await h.recordRun({ runId: 'mr1', caseId: 'm1', task: 'vqa', prompt: 'p', packId: 'p', packHash: 'h', executionProvider: 'cpu' });
+      await expect(h.recordRun({ runId: 'mr2', caseId: 'no-such-case', task: 'vqa', prompt: 'p', packId: 'p', packHash: 'h', executionProvider: 'cpu' })).rejects.toMatchObject({
+        code: 'CONFLICT',
+      });
+      await h.recordReview({ runId: 'mr1', decision: 'accepted', comment: 'fine' });
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; actor: string; host: string; entityId: string });
+      expect(lines.map((l) => [l.action, l.entityId])).toEqual([
+        ['case.create', 'm1'],
+        ['run.start', 'mr1'],
+        ['review.accepted', 'mr1'],
+      ]);
+      expect(lines.every((l) => l.actor === osUser && l.host === 'ws-17')).toBe(true);
+      expect((await h.status()).auditCopy).toEqual({ path: file, problem: null });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('keeps recording when the copy cannot be written, and says why in status', async () => {
+    const file = path.join(tmp.dir, 'missing-folder', 'audit.jsonl');
+    const h = await HistoryService.start({ dataDir: path.join(tmp.dir, 'data2'), auditMirror: { path: file, host: 'ws-17' } });
+    try {
+      await h.recordCase({ caseId: 'm2', studies: [] });
+      expect((await h.listCases({ limit: 5, offset: 0 })).total).toBe(1);
+      expect((await h.status()).auditCopy).toEqual({ path: file, problem: expect.stringMatching(/audit copy to .* failed: ENOENT/) });
+    } finally {
+      await h.close();
+    }
+  });
+});
