@@ -10,6 +10,8 @@ export type PreloadApi = {
   [D in DomainName]: { [O in keyof Contracts[D]]: (request: RequestOf<Contracts[D][O]>) => Promise<unknown> };
 } & {
   subscribe(eventChannel: string, listener: (payload: unknown) => void): () => void;
+  /** Electron only: the file-system path of a dropped file (webUtils.getPathForFile). */
+  pathForFile?: (file: never) => string;
 };
 
 export const PRELOAD_GLOBAL = 'healthgpt';
