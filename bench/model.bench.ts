@@ -105,6 +105,8 @@ function benchPack(label: string, preset: string, layers: number | null, promptT
     const pyOut = execFileSync(PY, ['-m', 'healthgpt.reference', '--pack', dir, '--weights', ref], {
       cwd: MODEL_DIR,
       input: JSON.stringify({ mode: 'bench', image: png, promptTokens, decodeTokens, threads: torchThreads }),
+      // same footing as our runtime (whose ORT thread pools do not spin): OpenMP threads wait passively
+      env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
       encoding: 'utf8',
       maxBuffer: 64 * 2 ** 20,
     });
