@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { AppInfo } from '../src-shared/contracts/app';
 import { createAppHandlers } from './app/app-handlers';
 import { createDicomService, type DicomService } from './dicom/dicom-service';
-import { defaultDataDir, PROJECT_ROOT } from './app/app-info';
+import { defaultDataDir, packRoots, PROJECT_ROOT } from './app/app-info';
+import { discoverPacks } from './app/pack-discovery';
 import { IpcRegistry, workstationSenderPolicy, type AllHandlers } from './ipc/registry';
 import { createJobHandlers } from './jobs/job-handlers';
 import { JobManager } from './jobs/job-manager';
@@ -12,6 +13,12 @@ import { loadMachinePolicy, type MachinePolicyState } from './policy/machine-pol
 import { createPolicyHandlers } from './policy/policy-handlers';
 import { createHistoryHandlers } from './store/history-handlers';
 import { HistoryService } from './store/history-service';
+import { createModelHandlers, ModelService } from './model/model-handlers';
+import type { ModelRuntime } from './model/runtime';
+import { createWorkflowHandlers, WorkflowService } from './workflow/workflow-service';
+import type { ExecutionProvider } from '../src-shared/contracts/app';
+import { DomainError } from '../src-shared/ipc/envelope';
+import { workflowErrorCodes } from '../src-shared/contracts/workflow';
 
 export const APP_ORIGIN = 'app://healthgpt';
 
@@ -36,6 +43,10 @@ export interface Services {
   readonly history: HistoryService;
   /** DICOM import and frames (src-main/dicom); the Electron app calls `dicom.warm()` once its window shows. */
   readonly dicom: DicomService;
+  /** The loaded model pack (at most one) and its ONNX Runtime sessions (src-main/model). */
+  readonly model: ModelService;
+  /** Ask, generate, export on imported series, recorded in the history (src-main/workflow). */
+  readonly workflow: WorkflowService;
   readonly dataDir: string;
   readonly resourcesDir: string;
   close(): Promise<void>;
@@ -52,18 +63,56 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   // Opens in the background (the start-up quick_check takes seconds on a large store); never throws for a
   // damaged or newer database: the service is then 'refused' and offers open/restore.
   const history = HistoryService.launch({ dataDir, auditMirror: policy.auditLogPath ? { path: policy.auditLogPath, host: os.hostname() } : null });
+  let providerInUse: ExecutionProvider | null = null;
+  const modelDeps = {
+    jobs,
+    packRoots: () => packRoots(resourcesDir, dataDir),
+    verifyOptions: () => policy.packVerifyOptions(),
+    assertPackAllowed: (pack: { id: string; version: string }) => policy.assertPackAllowed(pack),
+    assertTaskAllowed: (task: string) => policy.assertTaskAllowed(task),
+    onProviderChange: (p: ExecutionProvider | null) => {
+      providerInUse = p;
+    },
+  };
+  const model = new ModelService(modelDeps);
+  /** The loaded pack, or the first pack found that verifies (shipped demo pack first); null if none. */
+  const currentModel = async (): Promise<ModelRuntime | null> => {
+    if (model.loaded) return model.current;
+    const refusals: string[] = [];
+    for (const pack of discoverPacks(packRoots(resourcesDir, dataDir))) {
+      try {
+        await model.load(pack.path, 'auto');
+        return model.current;
+      } catch (e) {
+        refusals.push(`${pack.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (refusals.length) throw new DomainError(workflowErrorCodes.noPack, `No model pack could be loaded. ${refusals.join(' ')}`);
+    return null;
+  };
+  const workflow = new WorkflowService({
+    jobs,
+    dicom,
+    model: currentModel,
+    history,
+    dataDir,
+    assertTaskAllowed: (task) => policy.assertTaskAllowed(task),
+    assertExportAllowed: () => policy.assertExportAllowed(),
+  });
   const handlers: AllHandlers = {
     app: createAppHandlers({
       mode: options.mode,
       dataDir,
       resourcesDir,
-      providerInUse: () => null,
+      providerInUse: () => providerInUse,
       policy: () => policy.summary(),
     }),
     jobs: createJobHandlers(jobs),
     policy: createPolicyHandlers(policy),
     history: createHistoryHandlers(history, jobs, { assertExportAllowed: () => policy.assertExportAllowed() }),
     dicom: dicom.handlers,
+    model: createModelHandlers(model, modelDeps),
+    workflow: createWorkflowHandlers(workflow),
   };
   const registry = new IpcRegistry(handlers, workstationSenderPolicy(APP_ORIGIN));
   return {
@@ -72,10 +121,13 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     policy,
     history,
     dicom,
+    model,
+    workflow,
     dataDir,
     resourcesDir,
     async close() {
       await jobs.shutdown();
+      await model.unload();
       await dicom.close();
       await history.close();
     },

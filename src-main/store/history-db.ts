@@ -148,6 +148,48 @@ export class HistoryDb {
     return { studyId: input.study.studyId };
   }
 
+  /**
+   * The case, studies and series the workflow works on, created where missing, in one transaction:
+   * a second run on the same study finds its case; a new series of a known study joins it.
+   */
+  ensureCase(input: NewCase): { caseId: string; created: string[] } {
+    const created: string[] = [];
+    this.write(() => {
+      const existing = get<{ case_id: string }>(this.db, sql`SELECT case_id FROM cases WHERE case_id = ${input.caseId}`);
+      if (!existing) {
+        run(
+          this.db,
+          sql`INSERT INTO cases (case_id, title, patient_id, patient_name, created_at, created_by)
+              VALUES (${input.caseId}, ${input.title ?? null}, ${input.patientId ?? null}, ${input.patientName ?? null},
+                      ${input.createdAt ?? this.now()}, ${this.actor})`,
+        );
+        this.audit({ action: 'case.create', entity: 'case', entityId: input.caseId, detail: { studies: input.studies.map((st) => st.studyUid) } });
+        created.push(input.caseId);
+      }
+      for (const study of input.studies) {
+        const hasStudy = get<{ study_id: string }>(this.db, sql`SELECT study_id FROM studies WHERE study_id = ${study.studyId}`);
+        if (!hasStudy) {
+          this.insertStudy(input.caseId, { ...study, series: [] });
+          created.push(study.studyId);
+        }
+        for (const se of study.series) {
+          const hasSeries = get<{ series_id: string }>(this.db, sql`SELECT series_id FROM series WHERE series_id = ${se.seriesId}`);
+          if (!hasSeries) {
+            this.insertSeries(study.studyId, se);
+            this.audit({ action: 'series.import', entity: 'study', entityId: study.studyId, detail: { seriesUid: se.seriesUid } });
+            created.push(se.seriesId);
+          }
+        }
+      }
+    });
+    return { caseId: input.caseId, created };
+  }
+
+  /** The case a run belongs to, or null. */
+  caseOfRun(runId: string): string | null {
+    return get<{ case_id: string }>(this.db, sql`SELECT case_id FROM runs WHERE run_id = ${runId}`)?.case_id ?? null;
+  }
+
   /** A series imported into an existing study later. */
   recordSeries(input: { studyId: string; series: NewCase['studies'][number]['series'][number] }): { seriesId: string } {
     this.write(() => {

@@ -13,8 +13,10 @@ import {
   type CaseDetail,
   type CaseList,
   type CheckReport,
+  type CaseSummary,
   type ExportResult,
   type ReviewRecord,
+  type RunRecord,
   type StoreStatus,
 } from '../../src-shared/contracts/history';
 import { commonErrorCodes, DomainError } from '../../src-shared/ipc/envelope';
@@ -273,6 +275,20 @@ export class HistoryService {
 
   recordCase(input: NewCase): Promise<{ caseId: string }> {
     return this.call('recordCase', input);
+  }
+
+  /** Finds or creates the case, studies and series of `input` (by their ids) in one transaction. */
+  ensureCase(input: NewCase): Promise<{ caseId: string; created: string[] }> {
+    return this.call('ensureCase', input);
+  }
+
+  /** A run with its case summary, for exports of its text; null when there is no such run. */
+  async findRun(runId: string): Promise<{ run: RunRecord; caseSummary: CaseSummary } | null> {
+    const caseId = await this.call('caseOfRun', { runId });
+    if (!caseId) return null;
+    const detail = await this.getCase(caseId, false);
+    const found = detail.runs.find((r) => r.runId === runId);
+    return found ? { run: found, caseSummary: detail.summary } : null;
   }
 
   recordStudy(caseId: string, study: NewStudy): Promise<{ studyId: string }> {

@@ -51,6 +51,12 @@ export function createWorkerApi(state: WorkerState) {
     recordCase(arg: NewCase, _ctx: WorkerCallContext) {
       return need(state).recordCase(arg);
     },
+    ensureCase(arg: NewCase, _ctx: WorkerCallContext) {
+      return need(state).ensureCase(arg);
+    },
+    caseOfRun(arg: { runId: string }, _ctx: WorkerCallContext): string | null {
+      return need(state).caseOfRun(arg.runId);
+    },
     recordStudy(arg: { caseId: string; study: NewStudy }, _ctx: WorkerCallContext) {
       return need(state).recordStudy(arg);
     },

@@ -182,7 +182,8 @@ export class DerivedSeriesWriter {
     const now = this.now;
     const derivation = this.derivation;
     if (slice.pixels.length !== slice.rows * slice.columns) throw new Error(`slice ${index + 1}: pixel count does not match ${slice.rows}x${slice.columns}`);
-    const sopInstanceUid = newUid();
+    // Rewriting a slice (to mark a cancelled series incomplete) keeps its SOP Instance UID.
+    const sopInstanceUid = this.sopInstanceUids[index] ?? newUid();
     const signed = request.modality === 'CT';
     let min = Infinity;
     let max = -Infinity;
@@ -246,6 +247,8 @@ export class DerivedSeriesWriter {
       InstanceNumber: index + 1,
       FrameOfReferenceUID: this.frameOfReferenceUid,
       PositionReferenceIndicator: request.source.PositionReferenceIndicator ?? '',
+      // Type 2C in CT and MR images (no Patient Orientation Code Sequence here): present, empty if unknown.
+      PatientPosition: request.source.PatientPosition ?? '',
       ImagePositionPatient: slice.imagePositionPatient.map(ds16),
       ImageOrientationPatient: slice.imageOrientationPatient.map(ds16),
       PixelSpacing: slice.pixelSpacing.map(ds16),

@@ -3,6 +3,8 @@ import { appContract } from './app';
 import { dicomContract } from './dicom';
 import { historyContract } from './history';
 import { jobEvents, jobsContract } from './jobs';
+import { modelContract } from './model';
+import { workflowContract } from './workflow';
 import { policyContract } from './policy';
 
 /**
@@ -15,6 +17,8 @@ export const contracts = {
   policy: policyContract,
   history: historyContract,
   dicom: dicomContract,
+  model: modelContract,
+  workflow: workflowContract,
 } as const satisfies Record<string, DomainContract>;
 
 export type Contracts = typeof contracts;

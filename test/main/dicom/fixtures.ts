@@ -56,3 +56,24 @@ export function readValues(outDir: string, name: string): Float32Array {
   const b = readFileSync(path.join(outDir, name));
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
+
+export const GENERATED = path.join(REPO, 'test/fixtures/generated');
+
+export interface ExpectedSeries {
+  seriesUid: string;
+  count: number;
+  rows: number;
+  columns: number;
+  pixelSpacing: [number, number];
+  positions: number[][];
+  orientation: number[];
+  sliceSums: number[];
+}
+
+export function ensureGeneratedSeries(): Record<string, ExpectedSeries> {
+  const expectedPath = path.join(GENERATED, 'expected.json');
+  if (!existsSync(expectedPath)) {
+    execFileSync(PYTHON, [path.join(REPO, 'test/fixtures/dicom/write_series.py'), GENERATED], { stdio: 'inherit', timeout: 300_000 });
+  }
+  return JSON.parse(readFileSync(expectedPath, 'utf8')) as Record<string, ExpectedSeries>;
+}

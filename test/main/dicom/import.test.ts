@@ -3,8 +3,7 @@
  * the contract, and physical pane sync between two real series with different matrix and spacing.
  * The series are written from the Colin27 MRI and pydicom's CT_small by write_series.py (on demand).
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,28 +13,7 @@ import { nearestSliceIndex, patientToPixel, pixelToPatient, type ImagePlane } fr
 import { createDicomService, type DicomService } from '../../../src-main/dicom/dicom-service';
 import type { CallContext } from '../../../src-main/ipc/registry';
 import { JobManager } from '../../../src-main/jobs/job-manager';
-import { PYDICOM_FILES, PYTHON, REPO } from './fixtures';
-
-const GENERATED = path.join(REPO, 'test/fixtures/generated');
-
-interface ExpectedSeries {
-  seriesUid: string;
-  count: number;
-  rows: number;
-  columns: number;
-  pixelSpacing: [number, number];
-  positions: number[][];
-  orientation: number[];
-  sliceSums: number[];
-}
-
-export function ensureGeneratedSeries(): Record<string, ExpectedSeries> {
-  const expectedPath = path.join(GENERATED, 'expected.json');
-  if (!existsSync(expectedPath)) {
-    execFileSync(PYTHON, [path.join(REPO, 'test/fixtures/dicom/write_series.py'), GENERATED], { stdio: 'inherit', timeout: 300_000 });
-  }
-  return JSON.parse(readFileSync(expectedPath, 'utf8')) as Record<string, ExpectedSeries>;
-}
+import { ensureGeneratedSeries, GENERATED, PYDICOM_FILES, type ExpectedSeries } from './fixtures';
 
 const events: Array<{ channel: string; payload: unknown }> = [];
 const ctx: CallContext = {

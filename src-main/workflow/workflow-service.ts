@@ -1,0 +1,377 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { dicomContract, Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
+import type { PackManifest, TaskSpec } from '../../src-shared/contracts/model-pack';
+import { workflowErrorCodes, type AskOutcome, type GenerateOutcome, type workflowContract } from '../../src-shared/contracts/workflow';
+import { DomainError } from '../../src-shared/ipc/envelope';
+import { APP_NAME, appVersion } from '../app/app-info';
+import type { CallContext, DomainHandlers, EventSink } from '../ipc/registry';
+import type { JobManager } from '../jobs/job-manager';
+import { imageFromGray8 } from '../model/model-image';
+import type { ModelRuntime } from '../model/runtime';
+import type { HistoryService } from '../store/history-service';
+import { DerivedSeriesWriter, readSourceAttributes, type DerivedModality, type DerivedSlice, type GenerationTask } from './derived-dicom';
+import { outputToStored, resolveWindow, toModalityUnits, windowTo8bit, type InputWindow } from './intensity';
+
+/** The slice of other services the workflow needs; each is the real service in the app. */
+export interface WorkflowDeps {
+  jobs: JobManager;
+  dicom: { handlers: DomainHandlers<typeof dicomContract>; index: { image(seriesUid: string, index: number): { instance: { path: string } } | null } };
+  /** The loaded model, or null (the app runs with no model); loads the default pack on first use. */
+  model: () => Promise<ModelRuntime | null>;
+  history: HistoryService;
+  dataDir: string;
+  assertTaskAllowed: (task: string) => void;
+  assertExportAllowed: () => void;
+}
+
+const INTERNAL_SENDER = { transport: 'direct' as const, origin: null, isMainFrame: true, authenticated: true };
+
+function internalCtx(sink: EventSink): CallContext {
+  return { sink, sender: INTERNAL_SENDER };
+}
+
+const quietSink: EventSink = { id: 'workflow-internal', send: () => {}, isAlive: () => true };
+
+function stableId(prefix: string, text: string): string {
+  return `${prefix}-${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+}
+
+function atomicWrite(file: string, data: Uint8Array | string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+/** DICOM DA (YYYYMMDD) → YYYY-MM-DD, as the history's date search expects. */
+function isoDate(da: string | undefined): string | null {
+  return da && /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}` : null;
+}
+
+const DEFAULT_WINDOWS: Record<string, InputWindow> = { CT: { center: 40, width: 2000 } };
+
+function outputModalityOf(task: GenerationTask, spec: TaskSpec, inputModality: string): DerivedModality {
+  const declared = spec.output?.modality;
+  if (declared === 'CT' || declared === 'MR') return declared;
+  if (task === 'ct2mri') return 'MR';
+  if (task === 'mri2ct') return 'CT';
+  return inputModality === 'CT' ? 'CT' : 'MR';
+}
+
+export class WorkflowService {
+  /** Generated series written by this app: uid → folder (for export and re-open). */
+  private readonly generatedFolders = new Map<string, string>();
+
+  constructor(private readonly deps: WorkflowDeps) {}
+
+  private async runtime(): Promise<ModelRuntime> {
+    const rt = await this.deps.model();
+    if (!rt) throw new DomainError(workflowErrorCodes.noPack, 'No model pack is loaded: load a verified pack in the model panel first.');
+    return rt;
+  }
+
+  private async series(seriesUid: string): Promise<SeriesDetail> {
+    return this.deps.dicom.handlers.getSeries({ seriesUid }, internalCtx(quietSink));
+  }
+
+  private async frame(seriesUid: string, index: number): Promise<Frame> {
+    return this.deps.dicom.handlers.getFrame({ seriesUid, index }, internalCtx(quietSink));
+  }
+
+  private filePath(seriesUid: string, index: number): string | null {
+    return this.deps.dicom.index.image(seriesUid, index)?.instance.path ?? null;
+  }
+
+  private taskSpec(rt: ModelRuntime, task: string, kind: TaskSpec['kind']): TaskSpec {
+    const spec = (rt.manifest.tasks as PackManifest['tasks'])[task as keyof PackManifest['tasks']];
+    if (!spec || spec.kind !== kind) throw new DomainError(workflowErrorCodes.taskUnavailable, `The loaded pack ${rt.manifest.name} does not offer the task "${task}".`);
+    return spec;
+  }
+
+  /** Turns one frame into the model's input with the task's window; refuses non-image data clearly. */
+  private modelInput(frame: Frame, window: InputWindow) {
+    if (frame.color) throw new DomainError(workflowErrorCodes.notImage, 'This series is in colour; the model reads greyscale CT and MR images.');
+    const values = toModalityUnits(frame);
+    const w = resolveWindow(values, window);
+    const gray = windowTo8bit(values, w.lo, w.hi);
+    const spacing = frame.pixelSpacing ? ([frame.pixelSpacing[0], frame.pixelSpacing[1]] as [number, number]) : null;
+    return { image: imageFromGray8(gray, frame.rows, frame.columns, spacing, w.text), window: w };
+  }
+
+  /** The case for a study, and the history rows of the given series, created on first use. */
+  private async caseFor(series: SeriesDetail, firstFile: string | null): Promise<{ caseId: string; seriesId: string; studyId: string }> {
+    let patientName: string | null = null;
+    let patientId: string | null = null;
+    let studyDate: string | null = null;
+    if (firstFile) {
+      try {
+        const src = readSourceAttributes(firstFile);
+        patientName = src.PatientName ?? null;
+        patientId = src.PatientID ?? null;
+        studyDate = isoDate(src.StudyDate);
+      } catch {
+        // The case is still recorded, by UIDs only.
+      }
+    }
+    const caseId = stableId('case', series.studyUid);
+    const studyId = stableId('study', series.studyUid);
+    const seriesId = stableId('series', series.seriesUid);
+    await this.deps.history.ensureCase({
+      caseId,
+      title: series.seriesDescription || null,
+      patientId,
+      patientName,
+      studies: [
+        {
+          studyId,
+          studyUid: series.studyUid,
+          studyDate,
+          description: null,
+          accession: null,
+          series: [{ seriesId, seriesUid: series.seriesUid, modality: series.modality, description: series.seriesDescription, instanceCount: series.imageCount, location: firstFile ? path.dirname(firstFile) : null }],
+        },
+      ],
+    });
+    return { caseId, seriesId, studyId };
+  }
+
+  ask(request: { seriesUid: string; sliceIndex: number; task: 'vqa' | 'report'; question: string; maxTokens: number }, ctx: CallContext) {
+    this.deps.assertTaskAllowed(request.task);
+    return this.deps.jobs.start({
+      kind: 'workflow-ask',
+      sink: ctx.sink,
+      run: async ({ signal, progress }): Promise<AskOutcome> => {
+        const rt = await this.runtime();
+        const spec = this.taskSpec(rt, request.task, 'comprehension');
+        const series = await this.series(request.seriesUid);
+        if (request.sliceIndex >= series.imageCount) throw new DomainError('BAD_REQUEST', `slice ${request.sliceIndex + 1} is beyond the ${series.imageCount} images of this series`);
+        const frame = await this.frame(request.seriesUid, request.sliceIndex);
+        const { image, window } = this.modelInput(frame, spec.inputWindow ?? DEFAULT_WINDOWS[series.modality] ?? 'auto');
+        const question = request.question.trim() || spec.defaultQuestion || (request.task === 'report' ? 'Write a short report of this image.' : '');
+        if (!question) throw new DomainError('BAD_REQUEST', 'Type a question first.');
+        const where = await this.caseFor(series, this.filePath(series.seriesUid, request.sliceIndex));
+        const runId = `run-${randomUUID()}`;
+        const startedAt = Date.now();
+        await this.deps.history.recordRun({
+          runId, caseId: where.caseId, task: request.task, prompt: question, packId: `${rt.manifest.name}@${rt.manifest.version}`, packHash: rt.manifestSha256,
+          plugin: spec.plugin, executionProvider: rt.provider, params: { sliceIndex: request.sliceIndex, maxTokens: request.maxTokens, window: window.text, decoding: 'greedy' }, seed: null, startedAt, inputSeriesIds: [where.seriesId],
+        });
+        let text = '';
+        let tokens = 0;
+        try {
+          const result = await rt.ask({
+            image, question, task: request.task, maxTokens: request.maxTokens, signal,
+            onToken: (delta) => {
+              text += delta;
+              tokens += 1;
+              progress({ done: tokens, total: request.maxTokens, appendText: delta });
+            },
+          });
+          text = result.text;
+          const stop = signal.aborted ? 'cancelled' : result.stopReason;
+          await this.deps.history.recordOutput({ outputId: `out-${randomUUID()}`, runId, kind: 'text', label: request.task === 'report' ? 'Draft report' : 'Answer', text, artifacts: [] });
+          await this.deps.history.finishRun({ runId, status: stop === 'cancelled' ? 'cancelled' : 'succeeded', timing: result.timings });
+          return { runId, caseId: where.caseId, text, stopReason: stop, provider: rt.provider, packName: rt.manifest.name };
+        } catch (e) {
+          // Whatever streamed before a cancel or failure is kept with the run.
+          if (text) await this.deps.history.recordOutput({ outputId: `out-${randomUUID()}`, runId, kind: 'text', label: 'Partial answer', text, artifacts: [] });
+          await this.deps.history.finishRun({ runId, status: signal.aborted ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) });
+          if (signal.aborted) return { runId, caseId: where.caseId, text, stopReason: 'cancelled', provider: rt.provider, packName: rt.manifest.name };
+          throw e;
+        }
+      },
+    });
+  }
+
+  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number }, ctx: CallContext) {
+    this.deps.assertTaskAllowed(request.task);
+    let partial: GenerateOutcome | null = null;
+    return this.deps.jobs.start({
+      kind: 'workflow-generate',
+      sink: ctx.sink,
+      onCancelled: () => partial,
+      run: async ({ signal, progress }): Promise<GenerateOutcome> => {
+        const rt = await this.runtime();
+        const spec = this.taskSpec(rt, request.task, 'generation');
+        const series = await this.series(request.seriesUid);
+        const from = request.from ?? 0;
+        const to = Math.min(request.to ?? series.imageCount - 1, series.imageCount - 1);
+        if (from > to) throw new DomainError('BAD_REQUEST', `slice range ${from + 1}–${to + 1} is outside the ${series.imageCount} images of this series`);
+        const firstFile = this.filePath(series.seriesUid, from);
+        if (!firstFile) throw new DomainError(workflowErrorCodes.notImage, 'The series has no readable image files.');
+        const source = readSourceAttributes(firstFile);
+        const where = await this.caseFor(series, firstFile);
+        const runId = `run-${randomUUID()}`;
+        const modality = outputModalityOf(request.task, spec, series.modality);
+        const inputWindow = spec.inputWindow ?? DEFAULT_WINDOWS[series.modality] ?? 'auto';
+        const outDir = path.join(this.deps.dataDir, 'generated', runId);
+        const writer = new DerivedSeriesWriter(
+          {
+            task: request.task,
+            modality,
+            provenance: { packName: rt.manifest.name, packVersion: rt.manifest.version, packSha256: rt.manifestSha256, demonstration: rt.manifest.intendedUse.demonstration, appName: APP_NAME, appVersion: appVersion() },
+            source,
+            seriesNumber: 9000 + ((series.seriesNumber ?? 0) % 1000),
+          },
+          outDir,
+        );
+        const total = to - from + 1;
+        await this.deps.history.recordRun({
+          runId, caseId: where.caseId, task: request.task, prompt: spec.promptTemplate, packId: `${rt.manifest.name}@${rt.manifest.version}`, packHash: rt.manifestSha256,
+          plugin: spec.plugin, executionProvider: rt.provider, params: { from, to, inputWindow, output: spec.output ?? null, decoding: 'greedy, image tokens only' }, seed: null, inputSeriesIds: [where.seriesId],
+        });
+        const written: Array<{ slice: DerivedSlice; file: string }> = [];
+        const started = performance.now();
+        const outcome = (complete: boolean): GenerateOutcome => ({
+          runId, caseId: where.caseId, generatedSeriesUid: written.length ? writer.seriesInstanceUid : null, slicesWritten: written.length, slicesRequested: total, complete, outputFolder: written.length ? outDir : null, provider: rt.provider, packName: rt.manifest.name,
+        });
+        try {
+          for (let i = from; i <= to; i += 1) {
+            if (signal.aborted) break;
+            const frame = await this.frame(request.seriesUid, i);
+            const { image, window } = this.modelInput(frame, inputWindow);
+            let result: Awaited<ReturnType<ModelRuntime['generate']>>;
+            try {
+              result = await rt.generate({
+                task: request.task, image, signal,
+                onProgress: (done, all) => {
+                  const doneSlices = i - from + done / Math.max(1, all);
+                  const elapsed = (performance.now() - started) / 1000;
+                  progress({ done: doneSlices, total, message: `slice ${i - from + 1} of ${total}`, etaSeconds: doneSlices > 0 ? (elapsed / doneSlices) * (total - doneSlices) : undefined });
+                },
+              });
+            } catch (e) {
+              if (signal.aborted) break; // cancelled mid-slice: keep the slices already written
+              throw e;
+            }
+            if (signal.aborted) break;
+            const range: [number, number] = spec.output && spec.output.modality !== 'same' ? spec.output.range : [window.lo, window.hi];
+            const scale = result.outputScale;
+            const slice: DerivedSlice = {
+              pixels: outputToStored(result.pixels, range, modality === 'CT'),
+              rows: result.rows,
+              columns: result.cols,
+              pixelSpacing: frame.pixelSpacing ? [frame.pixelSpacing[0]! / scale, frame.pixelSpacing[1]! / scale] : [1 / scale, 1 / scale],
+              imagePositionPatient: this.outputPosition(frame, scale),
+              imageOrientationPatient: (frame.imageOrientationPatient ?? [1, 0, 0, 0, 1, 0]) as DerivedSlice['imageOrientationPatient'],
+              ...(frame.sliceThickness !== null ? { sliceThickness: frame.sliceThickness } : {}),
+              source: { sopClassUid: frame.sopClassUid, sopInstanceUid: frame.sopInstanceUid },
+            };
+            const file = writer.writeSlice(slice, written.length);
+            written.push({ slice, file });
+            await this.importFiles([file]);
+            partial = outcome(false);
+            progress({ done: i - from + 1, total, message: `slice ${i - from + 1} of ${total} written`, data: { generatedSeriesUid: writer.seriesInstanceUid, slicesWritten: written.length, lastSliceIndex: i } });
+          }
+          const complete = written.length === total;
+          if (!complete && written.length > 0) {
+            // A cancelled series keeps its slices, re-labelled INCOMPLETE (same SOP instances).
+            written.forEach((w, k) => writer.writeSlice(w.slice, k, true));
+            await this.importFiles(written.map((w) => w.file));
+          }
+          if (written.length > 0) {
+            const artifacts = written.map((w, k) => ({ bytes: new Uint8Array(readFileSync(w.file)), name: `${String(k + 1).padStart(4, '0')}.dcm`, mediaType: 'application/dicom' }));
+            await this.deps.history.recordOutput({
+              outputId: `out-${randomUUID()}`, runId, kind: 'series', label: `${request.task}${complete ? '' : ' (incomplete)'}`, text: null,
+              generatedSeries: { studyId: where.studyId, seriesId: stableId('series', writer.seriesInstanceUid), seriesUid: writer.seriesInstanceUid, modality, description: `AI ${request.task}`, instanceCount: written.length, location: outDir, generated: true },
+              artifacts,
+            });
+            this.generatedFolders.set(writer.seriesInstanceUid, outDir);
+          }
+          await this.deps.history.finishRun({ runId, status: complete ? 'succeeded' : 'cancelled', timing: { totalMs: performance.now() - started, slices: written.length } });
+          partial = outcome(complete);
+          return partial;
+        } catch (e) {
+          await this.deps.history.finishRun({ runId, status: signal.aborted ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) }).catch(() => undefined);
+          if (signal.aborted) return outcome(false);
+          throw e;
+        }
+      },
+    });
+  }
+
+  /**
+   * Position of the output's first pixel centre. A 4x output covers the same field of view with pixels a
+   * quarter the size, so its first centre moves by (1/scale − 1)/2 of an input pixel along rows and columns.
+   */
+  private outputPosition(frame: Frame, scale: number): DerivedSlice['imagePositionPatient'] {
+    const ipp = frame.imagePositionPatient ?? [0, 0, 0];
+    const iop = frame.imageOrientationPatient ?? [1, 0, 0, 0, 1, 0];
+    if (scale === 1 || !frame.pixelSpacing) return [ipp[0] ?? 0, ipp[1] ?? 0, ipp[2] ?? 0];
+    const shift = (1 / scale - 1) / 2;
+    const rowSpacing = frame.pixelSpacing[0] ?? 1;
+    const colSpacing = frame.pixelSpacing[1] ?? 1;
+    const out: number[] = [];
+    for (let k = 0; k < 3; k += 1) out.push(ipp[k]! + shift * colSpacing * iop[k]! + shift * rowSpacing * iop[k + 3]!);
+    return [out[0]!, out[1]!, out[2]!];
+  }
+
+  private async importFiles(files: string[]): Promise<void> {
+    const started = await this.deps.dicom.handlers.import({ paths: files }, internalCtx(quietSink));
+    const final = await this.deps.jobs.wait(started.jobId);
+    if (final.status !== 'done') throw new DomainError(workflowErrorCodes.exportFailed, 'The generated slice could not be re-read as DICOM.');
+  }
+
+  exportSeries(generatedSeriesUid: string, destination: string): { folder: string; files: number } {
+    this.deps.assertExportAllowed();
+    const folder = this.generatedFolders.get(generatedSeriesUid);
+    if (!folder) throw new DomainError(workflowErrorCodes.noRun, 'That series was not generated in this session; export it from the case history instead.');
+    const target = path.resolve(destination);
+    mkdirSync(target, { recursive: true });
+    let n = 0;
+    for (const name of readdirSorted(folder)) {
+      copyFileSync(path.join(folder, name), path.join(target, name));
+      n += 1;
+    }
+    return { folder: target, files: n };
+  }
+
+  async exportReport(runId: string, destination: string, format: 'md' | 'txt'): Promise<{ path: string; bytes: number }> {
+    this.deps.assertExportAllowed();
+    const found = await this.deps.history.findRun(runId);
+    if (!found) throw new DomainError(workflowErrorCodes.noRun, `No run ${runId} in the case history.`);
+    const { run, caseSummary } = found;
+    const text = run.outputs.filter((o) => o.kind === 'text').map((o) => o.text ?? '').join('\n\n');
+    const lines =
+      format === 'md'
+        ? [`# ${run.task === 'report' ? 'Draft report' : 'Answer'}`, '', `- Patient: ${caseSummary.patientName ?? caseSummary.patientId ?? 'unknown'}`, `- Model: ${run.packId} (${run.executionProvider.toUpperCase()})`, `- Question: ${run.prompt}`, `- Date: ${new Date(run.startedAt).toISOString()}`, '', text, '', '> AI-generated text. ' + (/nano/i.test(run.packId) ? 'Demonstration model, not for clinical use.' : 'Review before use.')]
+        : [text, '', `AI-generated by ${run.packId}.`];
+    const body = `${lines.join('\n')}\n`;
+    const file = path.resolve(destination);
+    atomicWrite(file, body);
+    await this.deps.history.recordAudit({ action: 'export.report', entity: 'run', entityId: runId, detail: { path: file, format } });
+    return { path: file, bytes: Buffer.byteLength(body) };
+  }
+
+  async exportPng(destination: string, png: Uint8Array): Promise<{ path: string; bytes: number }> {
+    this.deps.assertExportAllowed();
+    if (png.byteLength < 8 || png[0] !== 0x89 || png[1] !== 0x50 || png[2] !== 0x4e || png[3] !== 0x47) throw new DomainError('BAD_REQUEST', 'The view image is not a PNG.');
+    const file = path.resolve(destination);
+    atomicWrite(file, png);
+    await this.deps.history.recordAudit({ action: 'export.png', entity: 'view', entityId: null, detail: { path: file, bytes: png.byteLength } });
+    return { path: file, bytes: png.byteLength };
+  }
+}
+
+function readdirSorted(folder: string): string[] {
+  // Only our own .dcm files (never temp files of an interrupted write).
+  return readdirSync(folder).filter((n) => n.endsWith('.dcm')).sort();
+}
+
+export function createWorkflowHandlers(service: WorkflowService): DomainHandlers<typeof workflowContract> {
+  return {
+    ask: (request, ctx) => service.ask(request, ctx),
+    generate: (request, ctx) => service.generate(request, ctx),
+    exportSeries: ({ generatedSeriesUid, destination }) => service.exportSeries(generatedSeriesUid, destination),
+    exportReport: ({ runId, destination, format }) => service.exportReport(runId, destination, format),
+    exportPng: ({ destination, png }) => service.exportPng(destination, png),
+  };
+}
