@@ -1,25 +1,32 @@
-import { useWorkstation } from '../app/workstation-context';
+import { useState } from 'react';
+import { useViewer, useViewerSnapshot } from '../viewer/viewer-context';
+import { AskSection } from './workflow/AskSection';
+import { GenerateSection } from './workflow/GenerateSection';
+import { PackSection } from './workflow/PackSection';
+import { RunFollowUp, type FinishedRun } from './workflow/RunFollowUp';
+import { usePack } from './workflow/use-pack';
+import './workflow/workflow.css';
 
+/**
+ * The model side of the reading workflow: the loaded pack, questions and draft reports about the left
+ * pane's current slice, generation on its series, then review and export of the last run.
+ */
 export function ModelPanel() {
-  const { info } = useWorkstation();
+  const pack = usePack();
+  const viewer = useViewer();
+  const snap = useViewerSnapshot(viewer);
+  const left = snap.panes.original;
+  const [lastRun, setLastRun] = useState<FinishedRun | null>(null);
+  // Tasks the loaded pack offers; null while none is loaded (the service then loads the default pack).
+  const offered = pack.loaded?.tasks ?? null;
+  // The service may have loaded the default pack on first use: re-read the status after each run.
+  const settled = () => void pack.refresh();
   return (
-    <div className="panel">
-      <h2>Model</h2>
-      {!info && <p>Loading…</p>}
-      {info && info.packs.length === 0 && <p data-testid="no-pack">No model pack found. Generation and questions are unavailable.</p>}
-      <ul className="pack-list">
-        {info?.packs.map((p) => (
-          <li key={p.path} data-testid="pack-entry">
-            <div className="pack-name">
-              {p.name} <span className="muted">{p.version}</span>
-            </div>
-            {p.demonstration && <div className="demo-tag">Demonstration model, not for clinical use</div>}
-            {p.problem && <div className="error-text">{p.problem}</div>}
-          </li>
-        ))}
-      </ul>
-      <h2>Tasks</h2>
-      <p className="muted">Open a series to ask questions or generate images.</p>
+    <div className="panel wf-panel" data-testid="model-panel">
+      <PackSection pack={pack} />
+      <AskSection left={left} offered={offered} onRun={setLastRun} onSettled={settled} />
+      <GenerateSection left={left} offered={offered} onRun={setLastRun} onSettled={settled} />
+      {lastRun && <RunFollowUp key={lastRun.runId} run={lastRun} />}
     </div>
   );
 }

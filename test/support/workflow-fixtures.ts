@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, closeSync, statSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const SYSTEM_PYTHON = process.env.HEALTHGPT_SYSTEM_PYTHON ?? '/usr/bin/python3';
+export const NANO_PACK = path.resolve('resources/packs/healthgpt-nano');
+export const PYDICOM_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
+
+/** The real series of test/fixtures/dicom/write_series.py (Colin27 MRI, CT from CT_small) in a temp folder. */
+export function makeWorkflowSeries(bench = false): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-wf-series-'));
+  execFileSync(SYSTEM_PYTHON, [path.resolve('test/fixtures/dicom/write_series.py'), dir, ...(bench ? ['--bench'] : [])], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+  return dir;
+}
+
+export interface WorkflowPack {
+  /** The pack folder to use (the shipped nano pack, or a random-weight pack built for this run). */
+  dir: string;
+  name: string;
+  nano: boolean;
+}
+
+/**
+ * The shipped demonstration pack when it is present (resources/packs/healthgpt-nano), else a tiny
+ * RANDOM-weight pack built now with model/healthgpt/export.py (tests only; never committed).
+ */
+export function workflowPack(): WorkflowPack {
+  if (existsSync(path.join(NANO_PACK, 'manifest.json')) && !process.env.HEALTHGPT_E2E_RANDOM_PACK) return { dir: NANO_PACK, name: 'healthgpt-nano', nano: true };
+  const root = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-wf-pack-'));
+  const dir = path.join(root, 'random-tiny');
+  execFileSync(SYSTEM_PYTHON, ['-m', 'healthgpt.export', '--out', dir, '--preset', 'tiny', '--seed', '3'], { cwd: path.resolve('model'), stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+  return { dir, name: 'random-tiny', nano: false };
+}
+
+/**
+ * Browser-mode folders for a pack: a fresh data folder holding a copy of the pack in <data>/packs, and an
+ * empty resources folder (so the shipped pack is not found beside it). `pack: null` gives no pack at all.
+ */
+export function packFolders(pack: WorkflowPack | null, options: { tamper?: boolean } = {}): { dataDir: string; resourcesDir: string; packDir: string | null } {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-wf-data-'));
+  const resourcesDir = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-wf-res-'));
+  if (!pack) return { dataDir, resourcesDir, packDir: null };
+  const packDir = path.join(dataDir, 'packs', path.basename(pack.dir));
+  mkdirSync(path.dirname(packDir), { recursive: true });
+  cpSync(pack.dir, packDir, { recursive: true });
+  if (options.tamper) flipByteOfLargestFile(packDir);
+  return { dataDir, resourcesDir, packDir };
+}
+
+/** Flips one byte in the middle of the pack's largest file (a weights file): its hash no longer matches. */
+export function flipByteOfLargestFile(dir: string): string {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = path.join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else files.push(p);
+    }
+  };
+  walk(dir);
+  const target = files.filter((f) => !f.endsWith('manifest.json')).sort((a, b) => statSync(b).size - statSync(a).size)[0];
+  if (!target) throw new Error(`no file to tamper with in ${dir}`);
+  const at = Math.floor(statSync(target).size / 2);
+  const fd = openSync(target, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, at);
+    b[0] = (b[0] ?? 0) ^ 0xff;
+    writeSync(fd, b, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+  return target;
+}
+
+/** dciodvfy's verdict on one file (it reports on stderr, exit status 1 on findings): Error and Warning lines. */
+export function dciodvfy(file: string): { errors: string[]; warnings: string[]; output: string } {
+  let output: string;
+  try {
+    output = execFileSync('sh', ['-c', 'dciodvfy "$1" 2>&1', 'sh', file], { encoding: 'utf8' });
+  } catch (e) {
+    output = String((e as { stdout?: string }).stdout ?? '');
+  }
+  const lines = output.split('\n');
+  return { errors: lines.filter((l) => /^Error/.test(l)), warnings: lines.filter((l) => /^Warning/.test(l)), output };
+}
