@@ -10,6 +10,7 @@ import { verifyPack, type VerifyOptions } from '../../model/pack-verify';
 import { loadPack } from '../../model/runtime';
 import type { Services } from '../../services';
 import { printResult, UsageError, type CliCommand, type CliIo } from '../cli-types';
+import { generateSeriesFromFolder } from './generate-series';
 
 /** A pack given as a folder path, or by name among the app's pack folders. */
 function resolvePack(arg: string, services: Services): string {
@@ -143,7 +144,8 @@ export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'Generate an image: super-resolution, CT→MRI, MRI→CT, reconstruction',
   usage:
-    'healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <dicom|png> --out <file.png> [--window C,W] [--frame N] [--provider ...] [--json]',
+    'healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <dicom|png> --out <file.png> [--window C,W] [--frame N] [--provider ...] [--json]\n' +
+    '       healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <series-folder> --out <folder> [--json]   (a whole series → derived DICOM series)',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -162,7 +164,13 @@ export const generateCommand: CliCommand = {
     if (!values.pack || !values.in || !values.out || !values.task) throw new UsageError('--pack, --task, --in and --out are required');
     const task = generationTaskSchema.safeParse(values.task);
     if (!task.success) throw new UsageError('--task must be sr, ct2mri, mri2ct or recon');
-    if (!/\.png$/i.test(values.out)) throw new UsageError('--out must name a .png file (DICOM output goes through the app, which writes a derived series)');
+    if (existsSync(values.in) && statSync(values.in).isDirectory()) {
+      const services = await io.services();
+      const p = values.provider ?? 'auto';
+      if (!['auto', 'cpu', 'cuda', 'dml', 'coreml'].includes(p)) throw new UsageError('--provider must be auto, cpu, cuda, dml or coreml');
+      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider: p as 'auto', json: values.json }, io);
+    }
+    if (!/\.png$/i.test(values.out)) throw new UsageError('--out must name a .png file for one image (give a series folder as --in to write a DICOM series)');
     const image = readModelImage(values.in, { window: parseWindow(values.window), ...(values.frame ? { frame: Number(values.frame) - 1 } : {}) });
     const { services, rt } = await openRuntime(values.pack, io, values.provider);
     try {
