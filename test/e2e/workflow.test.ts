@@ -76,8 +76,11 @@ describe('reading workflow: ask, generate, review, export', () => {
     await page.getByTestId('import-button').click();
     await expect.poll(async () => page.getByTestId('import-report').getAttribute('data-imported'), { timeout: 60_000 }).toBe('50');
     const mr = page.locator('[data-testid="series"][data-description^="T1 axial 1 mm"]');
-    await mr.click();
-    await expect.poll(async () => attr('pane-original', 'data-state'), { timeout: 30_000 }).toBe('rendered');
+    await mr.focus();
+    await page.keyboard.press('Enter');
+    const uid = await mr.getAttribute('data-series-uid');
+    await expect.poll(async () => (await attr('pane-original', 'data-series')) === uid && attr('pane-original', 'data-state'), { timeout: 30_000 }).toBe('rendered');
+    expect(await attr('pane-generated', 'data-series')).toBe('');
     expect(await attr('pane-original', 'data-count')).toBe('40');
     expect(await page.getByTestId('ask-target').textContent()).toMatch(/slice 21 of 40 · MR/);
     await screenshot(page, 'workflow-02-open');
@@ -234,13 +237,54 @@ describe('reading workflow: ask, generate, review, export', () => {
     expect(report).toContain('Which modality is this?');
   });
 
+  it('CT→MRI on the whole CT series; SR on the whole MRI series cancelled part-way is kept, marked INCOMPLETE', async () => {
+    const openLeft = async (description: string) => {
+      const item = page.locator(`[data-testid="series"][data-description^="${description}"]`);
+      await item.focus();
+      await page.keyboard.press('Enter');
+      const uid = await item.getAttribute('data-series-uid');
+      await expect.poll(async () => (await attr('pane-original', 'data-series')) === uid && attr('pane-original', 'data-state'), { timeout: 30_000 }).toBe('rendered');
+    };
+    await openLeft('CT from CT_small');
+    await page.getByTestId('generate-task').selectOption('ct2mri');
+    await page.getByTestId('scope-series').check();
+    await page.getByTestId('generate-button').click();
+    const outcome = page.getByTestId('generate-outcome');
+    await expect.poll(async () => (await outcome.getAttribute('data-written')) === '10' && (await outcome.getAttribute('data-complete')), { timeout: 180_000 }).toBe('true');
+    const mrUid = (await outcome.getAttribute('data-series')) ?? '';
+    await expect.poll(async () => (await attr('pane-generated', 'data-series')) === mrUid && (await attr('pane-generated', 'data-count')), { timeout: 30_000 }).toBe('10');
+    expect(await page.getByTestId('overlay-tr-generated').textContent()).toMatch(/MR \d+×\d+/);
+    expect((await detailOf(mrUid)).modality).toBe('MR');
+    await screenshot(page, 'workflow-09-ct2mri');
+
+    await openLeft('T1 axial 1 mm');
+    await page.getByTestId('generate-task').selectOption('sr');
+    await page.getByTestId('scope-series').check();
+    await page.getByTestId('generate-button').click();
+    await expect.poll(async () => Number(await attr('generate-progress', 'data-written')), { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+    expect(Number(await attr('generate-eta', 'data-seconds'))).toBeGreaterThan(0);
+    await page.getByTestId('generate-cancel').click();
+    await page.getByTestId('generate-incomplete').waitFor({ timeout: 60_000 });
+    expect(await outcome.getAttribute('data-complete')).toBe('false');
+    const written = Number(await outcome.getAttribute('data-written'));
+    expect(written).toBeGreaterThanOrEqual(1);
+    expect(written).toBeLessThan(40);
+    const partial = (await outcome.getAttribute('data-series')) ?? '';
+    await expect.poll(async () => (await attr('pane-generated', 'data-series')) === partial && (await attr('pane-generated', 'data-count')), { timeout: 30_000 }).toBe(String(written));
+    await expect.poll(async () => page.getByTestId('overlay-tr-generated').textContent(), { timeout: 15_000 }).toMatch(/INCOMPLETE/);
+    expect((await detailOf(partial)).seriesDescription).toMatch(/INCOMPLETE/);
+    await expect.poll(() => session.mode.services.jobs.running()).toBe(0);
+    await screenshot(page, 'workflow-10-cancelled-series');
+  });
+
   it('after a restart on the same data folder, the review is in the History panel', async () => {
     await session.close();
     expect(existsSync(dataDir)).toBe(true);
     await start();
     await page.getByTestId('tab-history').click();
-    await page.getByTestId('history-case').first().waitFor({ timeout: 30_000 });
-    await page.getByTestId('history-case').first().click();
+    const colin = page.getByTestId('history-case').filter({ hasText: 'Colin27' });
+    await colin.waitFor({ timeout: 30_000 });
+    await colin.click();
     await page.getByTestId('history-case-view').waitFor();
     const review = page.getByTestId('history-review').filter({ hasText: 'e2e: sharp enough' });
     await review.waitFor({ timeout: 15_000 });
