@@ -187,7 +187,10 @@ describe('reading workflow: ask, generate, review, export', () => {
     srRun = (await outcome.getAttribute('data-run-id')) ?? '';
     srSeries = (await outcome.getAttribute('data-series')) ?? '';
     await expect.poll(async () => (await attr('pane-generated', 'data-series')) === srSeries && (await attr('pane-generated', 'data-count')), { timeout: 30_000 }).toBe('5');
-    // Scrolling the left pane moves the right pane to the same location (slice 21 of 40 = 3rd of 19..23).
+    // Linked: the right pane shows the generated slice at the left pane's location (slice 21 = 3rd of 19..23)…
+    expect(await attr('pane-original', 'data-index')).toBe('20');
+    await expect.poll(async () => attr('pane-generated', 'data-rendered-index'), { timeout: 15_000 }).toBe('2');
+    // …and scrolling the left pane moves the right pane with it.
     await page.getByTestId('viewport-original').focus();
     await page.keyboard.press('ArrowDown');
     await expect.poll(async () => attr('pane-original', 'data-index')).toBe('21');

@@ -7,10 +7,13 @@ export const SYSTEM_PYTHON = process.env.HEALTHGPT_SYSTEM_PYTHON ?? '/usr/bin/py
 export const NANO_PACK = path.resolve('resources/packs/healthgpt-nano');
 export const PYDICOM_FILES = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 
-/** The real series of test/fixtures/dicom/write_series.py (Colin27 MRI, CT from CT_small) in a temp folder. */
+/**
+ * The real series of test/fixtures/dicom/write_series.py in a temp folder: mr_axial (Colin27 MRI) and
+ * ct_series (from CT_small); with `bench`, mr_bench100 and ct_bench100 (100 slices each) instead.
+ */
 export function makeWorkflowSeries(bench = false): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-wf-series-'));
-  execFileSync(SYSTEM_PYTHON, [path.resolve('test/fixtures/dicom/write_series.py'), dir, ...(bench ? ['--bench'] : [])], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+  execFileSync(SYSTEM_PYTHON, [path.resolve('test/fixtures/dicom/write_series.py'), dir, ...(bench ? ['--workflow-bench'] : [])], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
   return dir;
 }
 

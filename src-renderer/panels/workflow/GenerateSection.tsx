@@ -54,8 +54,12 @@ export function GenerateSection({ left, offered, onRun, onSettled }: { left: Pan
     if (viewer.getSnapshot().locked) viewer.setLocked(true);
   };
 
-  /** Serialised: open the generated series on its first slice, then re-read it as slices arrive. */
-  const follow = (uid: string, slices: number) => {
+  /**
+   * Serialised: open the generated series on its first slice, then re-read it as slices arrive. The right
+   * pane re-links to the left only when the slice at the left pane's location has been written (or at the
+   * end), so it does not redraw every intermediate slice while the job runs.
+   */
+  const follow = (uid: string, slices: number, lastSliceIndex: number, sourceUid: string) => {
     chain.current = chain.current.then(async () => {
       if (!shown.current || shown.current.uid !== uid) {
         shown.current = { uid, slices };
@@ -64,7 +68,8 @@ export function GenerateSection({ left, offered, onRun, onSettled }: { left: Pan
       } else if (slices > shown.current.slices) {
         shown.current = { uid, slices };
         await viewer.refreshSeries([uid]);
-        resync();
+        const leftNow = viewer.getSnapshot().panes.original;
+        if (leftNow.seriesUid === sourceUid && leftNow.index === lastSliceIndex) resync();
       }
     }).catch(() => undefined);
   };
@@ -92,7 +97,8 @@ export function GenerateSection({ left, offered, onRun, onSettled }: { left: Pan
     shown.current = null;
     setProgress({ done: 0, total, etaSeconds: null, message: 'starting', slicesWritten: 0 });
     setStarting(true);
-    const started = await client.workflow.generate({ seriesUid: left.seriesUid, task: chosen, ...r });
+    const source = left.seriesUid;
+    const started = await client.workflow.generate({ seriesUid: source, task: chosen, ...r });
     setStarting(false);
     if (!started.ok) {
       setProgress(null);
@@ -108,7 +114,7 @@ export function GenerateSection({ left, offered, onRun, onSettled }: { left: Pan
         message: p.message ?? old?.message ?? '',
         slicesWritten: data.success ? data.data.slicesWritten : (old?.slicesWritten ?? 0),
       }));
-      if (data.success) follow(data.data.generatedSeriesUid, data.data.slicesWritten);
+      if (data.success) follow(data.data.generatedSeriesUid, data.data.slicesWritten, data.data.lastSliceIndex, source);
     });
     setJobId(null);
     const failed = jobFailure('Generation failed', final);
