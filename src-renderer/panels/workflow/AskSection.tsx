@@ -31,7 +31,7 @@ export function AskSection({ left, offered, onRun, onSettled }: { left: PaneView
     setOutcome(null);
     setStarting(true);
     cancelled.current = false;
-    const started = await client.workflow.ask({ seriesUid: left.seriesUid, sliceIndex: left.index, task, question: task === 'vqa' ? question.trim() : question.trim(), maxTokens });
+    const started = await client.workflow.ask({ seriesUid: left.seriesUid, sliceIndex: left.index, task, question: question.trim(), maxTokens });
     setStarting(false);
     if (!started.ok) return setProblem(describeError(task === 'report' ? 'Draft report failed' : 'Question failed', started.error));
     setAsked({ task, slice: left.index });
