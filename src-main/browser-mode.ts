@@ -6,18 +6,8 @@ import { PROJECT_ROOT } from './app/app-info';
 import { contentSecurityPolicy } from './app/content-security-policy';
 import { startLoopbackBridge, type LoopbackBridge } from './ipc/loopback-bridge';
 import { createServices, type ServiceOptions, type Services } from './services';
+import { RENDERER_MIME_TYPES } from './app/mime-types';
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-};
 
 export interface BrowserModeOptions extends Omit<ServiceOptions, 'mode'> {
   port?: number;
@@ -58,7 +48,7 @@ export async function startBrowserMode(options: BrowserModeOptions = {}): Promis
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { ...headers, 'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream' });
+    res.writeHead(200, { ...headers, 'Content-Type': RENDERER_MIME_TYPES[path.extname(file)] ?? 'application/octet-stream' });
     createReadStream(file).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));

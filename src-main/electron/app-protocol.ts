@@ -1,26 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { contentSecurityPolicy } from '../app/content-security-policy';
+import { RENDERER_MIME_TYPES } from '../app/mime-types';
 
 /** The custom scheme the window loads from: app://healthgpt/ serves dist/renderer, nothing else. */
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'healthgpt';
 export const APP_ENTRY_URL = `${APP_SCHEME}://${APP_HOST}/index.html`;
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.map': 'application/json',
-};
 
 /** Headers on every app:// response: the strict CSP (no bridge: Electron talks over IPC) and no sniffing. */
 export function appResponseHeaders(contentType: string): Record<string, string> {
@@ -60,7 +47,7 @@ export function resolveAppRequest(requestUrl: string, rendererDir: string): AppR
   const root = path.resolve(rendererDir);
   const file = path.resolve(root, rel);
   if (!file.startsWith(root + path.sep)) return { status: 403, reason: 'outside the renderer folder' };
-  return { status: 200, file, contentType: MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream' };
+  return { status: 200, file, contentType: RENDERER_MIME_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream' };
 }
 
 /** Serves one app:// request as a fetch Response (what protocol.handle expects). */

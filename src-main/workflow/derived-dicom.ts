@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import dcmjs from 'dcmjs';
+import { writeFileAtomic } from '../fs/atomic-write';
 
 /**
  * Writes AI-generated images as a new DICOM series with provenance, as IHE AI Results and MONAI Deploy do:
@@ -135,17 +136,6 @@ export function seriesDescription(task: GenerationTask, p: ModelProvenance, inco
   return full.slice(0, 64);
 }
 
-function fsyncWrite(file: string, data: Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
 
 export interface WrittenSeries {
   seriesInstanceUid: string;
@@ -282,7 +272,7 @@ export class DerivedSeriesWriter {
     dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
     const bytes = new Uint8Array(dict.write() as ArrayBuffer);
     const file = path.join(this.outDir, `${String(index + 1).padStart(4, '0')}.dcm`);
-    fsyncWrite(file, bytes);
+    writeFileAtomic(file, bytes);
     this.files[index] = file;
     this.sopInstanceUids[index] = sopInstanceUid;
     return file;

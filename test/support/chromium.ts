@@ -5,6 +5,19 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 export const CHROMIUM_PATH = process.env.HEALTHGPT_CHROMIUM ?? '/usr/bin/chromium';
 export const TEST_OUTPUT = path.resolve('test-output');
 
+/** Everything that would phone home or need a GPU or sandbox switched off. */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-default-apps',
+  '--disable-extensions',
+];
+
 /**
  * Debian's Chromium, headless, with everything that would phone home switched off and a fresh profile.
  * Playwright never downloads a browser here.
@@ -14,17 +27,7 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-default-apps',
-      '--disable-extensions',
-    ],
+    args: [...CHROMIUM_ARGS],
   });
 }
 

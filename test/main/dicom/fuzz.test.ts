@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dicomParser } from '../../../src-main/dicom/dicom-parser-lib';
 import { DicomWorkerClient, WorkerRequestError } from '../../../src-main/dicom/worker-client';
 import { PYDICOM_FILES } from './fixtures';
+import { mulberry32 } from '../../support/prng';
 
 const SEEDS = [
   'MR_small.dcm',
@@ -31,17 +32,6 @@ const SEEDS = [
 const MUTANTS = 10_000;
 const PER_FILE_MS = 5_000;
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its index. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Offsets of the length fields of every top-level element (for length lies). */
 function lengthFields(bytes: Uint8Array): Array<{ at: number; size: 2 | 4 }> {
@@ -110,7 +100,7 @@ describe('mutation fuzzing of the DICOM reader', () => {
       const bytes = new Uint8Array(readFileSync(path.join(PYDICOM_FILES, name)));
       return { name, bytes, fields: lengthFields(bytes) };
     });
-    const r = rng(20261126);
+    const r = mulberry32(20261126);
     const outcomes = new Map<string, number>();
     const crashes: string[] = [];
     const hangs: string[] = [];

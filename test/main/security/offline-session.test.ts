@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_PATH } from '../../support/chromium';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../support/chromium';
 import { ensureRendererBuilt } from '../../support/browser-session';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -142,15 +142,7 @@ function launchWithNetLog(netLog: string): Promise<Browser> {
     executablePath: CHROMIUM_PATH,
     headless: true,
     args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-default-apps',
-      '--disable-extensions',
+      ...CHROMIUM_ARGS,
       // Chrome's autofill crowdsourcing queries Google about forms on any page; Electron does not ship it.
       '--disable-features=AutofillServerCommunication',
       `--log-net-log=${netLog}`,
