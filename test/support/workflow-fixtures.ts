@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, closeSync, statSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -29,7 +29,18 @@ export interface WorkflowPack {
  * RANDOM-weight pack built now with model/healthgpt/export.py (tests only; never committed).
  */
 export function workflowPack(): WorkflowPack {
+  // HEALTHGPT_E2E_PACK=<folder>: any other pack (copied into the data folder), e.g. a freshly trained one.
+  const other = process.env.HEALTHGPT_E2E_PACK;
+  if (other) return { dir: path.resolve(other), name: String((JSON.parse(readFileSync(path.join(other, 'manifest.json'), 'utf8')) as { name?: unknown }).name), nano: false };
   if (existsSync(path.join(NANO_PACK, 'manifest.json')) && !process.env.HEALTHGPT_E2E_RANDOM_PACK) return { dir: NANO_PACK, name: 'healthgpt-nano', nano: true };
+  return randomPack();
+}
+
+/**
+ * A tiny RANDOM-weight pack: its answers are random tokens that run to the length limit, so a streamed
+ * answer lasts long enough to watch it grow and to cancel it (a trained pack answers in a few ms).
+ */
+export function randomPack(): WorkflowPack {
   const root = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-wf-pack-'));
   const dir = path.join(root, 'random-tiny');
   execFileSync(SYSTEM_PYTHON, ['-m', 'healthgpt.export', '--out', dir, '--preset', 'tiny', '--seed', '3'], { cwd: path.resolve('model'), stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
