@@ -122,7 +122,7 @@ export async function runWorkflowBenchmarks(): Promise<BenchRow[]> {
     await page.getByTestId('import-paths').fill(`${series}/mr_bench100\n${series}/ct_bench100`);
     await page.getByTestId('import-button').click();
     await page.waitForFunction(() => document.querySelector('[data-testid="import-report"]')?.getAttribute('data-imported') === '200', null, { timeout: 300_000 });
-    const note = `${pack.name}${pack.nano ? '' : ' (RANDOM weights: nano pack absent)'}, ${provider.toUpperCase()}, ${os.cpus().length} cores, Chromium ${session.browser.version()}, browser mode`;
+    const note = `${pack.name}${pack.random ? ' (RANDOM weights: nano pack absent)' : ''}, ${provider.toUpperCase()}, ${os.cpus().length} cores, Chromium ${session.browser.version()}, browser mode`;
 
     await openLeft(page, 'Bench MR 100');
     const idle = await idleFrames(page, 3000);

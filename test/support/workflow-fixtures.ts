@@ -21,7 +21,10 @@ export interface WorkflowPack {
   /** The pack folder to use (the shipped nano pack, or a random-weight pack built for this run). */
   dir: string;
   name: string;
+  /** The shipped pack in resources/packs (found there by the app itself). */
   nano: boolean;
+  /** Random weights (built for this run): answers and images are noise. */
+  random: boolean;
 }
 
 /**
@@ -31,8 +34,8 @@ export interface WorkflowPack {
 export function workflowPack(): WorkflowPack {
   // HEALTHGPT_E2E_PACK=<folder>: any other pack (copied into the data folder), e.g. a freshly trained one.
   const other = process.env.HEALTHGPT_E2E_PACK;
-  if (other) return { dir: path.resolve(other), name: String((JSON.parse(readFileSync(path.join(other, 'manifest.json'), 'utf8')) as { name?: unknown }).name), nano: false };
-  if (existsSync(path.join(NANO_PACK, 'manifest.json')) && !process.env.HEALTHGPT_E2E_RANDOM_PACK) return { dir: NANO_PACK, name: 'healthgpt-nano', nano: true };
+  if (other) return { dir: path.resolve(other), name: String((JSON.parse(readFileSync(path.join(other, 'manifest.json'), 'utf8')) as { name?: unknown }).name), nano: false, random: false };
+  if (existsSync(path.join(NANO_PACK, 'manifest.json')) && !process.env.HEALTHGPT_E2E_RANDOM_PACK) return { dir: NANO_PACK, name: 'healthgpt-nano', nano: true, random: false };
   return randomPack();
 }
 
@@ -44,7 +47,7 @@ export function randomPack(): WorkflowPack {
   const root = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-wf-pack-'));
   const dir = path.join(root, 'random-tiny');
   execFileSync(SYSTEM_PYTHON, ['-m', 'healthgpt.export', '--out', dir, '--preset', 'tiny', '--seed', '3'], { cwd: path.resolve('model'), stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
-  return { dir, name: 'random-tiny', nano: false };
+  return { dir, name: 'random-tiny', nano: false, random: true };
 }
 
 /**
