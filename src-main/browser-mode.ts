@@ -33,6 +33,8 @@ export async function startBrowserMode(options: BrowserModeOptions = {}): Promis
     throw new Error(`The renderer is not built (${rendererDir}/index.html missing): run \`npm run build:renderer\` first.`);
   }
   const services = await createServices({ ...options, mode: 'browser' });
+  // As the desktop app does when its window shows: start the DICOM workers before the first import.
+  void services.dicom.warm();
   let origin = '';
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
