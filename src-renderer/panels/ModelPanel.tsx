@@ -1,5 +1,6 @@
-import { useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { useViewer, useViewerSnapshot } from '../viewer/viewer-context';
+import type { PaneView } from '../viewer/viewer-service';
 import { AskSection } from './workflow/AskSection';
 import { GenerateSection } from './workflow/GenerateSection';
 import { PackSection } from './workflow/PackSection';
@@ -15,12 +16,16 @@ export function ModelPanel() {
   const pack = usePack();
   const viewer = useViewer();
   const snap = useViewerSnapshot(viewer);
-  const left = snap.panes.original;
+  const pane = snap.panes.original;
+  // The sections only need the left pane's series and slice: keep the object stable while those stay the
+  // same, so cursor moves, renders and cine frames of the viewer do not re-render the panel's sections.
+  const left = useMemo<PaneView>(() => pane, [pane.seriesUid, pane.index, pane.count, pane.detail]);
   const [lastRun, setLastRun] = useState<FinishedRun | null>(null);
   // Tasks the loaded pack offers; null while none is loaded (the service then loads the default pack).
   const offered = pack.loaded?.tasks ?? null;
   // The service may have loaded the default pack on first use: re-read the status after each run.
-  const settled = () => void pack.refresh();
+  const { refresh } = pack;
+  const settled = useCallback(() => void refresh(), [refresh]);
   return (
     <div className="panel wf-panel" data-testid="model-panel">
       <PackSection pack={pack} />

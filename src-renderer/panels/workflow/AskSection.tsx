@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { memo, useRef, useState } from 'react';
 import { askOutcomeSchema, type AskOutcome } from '../../../src-shared/contracts/workflow';
 import { useWorkstation } from '../../app/workstation-context';
 import type { PaneView } from '../../viewer/viewer-service';
@@ -8,7 +8,7 @@ import type { FinishedRun } from './RunFollowUp';
 type AskTask = 'vqa' | 'report';
 
 /** A question about the slice shown in the left pane, or a draft report; the answer streams in. */
-export function AskSection({ left, offered, onRun, onSettled }: { left: PaneView; offered: string[] | null; onRun: (run: FinishedRun) => void; onSettled: () => void }) {
+export const AskSection = memo(function AskSection({ left, offered, onRun, onSettled }: { left: PaneView; offered: string[] | null; onRun: (run: FinishedRun) => void; onSettled: () => void }) {
   const { client, jobs } = useWorkstation();
   const [question, setQuestion] = useState('');
   const [maxTokens, setMaxTokens] = useState(256);
@@ -134,4 +134,4 @@ export function AskSection({ left, offered, onRun, onSettled }: { left: PaneView
       )}
     </section>
   );
-}
+});

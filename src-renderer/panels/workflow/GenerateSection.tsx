@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { memo, useRef, useState } from 'react';
 import { generationTaskNames, type GenerationTask } from '../../../src-shared/contracts/model-pack';
 import { generateOutcomeSchema, generateProgressDataSchema, type GenerateOutcome } from '../../../src-shared/contracts/workflow';
 import { useWorkstation } from '../../app/workstation-context';
@@ -29,7 +29,7 @@ function formatEta(s: number): string {
  * series, with per-slice progress, time left and cancel. The generated series opens in the right pane
  * when its first slice is written and grows there, linked to the left pane.
  */
-export function GenerateSection({ left, offered, onRun, onSettled }: { left: PaneView; offered: string[] | null; onRun: (run: FinishedRun) => void; onSettled: () => void }) {
+export const GenerateSection = memo(function GenerateSection({ left, offered, onRun, onSettled }: { left: PaneView; offered: string[] | null; onRun: (run: FinishedRun) => void; onSettled: () => void }) {
   const { client, jobs } = useWorkstation();
   const viewer = useViewer();
   const tasks = generationTaskNames.filter((t) => offered === null || offered.includes(t));
@@ -238,4 +238,4 @@ export function GenerateSection({ left, offered, onRun, onSettled }: { left: Pan
       )}
     </section>
   );
-}
+});
