@@ -10,7 +10,9 @@ import { launchChromium } from './chromium';
 export function ensureRendererBuilt(): void {
   if (process.env.HEALTHGPT_SKIP_RENDERER_BUILD && existsSync('dist/renderer/index.html')) return;
   if (!existsSync('dist/renderer/index.html') || process.env.HEALTHGPT_REBUILD_RENDERER) {
-    execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { stdio: 'inherit' });
+    // vitest sets NODE_ENV=test, which would make Vite bundle React's development build (jsxDEV, owner
+    // stacks): build what ships.
+    execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
   }
 }
 
