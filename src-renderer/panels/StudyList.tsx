@@ -132,6 +132,15 @@ export function StudyList() {
     void refresh();
   }, [refresh]);
 
+  // Generated series are imported by the workflow in main; list them once a generation job ends.
+  useEffect(
+    () =>
+      client.subscribe('jobFinal', (f) => {
+        if (f.kind === 'workflow-generate') void refresh();
+      }),
+    [client, refresh],
+  );
+
   const startImport = async (list: string[]) => {
     const clean = list.map((p) => p.trim()).filter(Boolean);
     if (clean.length === 0) return;

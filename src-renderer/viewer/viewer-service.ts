@@ -270,7 +270,7 @@ export class ViewerService {
     pane.syncedPlacement = null;
     const other = this.panes[this.other(id)];
     let index = sliceIndex ?? Math.floor(detail.images.length / 2);
-    if (sliceIndex === undefined && this.locked && other.image && other.detail) {
+    if (sliceIndex === undefined && this.locked && other.image && other.detail && sameFrameOfReference(detail, other.detail)) {
       const hit = syncedSlice(this.planeFor(other), this.placementOf(other), detail.images.map((i) => i.imagePositionPatient), detail.images[0]?.imageOrientationPatient ?? null);
       if (hit) index = hit.index;
       this.driver = other.id;
@@ -474,6 +474,8 @@ export class ViewerService {
   private syncFrom(src: PaneState): void {
     const dst = this.panes[this.other(src.id)];
     if (!src.image || !dst.detail || !dst.element) return;
+    // Positions in two frames of reference are not comparable: such panes are not synced.
+    if (!src.detail || !sameFrameOfReference(src.detail, dst.detail)) return;
     const srcPlane = this.planeFor(src);
     const placement = this.placementOf(src);
     if (src.index !== src.syncedIndex) {
@@ -780,4 +782,9 @@ export class ViewerService {
       cine: { playing: this.cineTimer !== null, fps: this.cineFps },
     };
   }
+}
+
+/** Two series can be synced in millimetres only when their patient coordinates share a frame of reference. */
+export function sameFrameOfReference(a: Pick<SeriesDetail, 'frameOfReferenceUid'>, b: Pick<SeriesDetail, 'frameOfReferenceUid'>): boolean {
+  return a.frameOfReferenceUid !== null && a.frameOfReferenceUid === b.frameOfReferenceUid;
 }

@@ -141,6 +141,9 @@ describe('reading workflow bad paths', () => {
       await page.getByTestId('export-png').click();
       await expect.poll(async () => (await page.getByTestId('export-problem').textContent()) ?? '', { timeout: 30_000 }).toMatch(/PNG export failed|disk is full/);
       await screenshot(page, 'workflow-bad-disk-full');
+      // An export is whole or absent: no partial series and no temp file is left on the full disk.
+      const leftovers = (readdirSync(full, { recursive: true }) as string[]).filter((n) => /\.(dcm|tmp|png)$/.test(n));
+      expect(leftovers).toEqual([]);
       // Nothing lost: the series is still on screen and exports to a folder with space.
       expect(await page.getByTestId('pane-generated').getAttribute('data-state')).toBe('rendered');
       const ok = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-wf-export-'));
