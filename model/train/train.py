@@ -56,7 +56,7 @@ from eval.metrics import ssim_loss_map  # noqa: E402
 # ------------------------------------------------------------------------------------------ settings
 FULL = dict(
     vq_steps=240, vq_bs=8, text_steps=100, text_bs=32,
-    s1_steps=60, s2_steps=30, s3_steps=160, ablation_steps=160,
+    s1_steps=120, s2_steps=30, s3_steps=210, ablation_steps=160,
     com_bs=8, gen_bs=6, eval_limit=70, vqa_limit=300, eval_tasks=("sr", "ct2mri", "mri2ct"),
 )
 SMOKE = dict(
@@ -276,13 +276,21 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-stage1-lora", dest="stage1_lora", action="store_false",
+                    help="stage 1 trains vision, projectors and fusion only (H-LoRA first trained in stage 3)")
+    ap.add_argument("--reuse-vq", default=None,
+                    help="final.pt of an earlier run with the same seed and VQ settings: skip the (deterministic) VQ stage")
+    ap.add_argument("--budget", type=float, default=1.0,
+                    help="multiply every step count (the shipped pack used 1.0; more steps = better, slower)")
     a = ap.parse_args()
     a.data = a.data or os.path.join(MODEL_DIR, "work", "vl-health-mini-small" if a.smoke else "vl-health-mini")
     a.out = a.out or os.path.join(MODEL_DIR, "work", "smoke" if a.smoke else "run")
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
-    S = SMOKE if a.smoke else FULL
+    S = dict(SMOKE if a.smoke else FULL)
+    for k in [k for k in S if k.endswith("_steps")]:
+        S[k] = max(1, int(round(S[k] * a.budget)))
     os.makedirs(a.out, exist_ok=True)
     fh = open(os.path.join(a.out, "train.log"), "w")
     T0 = time.time()
@@ -312,7 +320,19 @@ def main():
         f"vq {sum(p.numel() for p in vq.parameters()) / 1e6:.2f} M", fh)
 
     # ---- VQ
-    timings["vq"] = train_vq(vq, np.concatenate([train.mri, train.ct]), S["vq_steps"], S["vq_bs"], rng, fh)
+    vq_imgs = np.concatenate([train.mri, train.ct])
+    if a.reuse_vq:
+        # the VQ stage is deterministic: take its result from an earlier run of the same command and replay
+        # its draws from the shared random stream, so that everything after it is what a full run gives
+        vq.load_state_dict(torch.load(a.reuse_vq, map_location="cpu")["vq"])
+        rng.integers(1 << 31)
+        for _ in range(S["vq_steps"]):
+            rng.integers(0, len(vq_imgs), S["vq_bs"])
+            rng.random()
+        timings["vq"] = 0.0
+        log(f"VQ autoencoder taken from {a.reuse_vq} (same seed and settings)", fh)
+    else:
+        timings["vq"] = train_vq(vq, vq_imgs, S["vq_steps"], S["vq_bs"], rng, fh)
     vq.eval()
     for p in vq.parameters():
         p.requires_grad_(False)
@@ -338,10 +358,13 @@ def main():
         model.fusion.embed_tokens.weight.copy_(model.lm.embed_tokens.weight)
         model.fusion.lm_head.weight.copy_(model.base_model.model.lm_head.weight)
 
-    # ---- stage 1: alignment (vision tower, projectors, fusion pair; LM frozen; H-LoRA untouched)
-    params = set_trainable(model, lambda n: ".vision_tower." in n or ".mm_projector." in n or n.startswith("fusion."))
+    # ---- stage 1: alignment (vision tower, projectors, fusion pair and, as the paper describes, the H-LoRA
+    # plugins; LM base frozen) on captioning (comprehension) and reconstruction (generation)
+    s1 = lambda n: ".vision_tower." in n or ".mm_projector." in n or n.startswith("fusion.") or \
+        (a.stage1_lora and ".lora_" in n)
+    params = set_trainable(model, s1)
     timings["stage1"] = run(params, S["s1_steps"], 2e-3,
-                            lambda s: B.com("caption") if s % 2 == 0 else B.gen(("recon",)), loss_fn, "stage1", fh)
+                            lambda s: B.com("caption") if s % 3 == 0 else B.gen(("recon",)), loss_fn, "stage1", fh)
     # ---- stage 2: heterogeneous plugin fusion (embedding + output head on mixed generation data)
     params = set_trainable(model, lambda n: n.startswith("fusion."))
     timings["stage2"] = run(params, S["s2_steps"], 2e-3, lambda s: B.gen(GEN_TASKS, [0.3, 0.25, 0.25, 0.2]),
@@ -352,7 +375,7 @@ def main():
     def stage3(m: HealthGPT, steps: int, name: str, seed: int) -> float:
         B.rng = np.random.default_rng(seed)  # identical batch sequence for both ablation arms
         ps = set_trainable(m, lambda n: ".lora_" in n or ".mm_projector." in n)
-        return run(ps, steps, 1e-3, lambda s: B.com() if s % 2 == 0 else B.gen(GEN_TASKS, [0.35, 0.25, 0.25, 0.15]),
+        return run(ps, steps, 1e-3, lambda s: B.com() if s % 3 == 0 else B.gen(GEN_TASKS, [0.35, 0.25, 0.25, 0.15]),
                    lm_loss(m), name, fh)
     timings["stage3"] = stage3(model, S["s3_steps"], "stage3", a.seed + 3)
     model.eval()
@@ -379,16 +402,20 @@ def main():
         export(model, vq, tok_json, a.pack, a.data, metrics)
     # ---- ablation: one joint LoRA vs H-LoRA plugins (same stage-2 start, steps, batches, total rank)
     if not a.no_ablation:
+        # both arms start from the stage-2 checkpoint with freshly initialised adapters (seeded)
         jcfg = make_config(tok_json, joint=True)
+        torch.manual_seed(a.seed + 11)
         joint = HealthGPT(jcfg)
         tie_joint_lora(joint)
         own = joint.state_dict()
         joint.load_state_dict({k: v for k, v in stage2_state.items() if ".lora_" not in k and k in own}, strict=False)
-        if S["ablation_steps"] == S["s3_steps"]:
-            hl = model  # the stage-3 model is the H-LoRA arm (same budget)
+        if S["ablation_steps"] == S["s3_steps"] and not a.stage1_lora:
+            hl = model  # the stage-3 model is the H-LoRA arm (same start, same budget)
         else:
+            torch.manual_seed(a.seed + 11)
             hl = HealthGPT(cfg)
-            hl.load_state_dict(stage2_state)
+            fresh = hl.state_dict()
+            hl.load_state_dict({k: (fresh[k] if ".lora_" in k else v) for k, v in stage2_state.items()})
             timings["ablation_hlora"] = stage3(hl, S["ablation_steps"], "ablation-hlora", a.seed + 3)
         timings["ablation_joint"] = stage3(joint, S["ablation_steps"], "ablation-joint", a.seed + 3)
         joint.eval()
