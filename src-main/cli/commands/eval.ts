@@ -1,9 +1,8 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DomainError } from '../../../src-shared/ipc/envelope';
-import { packRoots } from '../../app/app-info';
 import { histogramMatch, meanMetrics, normaliseAnswer, type GrayImage, type MeanMetrics } from '../../model/eval-metrics';
 import { EvalSplit } from '../../model/eval-split';
 import { pilResizeBicubicRgb8 } from '../../model/image-ops';
@@ -11,6 +10,7 @@ import { imageFromGray8 } from '../../model/model-image';
 import { verifyPack } from '../../model/pack-verify';
 import { loadPack, type ModelRuntime } from '../../model/runtime';
 import { printResult, UsageError, type CliCommand } from '../cli-types';
+import { resolvePack, verifyOptions } from '../pack-args';
 
 const TASKS = ['sr', 'ct2mri', 'mri2ct', 'vqa'] as const;
 type EvalTask = (typeof TASKS)[number];
@@ -207,15 +207,7 @@ export const evalCommand: CliCommand = {
     const dataDir = path.resolve(values.data ?? defaultEvalData());
     if (!existsSync(path.join(dataDir, 'index.json'))) throw new UsageError(`no test split in ${dataDir} (expected index.json and images.u8.gz)`);
     const services = await io.services();
-    let dir = values.pack;
-    if (!(existsSync(dir) && statSync(dir).isDirectory())) {
-      const found = packRoots(services.resourcesDir, services.dataDir)
-        .map((root) => path.join(root, values.pack!))
-        .find((d) => existsSync(path.join(d, 'manifest.json')));
-      if (!found) throw new UsageError(`no model pack "${values.pack}"`);
-      dir = found;
-    }
-    const verified = await verifyPack(path.resolve(dir), { trustedKeysPath: path.join(services.resourcesDir, 'trusted-keys.json') });
+    const verified = await verifyPack(resolvePack(values.pack, services), verifyOptions(services));
     if (!verified.ok) throw new DomainError(verified.code, verified.message);
     const split = EvalSplit.load(dataDir);
     const rt = await loadPack(verified.dir, { verified, provider: 'cpu', ...(threads ? { threads } : {}) });

@@ -3,32 +3,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generationTaskSchema, comprehensionTaskSchema } from '../../../src-shared/contracts/model-pack';
 import { DomainError } from '../../../src-shared/ipc/envelope';
-import { packRoots } from '../../app/app-info';
 import { readModelImage, type WindowChoice } from '../../model/dicom-input';
 import { writeGrayPng } from '../../model/model-image';
-import { verifyPack, type VerifyOptions } from '../../model/pack-verify';
+import { verifyPack } from '../../model/pack-verify';
 import { loadPack } from '../../model/runtime';
-import type { Services } from '../../services';
 import { printResult, UsageError, type CliCommand, type CliIo } from '../cli-types';
 import { generateSeriesFromFolder } from './generate-series';
-
-/** A pack given as a folder path, or by name among the app's pack folders. */
-function resolvePack(arg: string, services: Services): string {
-  if (existsSync(arg) && statSync(arg).isDirectory()) return path.resolve(arg);
-  for (const root of packRoots(services.resourcesDir, services.dataDir)) {
-    const dir = path.join(root, arg);
-    if (existsSync(path.join(dir, 'manifest.json'))) return dir;
-  }
-  throw new UsageError(`no model pack "${arg}" (give a pack folder, or the name of a pack in ${packRoots(services.resourcesDir, services.dataDir).join(' or ')})`);
-}
-
-function verifyOptions(services: Services): VerifyOptions {
-  const fromPolicy = services.policy.packVerifyOptions();
-  return {
-    requireSignature: fromPolicy.requireSignature,
-    ...(fromPolicy.trustedKeys ? { trustedKeys: fromPolicy.trustedKeys } : { trustedKeysPath: path.join(services.resourcesDir, 'trusted-keys.json') }),
-  };
-}
+import { resolvePack, verifyOptions } from '../pack-args';
 
 function parseWindow(text: string | undefined): WindowChoice | undefined {
   if (!text) return undefined;
