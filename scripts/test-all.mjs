@@ -11,6 +11,8 @@ const steps = [
   ['lint (incl. layer rules)', 'npx', ['eslint', '--max-warnings', '0', 'src-main', 'src-renderer', 'src-shared', 'test', 'bench', 'scripts']],
   ['build renderer', 'npx', ['vite', 'build', '--logLevel', 'warn']],
   ['python model tests', '/usr/bin/python3', ['-m', 'unittest', 'discover', '-s', 'model/tests', '-t', '.'], () => existsSync('model/tests')],
+  // A few steps of every training stage and the export, so the training code path stays alive.
+  ['nano smoke training', 'sh', ['model/train/smoke_test'], () => existsSync('model/train/smoke_test')],
   ['unit + integration tests', 'npx', ['vitest', 'run', '--project', 'unit']],
   ['end-to-end tests (Chromium)', 'npx', ['vitest', 'run', '--project', 'e2e']],
 ];
