@@ -68,7 +68,9 @@ export class WorkflowService {
   }
 
   private async series(seriesUid: string): Promise<SeriesDetail> {
-    return this.deps.dicom.handlers.getSeries({ seriesUid }, internalCtx(quietSink));
+    const series = await this.deps.dicom.handlers.getSeries({ seriesUid }, internalCtx(quietSink));
+    if (series.imageCount === 0) throw new DomainError(workflowErrorCodes.notImage, 'This series holds no images (a report, plan or other non-image object); the model reads images.');
+    return series;
   }
 
   private async frame(seriesUid: string, index: number): Promise<Frame> {
