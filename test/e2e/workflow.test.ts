@@ -297,7 +297,9 @@ describe('streamed answers: incremental display and cancel mid-stream (random-we
       }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
     });
     await page.getByTestId('ask-question').fill('What is shown in this image?');
-    await page.getByTestId('ask-max-tokens').fill('200');
+    // The longest answer the contract allows: on an idle machine the tiny pack decodes ~3,000 tokens/s, so a
+    // short answer would be complete within one 100 ms progress interval and could not be watched growing.
+    await page.getByTestId('ask-max-tokens').fill('2048');
     await page.getByTestId('ask-button').click();
     const final = page.getByTestId('ask-final');
     await final.waitFor({ timeout: 120_000 });
