@@ -11,6 +11,25 @@ async function lintPlanted(filePath: string, code: string): Promise<string[]> {
   return (result?.messages ?? []).map((m) => `${m.ruleId}: ${m.message}`);
 }
 
+/** Typechecks one planted file under a layer's own tsconfig (in a scratch folder) and returns tsc's output. */
+function typecheckPlanted(layer: 'src-shared' | 'src-main', code: string): string {
+  mkdirSync(path.resolve('test-output'), { recursive: true });
+  const dir = mkdtempSync(path.resolve(`test-output/planted-${layer}-`));
+  try {
+    writeFileSync(path.join(dir, 'planted.ts'), code);
+    const compilerOptions = { composite: false, noEmit: true, emitDeclarationOnly: false, declaration: true, tsBuildInfoFile: null, rootDir: dir };
+    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ extends: path.resolve(`${layer}/tsconfig.json`), compilerOptions, include: ['./*.ts'], references: [] }));
+    try {
+      execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', dir], { encoding: 'utf8' });
+      return '';
+    } catch (e) {
+      return String((e as { stdout?: string }).stdout ?? e);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the process boundary is checked by machine', () => {
   const violations: Array<[string, string, RegExp]> = [
     ['src-shared/planted.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n", /src-shared must not import Node built-ins/],
@@ -35,45 +54,12 @@ describe('the process boundary is checked by machine', () => {
   });
 
   it('the src-shared tsconfig has neither DOM nor Node types: a planted use fails the typecheck', () => {
-    mkdirSync(path.resolve('test-output'), { recursive: true });
-    const dir = mkdtempSync(path.resolve('test-output/planted-shared-'));
-    try {
-      writeFileSync(path.join(dir, 'uses-dom-and-node.ts'), 'export const a = document.title;\nexport const b = process.env.HOME;\n');
-      writeFileSync(
-        path.join(dir, 'tsconfig.json'),
-        JSON.stringify({ extends: path.resolve('src-shared/tsconfig.json'), compilerOptions: { composite: false, noEmit: true, emitDeclarationOnly: false, declaration: true, tsBuildInfoFile: null, rootDir: dir }, include: ['./*.ts'] }),
-      );
-      let output = '';
-      try {
-        execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', dir], { encoding: 'utf8' });
-      } catch (e) {
-        output = String((e as { stdout?: string }).stdout ?? e);
-      }
-      expect(output).toMatch(/Cannot find name 'document'/);
-      expect(output).toMatch(/Cannot find name 'process'/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const output = typecheckPlanted('src-shared', 'export const a = document.title;\nexport const b = process.env.HOME;\n');
+    expect(output).toMatch(/Cannot find name 'document'/);
+    expect(output).toMatch(/Cannot find name 'process'/);
   });
 
   it('the src-main tsconfig has no DOM: a planted use of document fails the typecheck', () => {
-    mkdirSync(path.resolve('test-output'), { recursive: true });
-    const dir = mkdtempSync(path.resolve('test-output/planted-main-'));
-    try {
-      writeFileSync(path.join(dir, 'uses-dom.ts'), 'export const a = document.title;\n');
-      writeFileSync(
-        path.join(dir, 'tsconfig.json'),
-        JSON.stringify({ extends: path.resolve('src-main/tsconfig.json'), compilerOptions: { composite: false, noEmit: true, emitDeclarationOnly: false, declaration: true, tsBuildInfoFile: null, rootDir: dir }, include: ['./*.ts'], references: [] }),
-      );
-      let output = '';
-      try {
-        execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', dir], { encoding: 'utf8' });
-      } catch (e) {
-        output = String((e as { stdout?: string }).stdout ?? e);
-      }
-      expect(output).toMatch(/Cannot find name 'document'/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(typecheckPlanted('src-main', 'export const a = document.title;\n')).toMatch(/Cannot find name 'document'/);
   });
 });
