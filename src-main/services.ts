@@ -15,6 +15,7 @@ import { createHistoryHandlers } from './store/history-handlers';
 import { HistoryService } from './store/history-service';
 import { createModelHandlers, ModelService } from './model/model-handlers';
 import type { ModelRuntime } from './model/runtime';
+import type { VerifyOptions } from './model/pack-verify';
 import { createWorkflowHandlers, WorkflowService } from './workflow/workflow-service';
 import type { ExecutionProvider } from '../src-shared/contracts/app';
 import { DomainError } from '../src-shared/ipc/envelope';
@@ -47,6 +48,8 @@ export interface Services {
   readonly model: ModelService;
   /** Ask, generate, export on imported series, recorded in the history (src-main/workflow). */
   readonly workflow: WorkflowService;
+  /** How packs are verified before loading (policy first, then resources/trusted-keys.json). */
+  packVerifyOptions(): VerifyOptions;
   readonly dataDir: string;
   readonly resourcesDir: string;
   close(): Promise<void>;
@@ -63,11 +66,19 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   // Opens in the background (the start-up quick_check takes seconds on a large store); never throws for a
   // damaged or newer database: the service is then 'refused' and offers open/restore.
   const history = HistoryService.launch({ dataDir, auditMirror: policy.auditLogPath ? { path: policy.auditLogPath, host: os.hostname() } : null });
+  /** The policy's signature rule and trusted keys, else the app's own trusted-keys file: one rule for every caller. */
+  const packVerifyOptions = (): VerifyOptions => {
+    const fromPolicy = policy.packVerifyOptions();
+    return {
+      requireSignature: fromPolicy.requireSignature,
+      ...(fromPolicy.trustedKeys ? { trustedKeys: fromPolicy.trustedKeys } : { trustedKeysPath: path.join(resourcesDir, 'trusted-keys.json') }),
+    };
+  };
   let providerInUse: ExecutionProvider | null = null;
   const modelDeps = {
     jobs,
     packRoots: () => packRoots(resourcesDir, dataDir),
-    verifyOptions: () => policy.packVerifyOptions(),
+    verifyOptions: () => packVerifyOptions(),
     assertPackAllowed: (pack: { id: string; version: string }) => policy.assertPackAllowed(pack),
     assertTaskAllowed: (task: string) => policy.assertTaskAllowed(task),
     onProviderChange: (p: ExecutionProvider | null) => {
@@ -123,6 +134,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     dicom,
     model,
     workflow,
+    packVerifyOptions,
     dataDir,
     resourcesDir,
     async close() {

@@ -17,9 +17,5 @@ export function resolvePack(arg: string, services: Services): string {
 
 /** Pack verification as the machine policy asks (required signature, trusted keys). */
 export function verifyOptions(services: Services): VerifyOptions {
-  const fromPolicy = services.policy.packVerifyOptions();
-  return {
-    requireSignature: fromPolicy.requireSignature,
-    ...(fromPolicy.trustedKeys ? { trustedKeys: fromPolicy.trustedKeys } : { trustedKeysPath: path.join(services.resourcesDir, 'trusted-keys.json') }),
-  };
+  return services.packVerifyOptions();
 }
