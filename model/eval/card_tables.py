@@ -45,11 +45,21 @@ def main():
     a = ap.parse_args()
     m = json.load(open(a.metrics))
     out = []
-    out.append("VQ autoencoder alone (encode -> decode), test split, PSNR / SSIM:\n")
+    out.append("VQ autoencoder round trip (encode -> decode; a source-guided decoder is given the image itself, as in "
+               "the recon task), test split, PSNR / SSIM:\n")
     out.append("| test set | MRI | CT (synthetic) |\n|---|---|---|")
     for s in m["vq"]["mri"]:
         mr, ct = m["vq"]["mri"][s], m["vq"]["ct"][s]
         out.append(f"| {s} | {f2(mr['vq_psnr'])} / {f3(mr['vq_ssim'])} | {f2(ct['vq_psnr'])} / {f3(ct['vq_ssim'])} |")
+    if any("oracle_psnr" in row for r in m["gen"].values() for row in r.values()):
+        out.append("\nWhat the image tokens allow (PyTorch reference, evenly spread test subset): the decoder given the "
+                   "LM's tokens vs the target's own tokens (a perfect LM), both with the task's source image:\n")
+        out.append("| task | n | LM tokens PSNR / SSIM | target's tokens PSNR / SSIM |\n|---|---|---|---|")
+        for task, r in m["gen"].items():
+            n = sum(v["n"] for v in r.values())
+            avg = lambda k: sum(v[k] * v["n"] for v in r.values()) / n
+            out.append(f"| {task} | {n} | {f2(avg('model_psnr'))} / {f3(avg('model_ssim'))} | "
+                       f"{f2(avg('oracle_psnr'))} / {f3(avg('oracle_ssim'))} |")
     for task, base in (("sr", ["bicubic"]), ("ct2mri", ["identity", "histmatch"]), ("mri2ct", ["identity", "histmatch"])):
         p = os.path.join(a.node_dir, f"{task}.json")
         if os.path.exists(p):

@@ -52,10 +52,14 @@ def batch_generate(model, enc: Encoder, task: str, images: np.ndarray, bs: int =
 
 
 @torch.no_grad()
-def vq_decode(vq, codes: np.ndarray, bs: int = 64) -> np.ndarray:
+def vq_decode(vq, codes: np.ndarray, sources: Optional[np.ndarray] = None, bs: int = 64) -> np.ndarray:
+    """Codes [B, G*G] (+ the task's source images [B,S,S] in [0,1] for a source-guided decoder; without them
+    the decoder runs on the tokens alone) -> [B,S,S]."""
     outs = []
     for s in range(0, len(codes), bs):
-        outs.append(vq.decode(torch.as_tensor(codes[s:s + bs], dtype=torch.long)).mean(1).numpy())
+        src = clip_pixels(sources[s:s + bs]) if sources is not None and vq.config.source_guided else None
+        zq = vq.quantize.lookup(torch.as_tensor(codes[s:s + bs], dtype=torch.long), vq.config.grid)
+        outs.append(((vq.decode_latent(zq, src).clamp(-1.0, 1.0) + 1.0) / 2.0).mean(1).numpy())
     return np.concatenate(outs)
 
 
@@ -94,8 +98,10 @@ def eval_generation(model, vq, enc: Encoder, split: Split, train: Split, tasks: 
         inp, kind = task_io(split, task, idx)
         target = (split.mri if kind == "mri" else split.ct)[idx] / 255.0
         codes = batch_generate(model, enc, task, inp)
-        pred = vq_decode(vq, codes)
+        pred = vq_decode(vq, codes, inp)
         preds = {"model": pred}
+        # the cap set by the image tokens: the decoder given the target's own tokens (what a perfect LM would emit)
+        preds["oracle"] = vq_decode(vq, vq_encode(vq, target), inp)
         if task == "sr":
             preds["bicubic"] = split.sr_in[idx] / 255.0
         else:
@@ -139,12 +145,14 @@ def eval_vqa(model, enc: Encoder, split: Split, train: Split, limit: Optional[in
     return out
 
 
-def eval_vq(vq, split: Split) -> Dict[str, Dict[str, float]]:
+def eval_vq(vq, split: Split, with_source: bool = True) -> Dict[str, Dict[str, float]]:
+    """Encode -> decode on the test split; a source-guided decoder is given the image itself (the recon task)
+    unless with_source is False (tokens alone: meaningful before the decoder's source path is trained)."""
     """VQ reconstruction alone (encode -> decode) on MRI and CT of the split, per test set."""
     res = {}
     for kind in ("mri", "ct"):
         x = (split.mri if kind == "mri" else split.ct) / 255.0
-        rec = vq_decode(vq, vq_encode(vq, x))
+        rec = vq_decode(vq, vq_encode(vq, x), x if with_source else None)
         res[kind] = _table(split, {"vq": rec}, x)
     return res
 

@@ -71,7 +71,7 @@ def main():
         else:
             inp = (ct if task == "ct2mri" else mri)[sel] / 255.0
         target = (ct if task == "mri2ct" else mri)[sel] / 255.0
-        pred = vq_decode(vq, batch_generate(model, enc, task, inp))
+        pred = vq_decode(vq, batch_generate(model, enc, task, inp), inp)
         row = {"model": {"psnr": float(np.mean([psnr(p, t) for p, t in zip(pred, target)])),
                          "ssim": float(np.mean([ssim(p, t) for p, t in zip(pred, target)]))}}
         if task == "sr":

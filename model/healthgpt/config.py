@@ -52,6 +52,7 @@ class VQConfig:
     embed_dim: int = 16
     codebook_size: int = 64
     num_groups: int = 8  # GroupNorm groups (must divide every channel count)
+    source_guided: bool = False  # decoder also sees the task's source image (see vq.py)
 
     @property
     def downsample(self) -> int:

@@ -13,7 +13,9 @@ Pack layout (documented in docs/model-pack.md):
                      base weights once; every plugin's H-LoRA (route, A, B) concatenated at its own rank;
                      `plugin` gathers a tiny per-channel scale that masks the other plugins (see _StackedHLoRA)
   head_text.onnx / head_fusion.onnx      hidden[1,T,H] -> logits[1,T,V]
-  vq_decoder.onnx    image_tokens[1,G*G] int64 (codebook indices) -> pixels[1,3,S,S] in [0,1]
+  vq_decoder.onnx    image_tokens[1,G*G] int64 (codebook indices) -> pixels[1,3,S,S] in [0,1]; a source-guided
+                     decoder (architecture.vq.sourceGuided) also takes source[1,3,S,S], the CLIP-normalised
+                     pixel values the vision tower saw
 
 CLI: /usr/bin/python3 -m healthgpt.export --out DIR [--seed N] [--preset tiny|phi3-width] [--layers L]
      [--reference FILE]   builds a RANDOM-weight pack (tests/benchmarks only; never commit it).
@@ -183,8 +185,8 @@ class _VQDecodeExport(nn.Module):
         super().__init__()
         self.vq = vq
 
-    def forward(self, indices: torch.Tensor) -> torch.Tensor:
-        return self.vq.decode(indices)
+    def forward(self, indices: torch.Tensor, source: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.vq.decode(indices, source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,7 +271,7 @@ def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = N
             ],
             "maxRank": max(p.rank for p in cfg.plugins),
             "vq": {"codebookSize": cfg.vq.codebook_size, "grid": cfg.vq.grid, "imageSize": cfg.vq.image_size,
-                   "channels": cfg.vq.in_channels},
+                   "channels": cfg.vq.in_channels, **({"sourceGuided": True} if cfg.vq.source_guided else {})},
         },
         "tasks": default_tasks(cfg),
         "graphs": {},
@@ -362,8 +364,13 @@ def export_pack(
         graphs["lm"] = "lm.onnx"
         # VQ decoder
         g = cfg.vq.grid
-        _export(_VQDecodeExport(vq), (torch.zeros(1, g * g, dtype=torch.long),), os.path.join(out_dir, "vq_decoder.onnx"),
-                ["image_tokens"], ["pixels"], {})
+        if vq.config.source_guided:
+            s = vq.config.image_size
+            _export(_VQDecodeExport(vq), (torch.zeros(1, g * g, dtype=torch.long), torch.zeros(1, 3, s, s)),
+                    os.path.join(out_dir, "vq_decoder.onnx"), ["image_tokens", "source"], ["pixels"], {})
+        else:
+            _export(_VQDecodeExport(vq), (torch.zeros(1, g * g, dtype=torch.long),), os.path.join(out_dir, "vq_decoder.onnx"),
+                    ["image_tokens"], ["pixels"], {})
         add("vq_decoder.onnx", "vq-decoder")
         graphs["vqDecoder"] = "vq_decoder.onnx"
 

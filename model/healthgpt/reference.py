@@ -82,7 +82,8 @@ def run(req: Dict[str, Any], pack: str, weights: str) -> Dict[str, Any]:
         codes, logits = model.greedy_generate(ids, px, plugin)
         out["tokens"] = [c + cfg.image_token_start for c in codes]
         with torch.no_grad():
-            out["pixels"] = vq.decode(torch.tensor([codes])).flatten().tolist()
+            src = px if vq.config.source_guided else None
+            out["pixels"] = vq.decode(torch.tensor([codes]), src).flatten().tolist()
     out["timings"] = {"totalMs": (time.perf_counter() - t0) * 1000}
     if req.get("returnLogits", True):
         n = int(req.get("logitsSteps", len(logits)))
@@ -140,7 +141,7 @@ def bench(req: Dict[str, Any], pack: str, weights: str) -> Dict[str, Any]:
         if req.get("image_tokens", True):
             t = time.perf_counter()
             codes, _ = model.greedy_generate(prompt + [cfg.start_index_id], px, "gen")
-            vq.decode(torch.tensor([codes]))
+            vq.decode(torch.tensor([codes]), px if vq.config.source_guided else None)
             res["imageMs"] = (time.perf_counter() - t) * 1000
             res["imageTokens"] = len(codes)
     res["peakRssMiB"] = _vm_hwm_mib()

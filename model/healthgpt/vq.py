@@ -3,16 +3,22 @@
 Decode path (as in HealthGPT's VQGAN): codebook lookup -> post_quant_conv -> decoder -> clamp [-1, 1]
 -> (x + 1) / 2 gives pixels in [0, 1]. Inputs to `encode` are images in [-1, 1], shape [B, C, S, S].
 Indices are in raster order, shape [B, grid*grid].
+
+Source-guided decoding (optional, `VQConfig.source_guided`): the decoder also takes the task's source image
+(the same CLIP-normalised pixel values the vision tower sees) through a small convolutional encoder whose
+features are added at every decoder resolution (a skip path, as VQ restoration models such as CodeFormer and
+VQFR use). The image tokens then carry what the source lacks (the target modality, contrast, content); the
+source carries the geometry. HealthGPT's own VQGAN has no such path; packs without it decode tokens alone.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import VQConfig
+from .config import CLIP_MEAN, CLIP_STD, VQConfig
 
 
 def _norm(c: int, groups: int) -> nn.GroupNorm:
@@ -63,6 +69,32 @@ class Upsample(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
+class SourceEncoder(nn.Module):
+    """Features of the source image at each decoder resolution (full resolution first)."""
+
+    def __init__(self, cfg: VQConfig):
+        super().__init__()
+        chs = [cfg.ch * m for m in cfg.ch_mult]
+        self.conv_in = nn.Conv2d(3, chs[0], 3, padding=1)
+        self.blocks = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        cin = chs[0]
+        for i, c in enumerate(chs):
+            self.blocks.append(ResBlock(cin, c, cfg.num_groups))
+            cin = c
+            if i != len(chs) - 1:
+                self.downs.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
+
+    def forward(self, src: torch.Tensor) -> List[torch.Tensor]:
+        h, feats = self.conv_in(src), []
+        for i, blk in enumerate(self.blocks):
+            h = blk(h)
+            feats.append(h)
+            if i < len(self.downs):
+                h = self.downs[i](h)
+        return feats
+
+
 class Decoder(nn.Module):
     def __init__(self, cfg: VQConfig):
         super().__init__()
@@ -79,9 +111,36 @@ class Decoder(nn.Module):
         self.up = nn.Sequential(*blocks)
         self.norm_out = _norm(cin, cfg.num_groups)
         self.conv_out = nn.Conv2d(cin, cfg.in_channels, 3, padding=1)
+        if cfg.source_guided:
+            self.source_encoder = SourceEncoder(cfg)
+            # zero-initialised: a guided decoder starts as the plain decoder it is fine-tuned from
+            self.fuse = nn.ModuleList(nn.Conv2d(c, c, 1) for c in chs)
+            for f in self.fuse:
+                nn.init.zeros_(f.weight)
+                nn.init.zeros_(f.bias)
+            # a global skip from the source to the output, initialised to the identity (CLIP-normalised grey
+            # -> [-1, 1]): the decoder's own output is learned as a correction of the source, so SR starts at
+            # its bicubic input and recon at the image itself
+            self.skip_out = nn.Conv2d(3, cfg.in_channels, 1)
+            with torch.no_grad():
+                self.skip_out.weight.zero_()
+                for c in range(3):
+                    self.skip_out.weight[:, c, 0, 0] = 2.0 * CLIP_STD[c] / 3.0
+                self.skip_out.bias.fill_(sum(2.0 * m for m in CLIP_MEAN) / 3.0 - 1.0)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.up(self.mid(self.conv_in(z)))
+    def forward(self, z: torch.Tensor, source: Optional[torch.Tensor] = None) -> torch.Tensor:
+        h = self.mid(self.conv_in(z))
+        if source is None:
+            h = self.up(h)
+        else:
+            skips = self.source_encoder(source)[::-1]  # grid resolution first, like the decoder
+            level = 0
+            for m in self.up:
+                h = m(h)
+                if isinstance(m, ResBlock):
+                    h = h + self.fuse[level](skips[level])
+                    level += 1
+            return self.conv_out(F.silu(self.norm_out(h))) + self.skip_out(source)
         return self.conv_out(F.silu(self.norm_out(h)))
 
 
@@ -121,12 +180,15 @@ class VQAutoencoder(nn.Module):
         """Images in [-1, 1] [B,C,S,S] -> codebook indices [B, grid*grid]."""
         return self.quantize.nearest(self.encode_latent(x))
 
-    def decode_latent(self, zq: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.post_quant_conv(zq))
+    def decode_latent(self, zq: torch.Tensor, source: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.decoder(self.post_quant_conv(zq), source)
 
-    def decode(self, indices: torch.Tensor) -> torch.Tensor:
-        """Indices [B, grid*grid] -> pixels in [0, 1], [B, C, S, S]."""
-        x = self.decode_latent(self.quantize.lookup(indices, self.config.grid))
+    def decode(self, indices: torch.Tensor, source: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Indices [B, grid*grid] (+ the CLIP-normalised source [B,3,S,S] for a source-guided decoder)
+        -> pixels in [0, 1], [B, C, S, S]."""
+        if self.config.source_guided and source is None:
+            raise ValueError("this VQ decoder is source-guided: pass the source image")
+        x = self.decode_latent(self.quantize.lookup(indices, self.config.grid), source)
         return (x.clamp(-1.0, 1.0) + 1.0) / 2.0
 
     def forward(self, x: torch.Tensor, beta: float = 0.25) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -50,17 +50,17 @@ from healthgpt.export import DEMO_TEXT, export_pack, save_reference  # noqa: E40
 from healthgpt.modeling import HLoRALinear  # noqa: E402
 from healthgpt.tokenizer import Tokenizer, build_tokenizer, tokenizer_config_json  # noqa: E402
 from data import (GEN_TASKS, Encoder, Split, clip_pixels, collate, corpus, load_split, task_io)  # noqa: E402
-from eval.evaluate import eval_generation, eval_vq, eval_vqa, vq_encode  # noqa: E402
+from eval.evaluate import batch_generate, eval_generation, eval_vq, eval_vqa, vq_encode  # noqa: E402
 from eval.metrics import ssim_loss_map  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ settings
 FULL = dict(
-    vq_steps=240, vq_bs=8, text_steps=100, text_bs=32,
-    s1_steps=120, s2_steps=30, s3_steps=210, ablation_steps=160,
+    vq_steps=600, vq_bs=8, guide_steps=800, guide_bs=8, adapt_steps=600, adapt_per_task=96, text_steps=200, text_bs=32,
+    s1_steps=400, s2_steps=60, s3_steps=1000, ablation_steps=160,
     com_bs=8, gen_bs=6, eval_limit=70, vqa_limit=300, eval_tasks=("sr", "ct2mri", "mri2ct"),
 )
 SMOKE = dict(
-    vq_steps=3, vq_bs=4, text_steps=2, text_bs=4,
+    vq_steps=3, vq_bs=4, guide_steps=2, guide_bs=2, adapt_steps=2, adapt_per_task=2, text_steps=2, text_bs=4,
     s1_steps=2, s2_steps=1, s3_steps=2, ablation_steps=2,
     com_bs=2, gen_bs=2, eval_limit=1, vqa_limit=4, eval_tasks=("sr",),
 )
@@ -81,7 +81,7 @@ def make_config(tok_json: Dict, joint: bool = False) -> HealthGPTConfig:
         max_position=1024, image_size=128, patch_size=8, vision_hidden_size=128, vision_layers=3,
         vision_heads=2, vision_intermediate_size=256, plugins=plugins,
         vq=VQConfig(image_size=128, in_channels=3, ch=16, ch_mult=[1, 2, 2, 4], z_channels=32, embed_dim=32,
-                    codebook_size=CODEBOOK, num_groups=8))
+                    codebook_size=CODEBOOK, num_groups=8, source_guided=True))
 
 
 def tie_joint_lora(model: HealthGPT) -> None:
@@ -206,6 +206,102 @@ def train_vq(vq: VQAutoencoder, imgs: np.ndarray, steps: int, bs: int, rng: np.r
     return time.time() - t0
 
 
+def train_guided_decoder(vq: VQAutoencoder, train: Split, codes: Dict[str, np.ndarray], steps: int, bs: int,
+                         rng: np.random.Generator, fh) -> float:
+    """Fine-tune the decoder, with its source skip path, on the generation tasks' (source, target) pairs; the
+    encoder and codebook stay as trained, so the LM's targets do not move. Tokens are the target's own codes
+    40 % of the time; otherwise partly random codes, or all the codes of another training image of the target's
+    modality (coherent but wrong, as a weak LM's are), so the decoder takes the geometry from the source and
+    from the tokens only what the source lacks (modality, contrast)."""
+    params = set_trainable(vq, lambda n: n.startswith("decoder.") or n.startswith("post_quant_conv."))
+    with torch.no_grad():  # start as the identity of the source (see vq.py); the token path is learned on top
+        vq.decoder.conv_out.weight.zero_()
+        vq.decoder.conv_out.bias.zero_()
+    opt = torch.optim.Adam(params, lr=1e-3, betas=(0.5, 0.9))
+    K, G = vq.config.codebook_size, vq.config.grid
+    t0 = time.time()
+    for step in range(steps):
+        f = min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
+        for gr in opt.param_groups:
+            gr["lr"] = 1e-3 * max(f, 0.05)
+        task = GEN_TASKS[rng.choice(len(GEN_TASKS), p=[0.35, 0.25, 0.25, 0.15])]
+        idx = rng.integers(0, train.n, bs)
+        inp, kind = task_io(train, task, idx, rng)
+        tgt = (train.mri if kind == "mri" else train.ct)[idx] / 255.0
+        flip = rng.random() < 0.5
+        c = codes[kind + ("_flip" if flip else "")][idx].copy()
+        if flip:
+            inp, tgt = inp[:, :, ::-1], tgt[:, :, ::-1]
+        for i, u in enumerate(rng.random(bs)):
+            if u < 0.3:
+                m = rng.random(G * G) < rng.uniform(0.1, 0.8)
+                c[i, m] = rng.integers(0, K, int(m.sum()))
+            elif u < 0.6:
+                c[i] = codes[kind][rng.integers(train.n)]
+        loss, p = _decoder_step(vq, opt, params, c, inp, tgt)
+        if step % 25 == 0 or step == steps - 1:
+            log(f"guided decoder step {step + 1}/{steps} {task} loss {loss:.4f} psnr~{p:.2f} ({time.time() - t0:.0f}s)", fh)
+    return time.time() - t0
+
+
+def _decoder_step(vq: VQAutoencoder, opt, params, c: np.ndarray, inp: np.ndarray, tgt: np.ndarray):
+    """One step of the source-guided decoder on codes c [B,G*G], sources and targets [B,S,S] in [0,1]."""
+    src = clip_pixels(np.ascontiguousarray(inp))
+    x = torch.as_tensor(np.ascontiguousarray(tgt), dtype=torch.float32)[:, None]
+    x3 = x.repeat(1, 3, 1, 1) * 2 - 1
+    with torch.no_grad():
+        zq = vq.quantize.lookup(torch.as_tensor(c, dtype=torch.long), vq.config.grid)
+    rec = vq.decode_latent(zq, src)
+    r01 = (rec.mean(1, keepdim=True).clamp(-1, 1) + 1) / 2
+    loss = F.l1_loss(rec, x3) + F.mse_loss(rec, x3) + 0.2 * (1 - ssim_loss_map(r01, x))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    mse = F.mse_loss(r01.detach(), x).item()
+    return loss.item(), 10 * math.log10(1 / max(mse, 1e-10))
+
+
+def adapt_decoder(vq: VQAutoencoder, model: HealthGPT, enc: Encoder, train: Split, codes: Dict[str, np.ndarray],
+                  steps: int, bs: int, per_task: int, rng: np.random.Generator, fh) -> float:
+    """After stage 3: adapt the source-guided decoder to the tokens the trained LM actually emits. The LM
+    generates (greedy, as the app does) for `per_task` training images of each generation task; the decoder
+    then learns target = f(source, tokens) on those tokens (60 %), the target's own tokens (20 %) and another
+    image's tokens (20 %). The encoder, codebook and LM do not change."""
+    t0 = time.time()
+    model.eval()
+    pool = []
+    for task in GEN_TASKS:
+        idx = np.sort(rng.choice(train.n, min(per_task, train.n), replace=False))
+        inp, kind = task_io(train, task, idx, rng)
+        pool.append((task, idx, inp, kind, batch_generate(model, enc, task, inp)))
+    log(f"decoder adaptation: LM tokens for {per_task} training images per task ({time.time() - t0:.0f}s)", fh)
+    params = set_trainable(vq, lambda n: n.startswith("decoder.") or n.startswith("post_quant_conv."))
+    vq.train()
+    opt = torch.optim.Adam(params, lr=3e-4, betas=(0.5, 0.9))
+    for step in range(steps):
+        f = min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
+        for gr in opt.param_groups:
+            gr["lr"] = 3e-4 * max(f, 0.05)
+        task, idx, inp, kind, lm_codes = pool[rng.integers(len(pool))]
+        pick = rng.integers(0, len(idx), bs)
+        c = lm_codes[pick].copy()
+        for i, u in enumerate(rng.random(bs)):
+            if u < 0.2:
+                c[i] = codes[kind][idx[pick[i]]]
+            elif u < 0.4:
+                c[i] = codes[kind][rng.integers(train.n)]
+        tgt = (train.mri if kind == "mri" else train.ct)[idx[pick]] / 255.0
+        loss, p = _decoder_step(vq, opt, params, c, inp[pick], tgt)
+        if step % 25 == 0 or step == steps - 1:
+            log(f"decoder adaptation step {step + 1}/{steps} {task} loss {loss:.4f} psnr~{p:.2f} "
+                f"({time.time() - t0:.0f}s)", fh)
+    vq.eval()
+    for p_ in vq.parameters():
+        p_.requires_grad_(False)
+    return time.time() - t0
+
+
 # ------------------------------------------------------------------------------------------ batches
 class Batches:
     def __init__(self, enc: Encoder, train: Split, codes: Dict[str, np.ndarray], rng: np.random.Generator,
@@ -280,6 +376,12 @@ def main():
                     help="stage 1 trains vision, projectors and fusion only (H-LoRA first trained in stage 3)")
     ap.add_argument("--reuse-vq", default=None,
                     help="final.pt of an earlier run with the same seed and VQ settings: skip the (deterministic) VQ stage")
+    ap.add_argument("--vq-only", action="store_true",
+                    help="train and evaluate the VQ stages only, save them to <out>/vq.pt (for a later --reuse-vq)")
+    ap.add_argument("--reuse-lm", default=None,
+                    help="final.pt of an earlier run with the same seed and VQ encoder: take its LM, vision and "
+                         "plugins instead of training them (the LM stages read only the VQ codes, never the decoder), "
+                         "to pair them with a retrained decoder; implies --no-ablation")
     ap.add_argument("--budget", type=float, default=1.0,
                     help="multiply every step count (the shipped pack used 1.0; more steps = better, slower)")
     a = ap.parse_args()
@@ -319,25 +421,22 @@ def main():
     log(f"model params {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M, "
         f"vq {sum(p.numel() for p in vq.parameters()) / 1e6:.2f} M", fh)
 
-    # ---- VQ
+    # ---- VQ (own random stream, so that --reuse-vq leaves every later draw as a full run makes it)
+    vq_rng = np.random.default_rng(a.seed + 100)
+    vq_tokens_only = None
     vq_imgs = np.concatenate([train.mri, train.ct])
     if a.reuse_vq:
-        # the VQ stage is deterministic: take its result from an earlier run of the same command and replay
-        # its draws from the shared random stream, so that everything after it is what a full run gives
-        vq.load_state_dict(torch.load(a.reuse_vq, map_location="cpu")["vq"])
-        rng.integers(1 << 31)
-        for _ in range(S["vq_steps"]):
-            rng.integers(0, len(vq_imgs), S["vq_bs"])
-            rng.random()
-        timings["vq"] = 0.0
+        # the VQ stages are deterministic: take their result from an earlier run of the same command
+        saved = torch.load(a.reuse_vq, map_location="cpu")
+        vq.load_state_dict(saved["vq"])
+        vq_tokens_only = saved.get("vq_tokens_only")
+        timings["vq"] = timings["guided_decoder"] = 0.0
         log(f"VQ autoencoder taken from {a.reuse_vq} (same seed and settings)", fh)
     else:
-        timings["vq"] = train_vq(vq, vq_imgs, S["vq_steps"], S["vq_bs"], rng, fh)
+        timings["vq"] = train_vq(vq, vq_imgs, S["vq_steps"], S["vq_bs"], vq_rng, fh)
     vq.eval()
     for p in vq.parameters():
         p.requires_grad_(False)
-    vq_metrics = eval_vq(vq, test)
-    log("vq recon " + json.dumps(vq_metrics), fh)
     codes = {}
     for kind, arr in (("mri", train.mri), ("ct", train.ct)):
         x = arr / 255.0
@@ -345,39 +444,68 @@ def main():
         codes[kind + "_flip"] = vq_encode(vq, np.ascontiguousarray(x[:, :, ::-1]))
     used = len(np.unique(np.concatenate([codes["mri"], codes["ct"]])))
     log(f"codebook entries used on train: {used}/{CODEBOOK}", fh)
+    if not a.reuse_vq and vq.config.source_guided:
+        vq_tokens_only = eval_vq(vq, test, with_source=False)  # before the decoder learns its source path
+        log("vq recon from tokens alone " + json.dumps(vq_tokens_only), fh)
+        vq.train()
+        timings["guided_decoder"] = train_guided_decoder(vq, train, codes, S["guide_steps"], S["guide_bs"], vq_rng, fh)
+        vq.eval()
+        for p in vq.parameters():
+            p.requires_grad_(False)
+    vq_metrics = eval_vq(vq, test)
+    log("vq recon " + json.dumps(vq_metrics), fh)
+    if a.vq_only:
+        torch.save({"config": cfg.to_dict(), "vq": vq.state_dict(), "vq_tokens_only": vq_tokens_only},
+                   os.path.join(a.out, "vq.pt"))
+        with open(os.path.join(a.out, "metrics.json"), "w") as f:
+            json.dump({"seed": a.seed, "settings": S, "timings_s": timings, "vq": vq_metrics,
+                       "vq_tokens_only": vq_tokens_only, "codebook_used": used}, f, indent=1)
+        log("VQ stages saved to " + os.path.join(a.out, "vq.pt"), fh)
+        return
     B = Batches(enc, train, codes, rng, S["com_bs"], S["gen_bs"])
     loss_fn = lm_loss(model)
 
-    # ---- text pretraining of the LM, then freeze the base
-    is_base_lm = lambda n: (n.startswith("base_model.model.model.layers") and "lora_" not in n) or \
-        n.startswith("base_model.model.model.embed_tokens") or n.startswith("base_model.model.model.norm") or \
-        n.startswith("base_model.model.lm_head")
-    params = set_trainable(model, is_base_lm)
-    timings["text"] = run(params, S["text_steps"], 3e-3, lambda s: B.text(S["text_bs"]), loss_fn, "text", fh)
-    with torch.no_grad():  # the fusion pair starts from the pretrained text pair
-        model.fusion.embed_tokens.weight.copy_(model.lm.embed_tokens.weight)
-        model.fusion.lm_head.weight.copy_(model.base_model.model.lm_head.weight)
+    if a.reuse_lm:
+        model.load_state_dict(torch.load(a.reuse_lm, map_location="cpu")["model"])
+        a.no_ablation = True
+        stage2_state = None
+        log(f"LM, vision tower, projectors and plugins taken from {a.reuse_lm}", fh)
+    else:
+        # ---- text pretraining of the LM, then freeze the base
+        is_base_lm = lambda n: (n.startswith("base_model.model.model.layers") and "lora_" not in n) or \
+            n.startswith("base_model.model.model.embed_tokens") or n.startswith("base_model.model.model.norm") or \
+            n.startswith("base_model.model.lm_head")
+        params = set_trainable(model, is_base_lm)
+        timings["text"] = run(params, S["text_steps"], 3e-3, lambda s: B.text(S["text_bs"]), loss_fn, "text", fh)
+        with torch.no_grad():  # the fusion pair starts from the pretrained text pair
+            model.fusion.embed_tokens.weight.copy_(model.lm.embed_tokens.weight)
+            model.fusion.lm_head.weight.copy_(model.base_model.model.lm_head.weight)
 
-    # ---- stage 1: alignment (vision tower, projectors, fusion pair and, as the paper describes, the H-LoRA
-    # plugins; LM base frozen) on captioning (comprehension) and reconstruction (generation)
-    s1 = lambda n: ".vision_tower." in n or ".mm_projector." in n or n.startswith("fusion.") or \
-        (a.stage1_lora and ".lora_" in n)
-    params = set_trainable(model, s1)
-    timings["stage1"] = run(params, S["s1_steps"], 2e-3,
-                            lambda s: B.com("caption") if s % 3 == 0 else B.gen(("recon",)), loss_fn, "stage1", fh)
-    # ---- stage 2: heterogeneous plugin fusion (embedding + output head on mixed generation data)
-    params = set_trainable(model, lambda n: n.startswith("fusion."))
-    timings["stage2"] = run(params, S["s2_steps"], 2e-3, lambda s: B.gen(GEN_TASKS, [0.3, 0.25, 0.25, 0.2]),
-                            loss_fn, "stage2", fh)
-    stage2_state = copy.deepcopy(model.state_dict())
+        # ---- stage 1: alignment (vision tower, projectors, fusion pair and, as the paper describes, the H-LoRA
+        # plugins; LM base frozen) on captioning (comprehension) and reconstruction (generation)
+        s1 = lambda n: ".vision_tower." in n or ".mm_projector." in n or n.startswith("fusion.") or \
+            (a.stage1_lora and ".lora_" in n)
+        params = set_trainable(model, s1)
+        timings["stage1"] = run(params, S["s1_steps"], 2e-3,
+                                lambda s: B.com("caption") if s % 2 == 0 else B.gen(("recon",)), loss_fn, "stage1", fh)
+        # ---- stage 2: heterogeneous plugin fusion (embedding + output head on mixed generation data)
+        params = set_trainable(model, lambda n: n.startswith("fusion."))
+        timings["stage2"] = run(params, S["s2_steps"], 2e-3, lambda s: B.gen(GEN_TASKS, [0.3, 0.25, 0.25, 0.2]),
+                                loss_fn, "stage2", fh)
+        stage2_state = copy.deepcopy(model.state_dict())
 
-    # ---- stage 3: visual instruction tuning of the H-LoRA plugins (+ projectors)
-    def stage3(m: HealthGPT, steps: int, name: str, seed: int) -> float:
-        B.rng = np.random.default_rng(seed)  # identical batch sequence for both ablation arms
-        ps = set_trainable(m, lambda n: ".lora_" in n or ".mm_projector." in n)
-        return run(ps, steps, 1e-3, lambda s: B.com() if s % 3 == 0 else B.gen(GEN_TASKS, [0.35, 0.25, 0.25, 0.15]),
-                   lm_loss(m), name, fh)
-    timings["stage3"] = stage3(model, S["s3_steps"], "stage3", a.seed + 3)
+        # ---- stage 3: visual instruction tuning of the H-LoRA plugins (+ projectors and, since our vision tower
+        # is not a pretrained CLIP, the vision tower too)
+        def stage3(m: HealthGPT, steps: int, name: str, seed: int) -> float:
+            B.rng = np.random.default_rng(seed)  # identical batch sequence for both ablation arms
+            ps = set_trainable(m, lambda n: ".lora_" in n or ".mm_projector." in n or ".vision_tower." in n)
+            return run(ps, steps, 1e-3, lambda s: B.com() if s % 2 == 0 else B.gen(GEN_TASKS, [0.35, 0.25, 0.25, 0.15]),
+                       lm_loss(m), name, fh)
+        timings["stage3"] = stage3(model, S["s3_steps"], "stage3", a.seed + 3)
+    if vq.config.source_guided:
+        # own random stream: the ablation below sees the same draws whether or not this step runs
+        timings["decoder_adaptation"] = adapt_decoder(vq, model, enc, train, codes, S["adapt_steps"], S["guide_bs"],
+                                                      S["adapt_per_task"], np.random.default_rng(a.seed + 200), fh)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -394,6 +522,7 @@ def main():
     ablation = None
     timings["total"] = time.time() - T0
     metrics = {"seed": a.seed, "smoke": a.smoke, "settings": S, "timings_s": timings, "vq": vq_metrics,
+               "vq_tokens_only": vq_tokens_only,
                "codebook_used": used, "gen": gen_metrics, "vqa": vqa_metrics, "ablation": ablation,
                "torch": torch.__version__, "threads": a.threads}
     with open(os.path.join(a.out, "metrics.json"), "w") as f:

@@ -200,7 +200,13 @@ export function engineWorkerMain(ort: typeof OrtModule, port: { on(ev: 'message'
     },
     vq: async (m) => {
       const codes = m.codes as number[];
-      const out = (await sessions.vq!.run({ image_tokens: i64(codes) })).pixels!;
+      const feeds: Record<string, OrtModule.Tensor> = { image_tokens: i64(codes) };
+      const source = m.source as Float32Array | undefined;
+      if (source) {
+        const s = Math.round(Math.sqrt(source.length / 3));
+        feeds.source = new ort.Tensor('float32', source, [1, 3, s, s]);
+      }
+      const out = (await sessions.vq!.run(feeds)).pixels!;
       return { pixels: out.data as Float32Array, size: out.dims[3] };
     },
     benchText: async (m) => {
@@ -320,8 +326,10 @@ const ort = require(workerData.ortPath);
     return promise;
   }
 
-  vqDecode(codes: number[]): Promise<{ pixels: Float32Array; size: number }> {
-    return this.call<{ pixels: Float32Array; size: number }>('vq', { codes }).promise;
+  /** `source`: the pixel values the vision tower saw, for a source-guided decoder (transferred). */
+  vqDecode(codes: number[], source?: Float32Array): Promise<{ pixels: Float32Array; size: number }> {
+    const transfer = source ? [source.buffer as ArrayBuffer] : [];
+    return this.call<{ pixels: Float32Array; size: number }>('vq', source ? { codes, source } : { codes }, {}, transfer).promise;
   }
 
   benchText(n: number, m: number, pluginIndex: number, fusion: boolean, vocabEnd: number): Promise<{ prefillMs: number; decodeMs: number }> {

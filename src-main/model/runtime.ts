@@ -176,7 +176,8 @@ export class ModelRuntime {
     );
     if (gen) {
       await this.engine.benchText(1, 0, gen.index, gen.fusion, 1);
-      if (this.arch.vq) await this.engine.vqDecode(new Array<number>(this.arch.vq.grid ** 2).fill(0));
+      const vq = this.arch.vq;
+      if (vq) await this.engine.vqDecode(new Array<number>(vq.grid ** 2).fill(0), vq.sourceGuided ? new Float32Array(3 * vq.imageSize ** 2) : undefined);
     }
   }
 
@@ -198,7 +199,11 @@ export class ModelRuntime {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 
-  private async imageEmbeds(image: ModelImage, plugin: PluginSpec): Promise<{ embeds: Float32Array; n: number; preprocessMs: number; visionMs: number }> {
+  private async imageEmbeds(
+    image: ModelImage,
+    plugin: PluginSpec,
+    keepPixels = false,
+  ): Promise<{ embeds: Float32Array; n: number; preprocessMs: number; visionMs: number; pixelValues?: Float32Array }> {
     const v = this.arch.vision;
     const { width, height, data } = image.rgb;
     if (!(width > 0 && height > 0 && data.length === width * height * 3)) throw new DomainError(modelErrorCodes.badInput, 'image must be 8-bit RGB with width × height × 3 bytes');
@@ -206,8 +211,10 @@ export class ModelRuntime {
     const px = await this.worker.preprocess(image.rgb, v.imageSize, v.padColor, v.mean, v.std);
     const preprocessMs = now() - t;
     t = now();
+    // the vision worker takes the buffer; a source-guided VQ decoder needs the same pixels afterwards
+    const pixelValues = keepPixels ? px.slice() : undefined;
     const r = await this.engine.encodeImage(px, v.imageSize, `vision_hidden_${plugin.visionHiddenIndex}`, plugin.name);
-    return { ...r, preprocessMs, visionMs: now() - t };
+    return { ...r, preprocessMs, visionMs: now() - t, ...(pixelValues ? { pixelValues } : {}) };
   }
 
   private placeholderAt(promptIds: number[]): number {
@@ -311,7 +318,7 @@ export class ModelRuntime {
     const total = this.arch.vq.grid ** 2;
     throwIfAborted(req.signal);
     const t0 = now();
-    const img = await this.imageEmbeds(req.image, plugin);
+    const img = await this.imageEmbeds(req.image, plugin, this.arch.vq.sourceGuided === true);
     throwIfAborted(req.signal);
     const logits: Float32Array[] = [];
     let done = 0;
@@ -328,7 +335,7 @@ export class ModelRuntime {
     throwIfAborted(req.signal);
     const tokensMs = now() - t - out.prefillMs;
     t = now();
-    const vq = await this.engine.vqDecode(out.tokens.map((x) => x - start));
+    const vq = await this.engine.vqDecode(out.tokens.map((x) => x - start), img.pixelValues);
     const vqDecodeMs = now() - t;
     t = now();
     const scale = spec.outputScale ?? 1;

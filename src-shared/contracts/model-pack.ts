@@ -95,7 +95,17 @@ export const architectureSchema = z.object({
   }),
   plugins: z.array(pluginSpecSchema).min(1),
   maxRank: posInt,
-  vq: z.object({ codebookSize: posInt, grid: posInt, imageSize: posInt, channels: posInt }),
+  vq: z.object({
+    codebookSize: posInt,
+    grid: posInt,
+    imageSize: posInt,
+    channels: posInt,
+    /**
+     * The decoder also takes `source[1,3,S,S]`: the CLIP-normalised pixel values the vision tower saw (a skip
+     * path from the task's source image; HealthGPT's own VQGAN has none, so real exports leave this out).
+     */
+    sourceGuided: z.boolean().optional(),
+  }),
 });
 export type PackArchitecture = z.infer<typeof architectureSchema>;
 
@@ -154,6 +164,8 @@ export const packManifestSchema = z
     if (a.numHeads % a.numKvHeads !== 0) ctx.addIssue({ code: 'custom', message: 'numHeads must be a multiple of numKvHeads', path: ['architecture'] });
     if (a.imageTokens.start + a.imageTokens.count > a.vocabSize) ctx.addIssue({ code: 'custom', message: 'image-token range exceeds the vocabulary', path: ['architecture', 'imageTokens'] });
     if (a.imageTokens.count !== a.vq.codebookSize) ctx.addIssue({ code: 'custom', message: 'image-token count must equal the VQ codebook size', path: ['architecture', 'vq'] });
+    if (a.vq.sourceGuided && a.vq.imageSize !== a.vision.imageSize)
+      ctx.addIssue({ code: 'custom', message: 'a source-guided VQ decoder needs the vision image size', path: ['architecture', 'vq'] });
     if (m.intendedUse.demonstration && !m.intendedUse.text.toLowerCase().includes(DEMONSTRATION_TEXT))
       ctx.addIssue({ code: 'custom', message: `a demonstration pack must say "${DEMONSTRATION_TEXT}"`, path: ['intendedUse', 'text'] });
     const pluginNames = new Set(a.plugins.map((p) => p.name));

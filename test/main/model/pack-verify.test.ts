@@ -84,6 +84,15 @@ describe('model pack verification', () => {
     const r2 = await verifyPack(dir2);
     expect(r2).toMatchObject({ ok: false, code: 'PACK_SCHEMA' });
     if (!r2.ok) expect(r2.message).toContain('not for clinical use');
+    const dir4 = fresh();
+    editManifest(dir4, (m) => {
+      const arch = m.architecture as { vq: Record<string, unknown>; vision: { imageSize: number } };
+      arch.vq.sourceGuided = true;
+      arch.vq.imageSize = arch.vision.imageSize + 8;
+    });
+    const r4 = await verifyPack(dir4);
+    expect(r4).toMatchObject({ ok: false, code: 'PACK_SCHEMA' });
+    if (!r4.ok) expect(r4.message).toContain('source-guided');
     const dir3 = fresh();
     writeFileSync(path.join(dir3, 'manifest.json'), '{ not json');
     expect(await verifyPack(dir3)).toMatchObject({ ok: false, code: 'PACK_MANIFEST_UNREADABLE' });
