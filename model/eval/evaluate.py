@@ -72,6 +72,17 @@ def vq_encode(vq, imgs01: np.ndarray, bs: int = 64) -> np.ndarray:
     return np.concatenate(outs)
 
 
+def consistent_with_input(pred: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Super-resolution data consistency, as the app applies it: the closest image (least squares) whose f x f
+    block means equal the acquired low-resolution image (8-bit [h,w], or [B,h,w]), then clipped to [0, 1].
+    The model adds detail; it cannot change what was measured."""
+    if pred.ndim == 3:
+        return np.stack([consistent_with_input(p, l) for p, l in zip(pred, low)])
+    f = pred.shape[0] // low.shape[0]
+    means = pred.reshape(low.shape[0], f, low.shape[1], f).mean(axis=(1, 3))
+    return np.clip(pred + np.kron(low / 255.0 - means, np.ones((f, f))), 0.0, 1.0)
+
+
 def _table(split: Split, preds: Dict[str, np.ndarray], target: np.ndarray) -> Dict[str, Dict[str, float]]:
     """Mean PSNR/SSIM per test set for each prediction method."""
     sets = collections.defaultdict(list)
@@ -99,9 +110,11 @@ def eval_generation(model, vq, enc: Encoder, split: Split, train: Split, tasks: 
         target = (split.mri if kind == "mri" else split.ct)[idx] / 255.0
         codes = batch_generate(model, enc, task, inp)
         pred = vq_decode(vq, codes, inp)
-        preds = {"model": pred}
         # the cap set by the image tokens: the decoder given the target's own tokens (what a perfect LM would emit)
-        preds["oracle"] = vq_decode(vq, vq_encode(vq, target), inp)
+        oracle = vq_decode(vq, vq_encode(vq, target), inp)
+        if task == "sr":
+            pred, oracle = consistent_with_input(pred, split.lr[idx]), consistent_with_input(oracle, split.lr[idx])
+        preds = {"model": pred, "oracle": oracle}
         if task == "sr":
             preds["bicubic"] = split.sr_in[idx] / 255.0
         else:

@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "train"))
 
-from eval.evaluate import batch_generate, vq_decode  # noqa: E402
+from eval.evaluate import batch_generate, consistent_with_input, vq_decode  # noqa: E402
 from eval.metrics import hist_match_to, psnr, ssim  # noqa: E402
 from data import Encoder, clip_pixels, normalise_answer, pil_bicubic  # noqa: E402
 
@@ -72,6 +72,8 @@ def main():
             inp = (ct if task == "ct2mri" else mri)[sel] / 255.0
         target = (ct if task == "mri2ct" else mri)[sel] / 255.0
         pred = vq_decode(vq, batch_generate(model, enc, task, inp), inp)
+        if task == "sr":
+            pred = consistent_with_input(pred, lr[sel])
         row = {"model": {"psnr": float(np.mean([psnr(p, t) for p, t in zip(pred, target)])),
                          "ssim": float(np.mean([ssim(p, t) for p, t in zip(pred, target)]))}}
         if task == "sr":

@@ -55,7 +55,7 @@ from eval.metrics import ssim_loss_map  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ settings
 FULL = dict(
-    vq_steps=600, vq_bs=8, guide_steps=800, guide_bs=8, adapt_steps=600, adapt_per_task=96, text_steps=200, text_bs=32,
+    vq_steps=600, vq_bs=8, guide_steps=800, guide_bs=8, adapt_steps=900, adapt_per_task=96, text_steps=200, text_bs=32,
     s1_steps=400, s2_steps=60, s3_steps=1000, ablation_steps=160,
     com_bs=8, gen_bs=6, eval_limit=70, vqa_limit=300, eval_tasks=("sr", "ct2mri", "mri2ct"),
 )
@@ -267,7 +267,10 @@ def adapt_decoder(vq: VQAutoencoder, model: HealthGPT, enc: Encoder, train: Spli
     """After stage 3: adapt the source-guided decoder to the tokens the trained LM actually emits. The LM
     generates (greedy, as the app does) for `per_task` training images of each generation task; the decoder
     then learns target = f(source, tokens) on those tokens (60 %), the target's own tokens (20 %) and another
-    image's tokens (20 %). The encoder, codebook and LM do not change."""
+    image's tokens (20 %). For SR and recon (same modality in and out) half the samples get one random monotone
+    intensity map applied to source and target alike, so that the decoder keeps the source's intensities
+    rather than the training head's (a skull-stripped macaque brain is bright where a human head is grey).
+    The encoder, codebook and LM do not change."""
     t0 = time.time()
     model.eval()
     pool = []
@@ -283,16 +286,23 @@ def adapt_decoder(vq: VQAutoencoder, model: HealthGPT, enc: Encoder, train: Spli
         f = min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
         for gr in opt.param_groups:
             gr["lr"] = 3e-4 * max(f, 0.05)
-        task, idx, inp, kind, lm_codes = pool[rng.integers(len(pool))]
+        # SR weighted up: it is the task where the decoder must add detail rather than change contrast
+        task, idx, inp, kind, lm_codes = pool[rng.choice(len(pool), p=[0.4, 0.25, 0.25, 0.1])]
         pick = rng.integers(0, len(idx), bs)
         c = lm_codes[pick].copy()
-        for i, u in enumerate(rng.random(bs)):
-            if u < 0.2:
-                c[i] = codes[kind][idx[pick[i]]]
-            elif u < 0.4:
-                c[i] = codes[kind][rng.integers(train.n)]
+        mode = rng.random(bs)  # < 0.2: the target's own tokens, < 0.4: another image's, else the LM's
+        for i in np.nonzero(mode < 0.4)[0]:
+            c[i] = codes[kind][idx[pick[i]] if mode[i] < 0.2 else rng.integers(train.n)]
         tgt = (train.mri if kind == "mri" else train.ct)[idx[pick]] / 255.0
-        loss, p = _decoder_step(vq, opt, params, c, inp[pick], tgt)
+        src = inp[pick]
+        if task in ("sr", "recon") and rng.random() < 0.5:
+            gain, gamma = rng.uniform(0.7, 1.4), rng.uniform(0.7, 1.4)
+            src = np.clip(gain * src ** gamma, 0, 1)
+            tgt = np.clip(gain * tgt ** gamma, 0, 1)
+            own = mode < 0.2
+            if own.any():  # the target's own tokens are those of the mapped target
+                c[own] = vq_encode(vq, tgt[own])
+        loss, p = _decoder_step(vq, opt, params, c, src, tgt)
         if step % 25 == 0 or step == steps - 1:
             log(f"decoder adaptation step {step + 1}/{steps} {task} loss {loss:.4f} psnr~{p:.2f} "
                 f"({time.time() - t0:.0f}s)", fh)
@@ -382,12 +392,25 @@ def main():
                     help="final.pt of an earlier run with the same seed and VQ encoder: take its LM, vision and "
                          "plugins instead of training them (the LM stages read only the VQ codes, never the decoder), "
                          "to pair them with a retrained decoder; implies --no-ablation")
+    ap.add_argument("--export-from", default=None,
+                    help="folder of a finished run: export its final.pt (with its tokenizer.json and metrics.json) "
+                         "to --pack; nothing is trained")
     ap.add_argument("--budget", type=float, default=1.0,
                     help="multiply every step count (the shipped pack used 1.0; more steps = better, slower)")
     a = ap.parse_args()
     a.data = a.data or os.path.join(MODEL_DIR, "work", "vl-health-mini-small" if a.smoke else "vl-health-mini")
     a.out = a.out or os.path.join(MODEL_DIR, "work", "smoke" if a.smoke else "run")
     torch.set_num_threads(a.threads)
+    if a.export_from:
+        from healthgpt.export import load_reference
+        model, vq = load_reference(os.path.join(a.export_from, "final.pt"))
+        with open(os.path.join(a.export_from, "tokenizer.json")) as f:
+            tok_json = json.load(f)
+        with open(os.path.join(a.export_from, "metrics.json")) as f:
+            run_metrics = json.load(f)
+        export(model, vq, tok_json, a.pack, a.data, run_metrics)
+        print(f"exported {a.export_from}/final.pt to {a.pack}")
+        return
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     S = dict(SMOKE if a.smoke else FULL)
@@ -568,7 +591,7 @@ def export(model, vq, tok_json, pack_dir: str, data_dir: str, metrics: Dict) -> 
     ds = json.load(open(os.path.join(data_dir, "manifest.json")))
     card = os.path.join(REPO, "docs", "model-card.md")
     overrides = {
-        "name": "healthgpt-nano", "version": "0.1.0",
+        "name": "healthgpt-nano", "version": "0.2.0",
         "licence": "Apache-2.0 (code and weights); training data licences listed in model-card.md",
         "intendedUse": {"demonstration": True, "text": DEMO_TEXT},
         "training": {"dataset": "VL-Health-mini v1", "seed": metrics["seed"], "device": "CPU, 2 threads",
@@ -583,7 +606,8 @@ def export(model, vq, tok_json, pack_dir: str, data_dir: str, metrics: Dict) -> 
     lo, hi = win["center"] - win["width"] / 2, win["center"] + win["width"] / 2
     tasks["ct2mri"].update({"inputWindow": win, "output": {"modality": "MR", "range": [0, 255]}})
     tasks["mri2ct"].update({"inputWindow": "auto", "output": {"modality": "CT", "range": [lo, hi]}})
-    tasks["sr"].update({"inputWindow": "auto", "output": {"modality": "same", "range": [0, 1]}})
+    tasks["sr"].update({"inputWindow": "auto", "output": {"modality": "same", "range": [0, 1]},
+                        "dataConsistency": "block-mean"})
     tasks["recon"].update({"inputWindow": "auto", "output": {"modality": "same", "range": [0, 1]}})
     overrides["tasks"] = tasks
     export_pack(model, vq, tok_json, pack_dir, overrides)

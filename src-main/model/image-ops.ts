@@ -179,6 +179,31 @@ export function planarToGray(pixels: Float32Array, size: number): Float32Array {
  * centred square of side max(rows, cols) before the model saw it; the generated S×S image covers that
  * square. Output: (rows·scale) × (cols·scale), bilinear (pixel-centre aligned), padding cropped away.
  */
+/**
+ * Super-resolution data consistency: adds to each scale×scale block of `out` the difference between the
+ * input pixel (grey = mean of R, G, B, /255) and the block's mean (the least-squares image with those block
+ * means), then clips to [0, 1]. In place; returns `out`. Mirrors consistent_with_input in model/eval/evaluate.py.
+ */
+export function blockMeanConsistent(out: Float32Array, input: { width: number; height: number; data: Uint8Array }, scale: number): Float32Array {
+  const cols = input.width * scale;
+  const n = scale * scale;
+  for (let r = 0; r < input.height; r++) {
+    for (let c = 0; c < input.width; c++) {
+      let sum = 0;
+      for (let dy = 0; dy < scale; dy++) for (let dx = 0; dx < scale; dx++) sum += out[(r * scale + dy) * cols + c * scale + dx]!;
+      const i = (r * input.width + c) * 3;
+      const want = (input.data[i]! + input.data[i + 1]! + input.data[i + 2]!) / 3 / 255;
+      const delta = want - sum / n;
+      for (let dy = 0; dy < scale; dy++)
+        for (let dx = 0; dx < scale; dx++) {
+          const k = (r * scale + dy) * cols + c * scale + dx;
+          out[k] = Math.min(1, Math.max(0, out[k]! + delta));
+        }
+    }
+  }
+  return out;
+}
+
 export function squareToGeometry(gray: Float32Array, size: number, rows: number, cols: number, scale: number): Float32Array {
   const side = Math.max(rows, cols);
   const outRows = rows * scale;

@@ -4,6 +4,7 @@ import {
   clipPreprocess,
   expandToSquare,
   pilResizeBicubicRgb8,
+  blockMeanConsistent,
   planarToGray,
   squareToGeometry,
   type Rgb8,
@@ -22,7 +23,7 @@ interface Request {
   args: unknown[];
 }
 
-const FUNCTIONS = [expandToSquare, pilResizeBicubicRgb8, clipNormalize, clipPreprocess, planarToGray, squareToGeometry];
+const FUNCTIONS = [expandToSquare, pilResizeBicubicRgb8, clipNormalize, clipPreprocess, planarToGray, squareToGeometry, blockMeanConsistent];
 
 function workerSource(): string {
   const fns = FUNCTIONS.map((f) => f.toString()).join('\n');
@@ -32,7 +33,10 @@ var __name = (f) => f;
 ${fns}
 const ops = {
   preprocess: (img, size, pad, mean, std) => clipPreprocess(img, size, pad, mean, std),
-  postprocess: (pixels, size, rows, cols, scale) => squareToGeometry(planarToGray(pixels, size), size, rows, cols, scale),
+  postprocess: (pixels, size, rows, cols, scale, consistentWith) => {
+    const out = squareToGeometry(planarToGray(pixels, size), size, rows, cols, scale);
+    return consistentWith ? blockMeanConsistent(out, consistentWith, scale) : out;
+  },
 };
 parentPort.on('message', (m) => {
   try {
@@ -84,8 +88,9 @@ export class ImageWorker {
     return this.call('preprocess', [img, size, pad, mean, std]);
   }
 
-  postprocess(pixels: Float32Array, size: number, rows: number, cols: number, scale: number): Promise<Float32Array> {
-    return this.call('postprocess', [pixels, size, rows, cols, scale]);
+  /** `consistentWith`: the input image, for block-mean data consistency (super-resolution). */
+  postprocess(pixels: Float32Array, size: number, rows: number, cols: number, scale: number, consistentWith?: Rgb8): Promise<Float32Array> {
+    return this.call('postprocess', [pixels, size, rows, cols, scale, consistentWith ?? null]);
   }
 
   async close(): Promise<void> {

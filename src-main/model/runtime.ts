@@ -341,7 +341,8 @@ export class ModelRuntime {
     const scale = spec.outputScale ?? 1;
     const rows = req.image.rgb.height;
     const cols = req.image.rgb.width;
-    const pixels = await this.worker.postprocess(vq.pixels.slice(), vq.size, rows, cols, scale);
+    const consistent = scale > 1 && spec.dataConsistency === 'block-mean' ? req.image.rgb : undefined;
+    const pixels = await this.worker.postprocess(vq.pixels.slice(), vq.size, rows, cols, scale, consistent);
     const postprocessMs = now() - t;
     const sp = req.image.pixelSpacing;
     return {

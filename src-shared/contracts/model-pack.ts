@@ -131,6 +131,12 @@ export const taskSpecSchema = z.object({
    * units, or 'auto' (0.5th–99.5th percentile of the slice). Training data must use the same mapping.
    */
   inputWindow: z.union([z.literal('auto'), z.object({ center: z.number(), width: z.number().positive() })]).optional(),
+  /**
+   * Generation with outputScale > 1: 'block-mean' makes the output consistent with the acquired image (each
+   * outputScale² block's mean equals the input pixel, by the least-squares correction), so the model adds
+   * detail but cannot change what was measured.
+   */
+  dataConsistency: z.literal('block-mean').optional(),
   /** Generation: the modality of the output and the modality-unit range that output 0..1 maps to. */
   output: z.object({ modality: z.enum(['CT', 'MR', 'same']), range: z.tuple([z.number(), z.number()]) }).optional(),
 });
