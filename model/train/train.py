@@ -8,13 +8,15 @@ The one documented command (CPU, 2 threads, fixed seed; builds the dataset first
 Stages (the paper's three, after our own VQ and text pretraining, since nothing is downloaded):
   vq      VQ autoencoder on the training MRI and synthetic-CT slices (L1 + MSE + SSIM + codebook losses,
           dead codes restarted from encoder outputs)
+  guided  the decoder's source path (see healthgpt/vq.py), encoder and codebook fixed
   text    the decoder-only LM pretrained on the dataset's text (chat-formatted questions, answers, reports,
           no image); afterwards the whole base (embeddings, layers, head) is frozen
-  stage1  multi-modal alignment: vision tower + both projectors + the fusion embedding/head learn
-          captioning (report) and reconstruction, LM frozen, H-LoRA untouched
+  stage1  multi-modal alignment: vision tower + both projectors + the fusion embedding/head (+ H-LoRA unless
+          --no-stage1-lora) learn captioning (report) and reconstruction, LM base frozen
   stage2  heterogeneous plugin fusion: only the fusion embedding and output head, on mixed generation data
-  stage3  visual instruction tuning: the H-LoRA plugins (+ projectors) on VQA/reports (comprehension) and
+  stage3  visual instruction tuning: the H-LoRA plugins (+ projectors, vision tower) on VQA/reports (comprehension) and
           SR / CT->MRI / MRI->CT / reconstruction (generation); hard router = task picks the plugin
+  adapt   the source-guided decoder adapted to the tokens the trained LM generates
   ablation  from the same stage-2 checkpoint, with the same steps, batches and total rank: one joint LoRA
           (shared by both task families) vs the H-LoRA plugins of stage 3
   eval    held-out tables (PyTorch reference) -> metrics.json; export -> the pack
