@@ -175,11 +175,6 @@ export function planarToGray(pixels: Float32Array, size: number): Float32Array {
 }
 
 /**
- * Maps a generated square image back to the input's geometry. The input (rows × cols) was padded to a
- * centred square of side max(rows, cols) before the model saw it; the generated S×S image covers that
- * square. Output: (rows·scale) × (cols·scale), bilinear (pixel-centre aligned), padding cropped away.
- */
-/**
  * Super-resolution data consistency: adds to each scale×scale block of `out` the difference between the
  * input pixel (grey = mean of R, G, B, /255) and the block's mean (the least-squares image with those block
  * means), then clips to [0, 1]. In place; returns `out`. Mirrors consistent_with_input in model/eval/evaluate.py.
@@ -204,6 +199,11 @@ export function blockMeanConsistent(out: Float32Array, input: { width: number; h
   return out;
 }
 
+/**
+ * Maps a generated square image back to the input's geometry. The input (rows × cols) was padded to a
+ * centred square of side max(rows, cols) before the model saw it; the generated S×S image covers that
+ * square. Output: (rows·scale) × (cols·scale), bilinear (pixel-centre aligned), padding cropped away.
+ */
 export function squareToGeometry(gray: Float32Array, size: number, rows: number, cols: number, scale: number): Float32Array {
   const side = Math.max(rows, cols);
   const outRows = rows * scale;
