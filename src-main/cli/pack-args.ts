@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { packRoots } from '../app/app-info';
-import type { VerifyOptions } from '../model/pack-verify';
+import { providerChoiceSchema, type ProviderChoice } from '../../src-shared/contracts/model';
 import type { Services } from '../services';
 import { UsageError } from './cli-types';
 
@@ -15,7 +15,12 @@ export function resolvePack(arg: string, services: Services): string {
   throw new UsageError(`no model pack "${arg}" (give a pack folder, or the name of a pack in ${packRoots(services.resourcesDir, services.dataDir).join(' or ')})`);
 }
 
-/** Pack verification as the machine policy asks (required signature, trusted keys). */
-export function verifyOptions(services: Services): VerifyOptions {
-  return services.packVerifyOptions();
+/** `--provider`: absent means 'auto'. */
+export function parseProvider(arg: string | undefined): ProviderChoice {
+  const p = providerChoiceSchema.safeParse(arg ?? 'auto');
+  if (!p.success) {
+    const names = providerChoiceSchema.options;
+    throw new UsageError(`--provider must be ${names.slice(0, -1).join(', ')} or ${names.at(-1)!}`);
+  }
+  return p.data;
 }

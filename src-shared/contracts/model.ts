@@ -118,12 +118,16 @@ export const generateResultSchema = runInfoSchema.extend({
 });
 export type GenerateJobResult = z.infer<typeof generateResultSchema>;
 
+/** The execution provider a caller may ask for: 'auto' picks a GPU provider where present, else CPU. */
+export const providerChoiceSchema = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']);
+export type ProviderChoice = z.infer<typeof providerChoiceSchema>;
+
 export const modelContract = {
   listPacks: operation('model:list-packs', z.object({}).strict(), z.array(packListingSchema)),
   verifyPack: operation('model:verify-pack', z.object({ path: z.string().min(1).max(4096) }).strict(), verifyPackResultSchema),
   loadPack: operation(
     'model:load-pack',
-    z.object({ path: z.string().min(1).max(4096), provider: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']).default('auto') }).strict(),
+    z.object({ path: z.string().min(1).max(4096), provider: providerChoiceSchema.default('auto') }).strict(),
     loadedPackSchema,
   ),
   unloadPack: operation('model:unload-pack', z.object({}).strict(), z.object({ unloaded: z.boolean() })),

@@ -10,7 +10,7 @@ import { imageFromGray8 } from '../../model/model-image';
 import { verifyPack } from '../../model/pack-verify';
 import { loadPack, type ModelRuntime } from '../../model/runtime';
 import { printResult, UsageError, type CliCommand } from '../cli-types';
-import { resolvePack, verifyOptions } from '../pack-args';
+import { resolvePack } from '../pack-args';
 
 const TASKS = ['sr', 'ct2mri', 'mri2ct', 'vqa'] as const;
 type EvalTask = (typeof TASKS)[number];
@@ -207,7 +207,7 @@ export const evalCommand: CliCommand = {
     const dataDir = path.resolve(values.data ?? defaultEvalData());
     if (!existsSync(path.join(dataDir, 'index.json'))) throw new UsageError(`no test split in ${dataDir} (expected index.json and images.u8.gz)`);
     const services = await io.services();
-    const verified = await verifyPack(resolvePack(values.pack, services), verifyOptions(services));
+    const verified = await verifyPack(resolvePack(values.pack, services), services.packVerifyOptions());
     if (!verified.ok) throw new DomainError(verified.code, verified.message);
     const split = EvalSplit.load(dataDir);
     const rt = await loadPack(verified.dir, { verified, provider: 'cpu', ...(threads ? { threads } : {}) });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { ImportReport } from '../../../src-shared/contracts/dicom';
 import type { JobFinal } from '../../../src-shared/contracts/jobs';
+import type { ProviderChoice } from '../../../src-shared/contracts/model';
 import type { GenerationTask } from '../../../src-shared/contracts/model-pack';
 import type { GenerateOutcome } from '../../../src-shared/contracts/workflow';
 import { DomainError } from '../../../src-shared/ipc/envelope';
@@ -13,7 +14,7 @@ export interface SeriesGenerateOptions {
   task: GenerationTask;
   input: string;
   out: string;
-  provider: 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml';
+  provider: ProviderChoice;
   json: boolean;
 }
 

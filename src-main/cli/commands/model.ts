@@ -9,7 +9,7 @@ import { verifyPack } from '../../model/pack-verify';
 import { loadPack } from '../../model/runtime';
 import { printResult, UsageError, type CliCommand, type CliIo } from '../cli-types';
 import { generateSeriesFromFolder } from './generate-series';
-import { resolvePack, verifyOptions } from '../pack-args';
+import { parseProvider, resolvePack } from '../pack-args';
 
 function parseWindow(text: string | undefined): WindowChoice | undefined {
   if (!text) return undefined;
@@ -21,12 +21,10 @@ function parseWindow(text: string | undefined): WindowChoice | undefined {
 async function openRuntime(packArg: string, io: CliIo, provider: string | undefined) {
   const services = await io.services();
   const dir = resolvePack(packArg, services);
-  const verified = await verifyPack(dir, verifyOptions(services));
+  const verified = await verifyPack(dir, services.packVerifyOptions());
   if (!verified.ok) throw new DomainError(verified.code, verified.message);
   services.policy.assertPackAllowed({ id: verified.manifest.name, version: verified.manifest.version });
-  const p = provider === undefined || provider === 'auto' ? 'auto' : provider;
-  if (!['auto', 'cpu', 'cuda', 'dml', 'coreml'].includes(p)) throw new UsageError('--provider must be auto, cpu, cuda, dml or coreml');
-  return { services, rt: await loadPack(dir, { verified, provider: p as 'auto' }) };
+  return { services, rt: await loadPack(dir, { verified, provider: parseProvider(provider) }) };
 }
 
 export const packVerifyCommand: CliCommand = {
@@ -43,7 +41,7 @@ export const packVerifyCommand: CliCommand = {
     if (positionals.length !== 1) throw new UsageError('give exactly one pack folder or name');
     const services = await io.services();
     const dir = resolvePack(positionals[0]!, services);
-    const opts = verifyOptions(services);
+    const opts = services.packVerifyOptions();
     if (values['require-signature']) opts.requireSignature = true;
     const r = await verifyPack(dir, opts);
     if (!r.ok) {
@@ -146,10 +144,9 @@ export const generateCommand: CliCommand = {
     const task = generationTaskSchema.safeParse(values.task);
     if (!task.success) throw new UsageError('--task must be sr, ct2mri, mri2ct or recon');
     if (existsSync(values.in) && statSync(values.in).isDirectory()) {
+      const provider = parseProvider(values.provider);
       const services = await io.services();
-      const p = values.provider ?? 'auto';
-      if (!['auto', 'cpu', 'cuda', 'dml', 'coreml'].includes(p)) throw new UsageError('--provider must be auto, cpu, cuda, dml or coreml');
-      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider: p as 'auto', json: values.json }, io);
+      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider, json: values.json }, io);
     }
     if (!/\.png$/i.test(values.out)) throw new UsageError('--out must name a .png file for one image (give a series folder as --in to write a DICOM series)');
     const image = readModelImage(values.in, { window: parseWindow(values.window), ...(values.frame ? { frame: Number(values.frame) - 1 } : {}) });
