@@ -4,6 +4,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { historyErrorCodes } from '../../src-shared/contracts/history';
 import { DomainError } from '../../src-shared/ipc/envelope';
+import { isDiskFull } from '../fs/disk-full';
 
 export type ArtifactCheck = 'ok' | 'missing' | 'corrupt';
 
@@ -46,11 +47,6 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;
-
-export function isDiskFull(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
-}
 
 /**
  * Generated images and exported files, content-addressed: <root>/<ab>/<sha256>. A file is written to

@@ -20,7 +20,8 @@ import {
   type StoreStatus,
 } from '../../src-shared/contracts/history';
 import { commonErrorCodes, DomainError } from '../../src-shared/ipc/envelope';
-import { ArtifactStore, isDiskFull, type ArtifactFs } from './artifact-store';
+import { isDiskFull } from '../fs/disk-full';
+import { ArtifactStore, type ArtifactFs } from './artifact-store';
 import type { OpenOptions } from './database';
 import type { ParsedCaseQuery } from './history-db';
 import type { AuditEntry, NewCase, NewOutput, NewReview, NewRun, NewSeries, NewStudy, RunEnd, StoredArtifact } from './history-types';

@@ -7,6 +7,7 @@ import { workflowErrorCodes, type AskOutcome, type GenerateOutcome, type workflo
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { APP_NAME, appVersion } from '../app/app-info';
 import { writeFileAtomic } from '../fs/atomic-write';
+import { isDiskFull } from '../fs/disk-full';
 import type { CallContext, DomainHandlers, EventSink } from '../ipc/registry';
 import type { JobManager } from '../jobs/job-manager';
 import { imageFromGray8 } from '../model/model-image';
@@ -369,7 +370,7 @@ export class WorkflowService {
 /** A file-system failure during an export, as a message a person can act on. */
 function exportFailure(e: unknown, target: string): DomainError {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC') return new DomainError(workflowErrorCodes.exportFailed, `the disk is full at ${target}; nothing was exported.`);
+  if (isDiskFull(e)) return new DomainError(workflowErrorCodes.exportFailed, `the disk is full at ${target}; nothing was exported.`);
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new DomainError(workflowErrorCodes.exportFailed, `no permission to write ${target}; nothing was exported.`);
   return new DomainError(workflowErrorCodes.exportFailed, `export to ${target} failed (${code ?? (e instanceof Error ? e.message : String(e))}); nothing was exported.`);
 }
