@@ -58,8 +58,7 @@ def vq_decode(vq, codes: np.ndarray, sources: Optional[np.ndarray] = None, bs: i
     outs = []
     for s in range(0, len(codes), bs):
         src = clip_pixels(sources[s:s + bs]) if sources is not None and vq.config.source_guided else None
-        zq = vq.quantize.lookup(torch.as_tensor(codes[s:s + bs], dtype=torch.long), vq.config.grid)
-        outs.append(((vq.decode_latent(zq, src).clamp(-1.0, 1.0) + 1.0) / 2.0).mean(1).numpy())
+        outs.append(vq.decode(torch.as_tensor(codes[s:s + bs], dtype=torch.long), src, tokens_only=src is None).mean(1).numpy())
     return np.concatenate(outs)
 
 

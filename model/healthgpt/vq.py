@@ -183,10 +183,12 @@ class VQAutoencoder(nn.Module):
     def decode_latent(self, zq: torch.Tensor, source: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.decoder(self.post_quant_conv(zq), source)
 
-    def decode(self, indices: torch.Tensor, source: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def decode(self, indices: torch.Tensor, source: Optional[torch.Tensor] = None,
+               tokens_only: bool = False) -> torch.Tensor:
         """Indices [B, grid*grid] (+ the CLIP-normalised source [B,3,S,S] for a source-guided decoder)
-        -> pixels in [0, 1], [B, C, S, S]."""
-        if self.config.source_guided and source is None:
+        -> pixels in [0, 1], [B, C, S, S]. tokens_only: run a source-guided decoder without its source path
+        (meaningful only before that path is trained)."""
+        if self.config.source_guided and source is None and not tokens_only:
             raise ValueError("this VQ decoder is source-guided: pass the source image")
         x = self.decode_latent(self.quantize.lookup(indices, self.config.grid), source)
         return (x.clamp(-1.0, 1.0) + 1.0) / 2.0
