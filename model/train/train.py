@@ -110,13 +110,18 @@ def set_trainable(model: torch.nn.Module, pred: Callable[[str], bool]) -> List[t
     return ps
 
 
+def set_lr(opt, lr: float, step: int, steps: int, warmup: int = 20) -> None:
+    """Linear warm-up, cosine decay, floor at 5 % of lr: the schedule of every stage."""
+    f = min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
+    for g in opt.param_groups:
+        g["lr"] = lr * max(f, 0.05)
+
+
 def run(params, steps: int, lr: float, batch_fn, loss_fn, name: str, fh, warmup: int = 20) -> float:
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
     t0, ema = time.time(), None
     for step in range(steps):
-        f = min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
-        for g in opt.param_groups:
-            g["lr"] = lr * max(f, 0.05)
+        set_lr(opt, lr, step, steps, warmup)
         loss, tag = loss_fn(batch_fn(step))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -160,9 +165,7 @@ def train_vq(vq: VQAutoencoder, imgs: np.ndarray, steps: int, bs: int, rng: np.r
         return x, x.repeat(1, 3, 1, 1) * 2 - 1
 
     for step in range(steps):
-        f = min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
-        for gr in opt.param_groups:
-            gr["lr"] = 2e-3 * max(f, 0.05)
+        set_lr(opt, 2e-3, step, steps)
         if step == cont_steps:  # k-means codebook from encoder outputs of many training images
             with torch.no_grad():
                 zs = []
@@ -223,9 +226,7 @@ def train_guided_decoder(vq: VQAutoencoder, train: Split, codes: Dict[str, np.nd
     K, G = vq.config.codebook_size, vq.config.grid
     t0 = time.time()
     for step in range(steps):
-        f = min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
-        for gr in opt.param_groups:
-            gr["lr"] = 1e-3 * max(f, 0.05)
+        set_lr(opt, 1e-3, step, steps)
         task = GEN_TASKS[rng.choice(len(GEN_TASKS), p=[0.35, 0.25, 0.25, 0.15])]
         idx = rng.integers(0, train.n, bs)
         inp, kind = task_io(train, task, idx, rng)
@@ -285,9 +286,7 @@ def adapt_decoder(vq: VQAutoencoder, model: HealthGPT, enc: Encoder, train: Spli
     vq.train()
     opt = torch.optim.Adam(params, lr=3e-4, betas=(0.5, 0.9))
     for step in range(steps):
-        f = min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
-        for gr in opt.param_groups:
-            gr["lr"] = 3e-4 * max(f, 0.05)
+        set_lr(opt, 3e-4, step, steps)
         # SR weighted up: it is the task where the decoder must add detail rather than change contrast
         task, idx, inp, kind, lm_codes = pool[rng.choice(len(pool), p=[0.4, 0.25, 0.25, 0.1])]
         pick = rng.integers(0, len(idx), bs)
