@@ -121,7 +121,7 @@ def eval_generation(model, vq, enc: Encoder, split: Split, train: Split, tasks: 
             ref = quantile_reference((train.mri if kind == "mri" else train.ct) / 255.0)
             preds["histmatch"] = np.stack([hist_match_to(x, ref) for x in inp])
         sub = Split(split.name, split.mri[idx], split.ct[idx], split.lr[idx], split.sr_in[idx], split.vqa_img,
-                    [split.slices[i] for i in idx], split.vqa)
+                    [split.slices[i] for i in idx], split.vqa, split.brain[idx])
         out[task] = _table(sub, preds, target)
     return out
 

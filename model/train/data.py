@@ -48,6 +48,7 @@ class Split:
     vqa_img: np.ndarray   # uint8 [M,128,128]
     slices: List[Dict]
     vqa: List[Dict]
+    brain: np.ndarray     # bool [N,128,128] brain tissue classes (CSF, grey, white matter) of each slice
 
     @property
     def n(self) -> int:
@@ -64,23 +65,41 @@ class Split:
     def reports(self) -> List[Tuple[int, str, str]]:
         return [(it["image"], it["report"]["question"], it["report"]["answer"]) for it in self.vqa]
 
+    def lesion_patch_labels(self, patch: int) -> np.ndarray:
+        """[M, S/patch, S/patch] per comprehension image: 0 no lesion, 1 brighter, 2 darker lesion in the patch.
+
+        The lesion is where the image differs from its slice without the lesion (the dataset inserted it);
+        a patch counts when at least a fifth of its pixels changed by more than 4 % of the range."""
+        g = self.vqa_img.shape[-1] // patch
+        out = np.zeros((len(self.vqa), g, g), np.int64)
+        for it in self.vqa:
+            if it["lesion"] is None:
+                continue
+            base = (self.mri if it["modality"] == "MRI" else self.ct)[it["slice"]].astype(np.float32)
+            d = (self.vqa_img[it["image"]].astype(np.float32) - base) / 255.0
+            changed = (np.abs(d) > 0.04).reshape(g, patch, g, patch).mean((1, 3))
+            sign = d.reshape(g, patch, g, patch).mean((1, 3))
+            out[it["image"]] = np.where(changed >= 0.2, np.where(sign > 0, 1, 2), 0)
+        return out
+
 
 def load_split(root: str, name: str, limit: Optional[int] = None) -> Split:
     d = np.load(os.path.join(root, f"{name}.npz"))
     j = json.load(open(os.path.join(root, f"{name}.json")))
     mri, ct, vimg = d["mri"], d["ct"], d["vqa_img"]
+    brain = (d["labels"] >= 1) & (d["labels"] <= 3)
     slices, vqa = j["slices"], j["vqa"]
     if limit is not None and limit < len(slices):
         keep = np.linspace(0, len(slices) - 1, limit).round().astype(int)
         remap = {int(k): i for i, k in enumerate(keep)}
-        mri, ct = mri[keep], ct[keep]
+        mri, ct, brain = mri[keep], ct[keep], brain[keep]
         slices = [dict(slices[k], id=i) for i, k in enumerate(keep)]
         items = [it for it in vqa if it["slice"] in remap]
         vimg = vimg[[it["image"] for it in items]]
         vqa = [dict(it, slice=remap[it["slice"]], image=i) for i, it in enumerate(items)]
     lr = np.stack([area_down(m, 4) for m in mri])
     sr_in = np.stack([pil_bicubic(l, mri.shape[-1]) for l in lr])
-    return Split(name, mri, ct, lr, sr_in, vimg, slices, vqa)
+    return Split(name, mri, ct, lr, sr_in, vimg, slices, vqa, brain)
 
 
 def corpus(splits: Sequence[Split], cfg_template: str) -> List[str]:

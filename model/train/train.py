@@ -16,6 +16,9 @@ Stages (the paper's three, after our own VQ and text pretraining, since nothing 
   stage2  heterogeneous plugin fusion: only the fusion embedding and output head, on mixed generation data
   stage3  visual instruction tuning: the H-LoRA plugins (+ projectors, vision tower) on VQA/reports (comprehension) and
           SR / CT->MRI / MRI->CT / reconstruction (generation); hard router = task picks the plugin
+  refine  comprehension refinement: the comprehension-only parts (the vision block whose output feeds the
+          comprehension projector, that projector, the comprehension plugin) on VQA/reports, with skull-stripped
+          copies and a dense lesion-map loss (training-only head); the generation path is untouched
   adapt   the source-guided decoder adapted to the tokens the trained LM generates
   ablation  from the same stage-2 checkpoint, with the same steps, batches and total rank: one joint LoRA
           (shared by both task families) vs the H-LoRA plugins of stage 3
@@ -58,12 +61,12 @@ from eval.metrics import ssim_loss_map  # noqa: E402
 # ------------------------------------------------------------------------------------------ settings
 FULL = dict(
     vq_steps=600, vq_bs=8, guide_steps=800, guide_bs=8, adapt_steps=900, adapt_per_task=96, text_steps=200, text_bs=32,
-    s1_steps=400, s2_steps=60, s3_steps=1000, ablation_steps=160,
+    s1_steps=400, s2_steps=60, s3_steps=1000, refine_steps=600, refine_bs=12, ablation_steps=400,
     com_bs=8, gen_bs=6, eval_limit=70, vqa_limit=300, eval_tasks=("sr", "ct2mri", "mri2ct"),
 )
 SMOKE = dict(
     vq_steps=3, vq_bs=4, guide_steps=2, guide_bs=2, adapt_steps=2, adapt_per_task=2, text_steps=2, text_bs=4,
-    s1_steps=2, s2_steps=1, s3_steps=2, ablation_steps=2,
+    s1_steps=2, s2_steps=1, s3_steps=2, refine_steps=2, refine_bs=2, ablation_steps=2,
     com_bs=2, gen_bs=2, eval_limit=1, vqa_limit=4, eval_tasks=("sr",),
 )
 CODEBOOK = 512
@@ -357,6 +360,55 @@ class Batches:
                 "tag": task}
 
 
+def refine_comprehension(model: HealthGPT, enc: Encoder, train: Split, steps: int, bs: int, rng: np.random.Generator,
+                         fh, strip_p: float = 0.3, lesion_weight: float = 1.0) -> float:
+    """Train only what comprehension alone uses: the vision block whose output is the comprehension feature
+    layer (the generation layer sits below it, so generation is unchanged), the comprehension projector and the
+    comprehension plugin.
+
+    Two additions over stage 3, both for the held-out sets: a skull-stripped copy (brain tissue only) 30 % of
+    the time, because the macaque test brain has no skull and stage 3 had learnt "skull in a T1 image" as the
+    cue for MRI; and a per-patch lesion map (none / brighter / darker) predicted from the comprehension
+    features by a linear head that exists only here (never exported), a dense target for what the yes/no,
+    side and contrast answers need. With the dense loss alone, at this size, the lesion questions stayed near
+    chance (see the model card); the skull-stripped copies are what moved modality."""
+    layer = model.config.vision_layer_index("com")
+    if layer - 1 < 0 or model.config.vision_layer_index("gen") >= layer:
+        raise ValueError("refinement needs the comprehension layer above the generation layer")
+    block = f".encoder.layers.{layer - 1}."
+    params = set_trainable(model, lambda n: (".vision_tower." in n and block in n) or ".mm_projector.com." in n or
+                           (".lora_" in n and n.endswith(".com.weight")))
+    patch = model.config.patch_size
+    lesion_map = torch.nn.Linear(model.config.vision_hidden_size, 3)
+    labels = torch.from_numpy(train.lesion_patch_labels(patch))
+    class_weight = torch.tensor([1.0, 8.0, 8.0])  # lesion patches are about 0.5 % of all patches
+    qa, reports = train.qa(), train.reports()
+    lm = lm_loss(model)
+
+    def batch(step: int):
+        rows, imgs, idx = [], [], []
+        for _ in range(bs):
+            if rng.random() < 0.25:
+                i, q, ans = reports[rng.integers(len(reports))]
+            else:
+                i, q, ans, _ = qa[rng.integers(len(qa))]
+            img = train.vqa_img[i] / 255.0
+            if rng.random() < strip_p:
+                img = img * train.brain[train.vqa[i]["slice"]]
+            rows.append(enc.com_example(q, ans))
+            imgs.append(img)
+            idx.append(i)
+        return {**collate(rows), "pixel_values": clip_pixels(np.stack(imgs)), "plugin": "com", "lesion": labels[idx]}
+
+    def loss(b):
+        answer, tag = lm(b)
+        feats = model.vision.features(b["pixel_values"], [layer])[0]
+        dense = F.cross_entropy(lesion_map(feats).reshape(-1, 3), b["lesion"].reshape(-1), weight=class_weight)
+        return answer + lesion_weight * dense, tag
+
+    return run(params + list(lesion_map.parameters()), steps, 1e-3, batch, loss, "refine", fh)
+
+
 def lm_loss(model: HealthGPT):
     def f(b):
         if b["plugin"] is None:  # text only: decoder without plugins
@@ -371,6 +423,32 @@ def lm_loss(model: HealthGPT):
                     attention_mask=b["attention_mask"])
         return out["loss"], b.get("tag", b["plugin"])
     return f
+
+
+def ablation(stage2_state, stage3, cfg: HealthGPTConfig, tok_json: Dict, vq: VQAutoencoder, enc: Encoder, test: Split,
+             train: Split, S: Dict, seed: int, timings: Dict[str, float], fh) -> Dict:
+    """The seesaw ablation: from the stage-2 checkpoint, both arms with freshly initialised adapters (seeded), the
+    same stage-3 steps and batches and the same total rank: the H-LoRA plugins vs one plain LoRA shared by both
+    task families. Evaluated on SR and VQA with the same decoder."""
+    jcfg = make_config(tok_json, joint=True)
+    torch.manual_seed(seed + 11)
+    joint = HealthGPT(jcfg)
+    tie_joint_lora(joint)
+    own = joint.state_dict()
+    joint.load_state_dict({k: v for k, v in stage2_state.items() if ".lora_" not in k and k in own}, strict=False)
+    torch.manual_seed(seed + 11)
+    hl = HealthGPT(cfg)
+    fresh = hl.state_dict()
+    hl.load_state_dict({k: (fresh[k] if ".lora_" in k else v) for k, v in stage2_state.items()})
+    timings["ablation_hlora"] = stage3(hl, S["ablation_steps"], "ablation-hlora", seed + 3)
+    timings["ablation_joint"] = stage3(joint, S["ablation_steps"], "ablation-joint", seed + 3)
+    out = {}
+    for name, m in (("hlora", hl), ("joint_lora", joint)):
+        m.eval()
+        out[name] = {"sr": eval_generation(m, vq, enc, test, train, ("sr",), S["eval_limit"])["sr"],
+                     "vqa": eval_vqa(m, enc, test, train, limit=S["vqa_limit"])}
+    log("ablation " + json.dumps(out), fh)
+    return out
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -391,8 +469,12 @@ def main():
                     help="train and evaluate the VQ stages only, save them to <out>/vq.pt (for a later --reuse-vq)")
     ap.add_argument("--reuse-lm", default=None,
                     help="final.pt of an earlier run with the same seed and VQ encoder: take its LM, vision and "
-                         "plugins instead of training them (the LM stages read only the VQ codes, never the decoder), "
+                         "plugins as stage 3 left them instead of training them (a final.pt from before the "
+                         "refine stage existed; a newer one would be refined twice) (the LM stages read only the VQ codes, never the decoder), "
                          "to pair them with a retrained decoder; implies --no-ablation")
+    ap.add_argument("--ablation-only", action="store_true",
+                    help="train up to stage 2, then only the two ablation arms; write <out>/metrics.json (with "
+                         "--reuse-vq, the same VQ as the shipped run)")
     ap.add_argument("--export-from", default=None,
                     help="folder of a finished run: export its final.pt (with its tokenizer.json and metrics.json) "
                          "to --pack; nothing is trained")
@@ -525,7 +607,17 @@ def main():
             ps = set_trainable(m, lambda n: ".lora_" in n or ".mm_projector." in n or ".vision_tower." in n)
             return run(ps, steps, 1e-3, lambda s: B.com() if s % 2 == 0 else B.gen(GEN_TASKS, [0.35, 0.25, 0.25, 0.15]),
                        lm_loss(m), name, fh)
+        if a.ablation_only:
+            result = ablation(stage2_state, stage3, cfg, tok_json, vq, enc, test, train, S, a.seed, timings, fh)
+            with open(os.path.join(a.out, "metrics.json"), "w") as f:
+                json.dump({"seed": a.seed, "settings": S, "timings_s": timings, "ablation": result}, f, indent=1)
+            log(f"ablation done in {time.time() - T0:.0f}s", fh)
+            return
         timings["stage3"] = stage3(model, S["s3_steps"], "stage3", a.seed + 3)
+    # own random stream and seed, so that it draws the same whether or not stage 3 ran in this process
+    torch.manual_seed(a.seed + 300)
+    timings["refine"] = refine_comprehension(model, enc, train, S["refine_steps"], S["refine_bs"],
+                                             np.random.default_rng(a.seed + 300), fh)
     if vq.config.source_guided:
         # own random stream: the ablation below sees the same draws whether or not this step runs
         timings["decoder_adaptation"] = adapt_decoder(vq, model, enc, train, codes, S["adapt_steps"], S["guide_bs"],
@@ -543,11 +635,10 @@ def main():
     log("gen " + json.dumps(gen_metrics), fh)
     log("vqa " + json.dumps(vqa_metrics), fh)
 
-    ablation = None
     timings["total"] = time.time() - T0
     metrics = {"seed": a.seed, "smoke": a.smoke, "settings": S, "timings_s": timings, "vq": vq_metrics,
                "vq_tokens_only": vq_tokens_only,
-               "codebook_used": used, "gen": gen_metrics, "vqa": vqa_metrics, "ablation": ablation,
+               "codebook_used": used, "gen": gen_metrics, "vqa": vqa_metrics, "ablation": None,
                "torch": torch.__version__, "threads": a.threads}
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
@@ -555,29 +646,7 @@ def main():
         export(model, vq, tok_json, a.pack, a.data, metrics)
     # ---- ablation: one joint LoRA vs H-LoRA plugins (same stage-2 start, steps, batches, total rank)
     if not a.no_ablation:
-        # both arms start from the stage-2 checkpoint with freshly initialised adapters (seeded)
-        jcfg = make_config(tok_json, joint=True)
-        torch.manual_seed(a.seed + 11)
-        joint = HealthGPT(jcfg)
-        tie_joint_lora(joint)
-        own = joint.state_dict()
-        joint.load_state_dict({k: v for k, v in stage2_state.items() if ".lora_" not in k and k in own}, strict=False)
-        if S["ablation_steps"] == S["s3_steps"] and not a.stage1_lora:
-            hl = model  # the stage-3 model is the H-LoRA arm (same start, same budget)
-        else:
-            torch.manual_seed(a.seed + 11)
-            hl = HealthGPT(cfg)
-            fresh = hl.state_dict()
-            hl.load_state_dict({k: (fresh[k] if ".lora_" in k else v) for k, v in stage2_state.items()})
-            timings["ablation_hlora"] = stage3(hl, S["ablation_steps"], "ablation-hlora", a.seed + 3)
-        timings["ablation_joint"] = stage3(joint, S["ablation_steps"], "ablation-joint", a.seed + 3)
-        joint.eval()
-        ablation = {}
-        for name, m in (("hlora", hl), ("joint_lora", joint)):
-            ablation[name] = {"sr": eval_generation(m, vq, enc, test, train, ("sr",), S["eval_limit"])["sr"],
-                              "vqa": eval_vqa(m, enc, test, train, limit=S["vqa_limit"])}
-        log("ablation " + json.dumps(ablation), fh)
-        metrics["ablation"] = ablation
+        metrics["ablation"] = ablation(stage2_state, stage3, cfg, tok_json, vq, enc, test, train, S, a.seed, timings, fh)
         timings["total_with_ablation"] = time.time() - T0
         with open(os.path.join(a.out, "metrics.json"), "w") as f:
             json.dump(metrics, f, indent=1)
