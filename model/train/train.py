@@ -370,8 +370,8 @@ def refine_comprehension(model: HealthGPT, enc: Encoder, train: Split, steps: in
     the time, because the macaque test brain has no skull and stage 3 had learnt "skull in a T1 image" as the
     cue for MRI; and a per-patch lesion map (none / brighter / darker) predicted from the comprehension
     features by a linear head that exists only here (never exported), a dense target for what the yes/no,
-    side and contrast answers need. With the dense loss alone, at this size, the lesion questions stayed near
-    chance (see the model card); the skull-stripped copies are what moved modality."""
+    side and contrast answers need. In the shipped run modality and plane answers improved and the lesion
+    questions stayed near chance (model card); the two additions were not measured apart."""
     layer = model.config.vision_layer_index("com")
     if layer - 1 < 0 or model.config.vision_layer_index("gen") >= layer:
         raise ValueError("refinement needs the comprehension layer above the generation layer")
