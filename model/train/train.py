@@ -481,6 +481,8 @@ def main():
     ap.add_argument("--budget", type=float, default=1.0,
                     help="multiply every step count (the shipped pack used 1.0; more steps = better, slower)")
     a = ap.parse_args()
+    if a.ablation_only and (a.reuse_lm or a.vq_only or a.export_from):
+        ap.error("--ablation-only trains from the text stage on: it cannot take --reuse-lm, --vq-only or --export-from")
     a.data = a.data or os.path.join(MODEL_DIR, "work", "vl-health-mini-small" if a.smoke else "vl-health-mini")
     a.out = a.out or os.path.join(MODEL_DIR, "work", "smoke" if a.smoke else "run")
     torch.set_num_threads(a.threads)
