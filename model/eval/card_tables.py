@@ -45,13 +45,14 @@ def main():
     a = ap.parse_args()
     m = json.load(open(a.metrics))
     out = []
-    out.append("VQ autoencoder round trip (encode -> decode; a source-guided decoder is given the image itself, as in "
-               "the recon task), test split, PSNR / SSIM:\n")
-    out.append("| test set | MRI | CT (synthetic) |\n|---|---|---|")
-    for s in m["vq"]["mri"]:
-        mr, ct = m["vq"]["mri"][s], m["vq"]["ct"][s]
-        out.append(f"| {s} | {f2(mr['vq_psnr'])} / {f3(mr['vq_ssim'])} | {f2(ct['vq_psnr'])} / {f3(ct['vq_ssim'])} |")
-    if any("oracle_psnr" in row for r in m["gen"].values() for row in r.values()):
+    if m.get("vq"):  # absent from an --ablation-only run
+        out.append("VQ autoencoder round trip (encode -> decode; a source-guided decoder is given the image itself, "
+                   "as in the recon task), test split, PSNR / SSIM:\n")
+        out.append("| test set | MRI | CT (synthetic) |\n|---|---|---|")
+        for s in m["vq"]["mri"]:
+            mr, ct = m["vq"]["mri"][s], m["vq"]["ct"][s]
+            out.append(f"| {s} | {f2(mr['vq_psnr'])} / {f3(mr['vq_ssim'])} | {f2(ct['vq_psnr'])} / {f3(ct['vq_ssim'])} |")
+    if any("oracle_psnr" in row for r in m.get("gen", {}).values() for row in r.values()):
         out.append("\nWhat the image tokens allow (PyTorch reference, evenly spread test subset): the decoder given the "
                    "LM's tokens vs the target's own tokens (a perfect LM), both with the task's source image:\n")
         out.append("| task | n | LM tokens PSNR / SSIM | target's tokens PSNR / SSIM |\n|---|---|---|---|")
