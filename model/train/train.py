@@ -663,7 +663,7 @@ def export(model, vq, tok_json, pack_dir: str, data_dir: str, metrics: Dict) -> 
     ds = json.load(open(os.path.join(data_dir, "manifest.json")))
     card = os.path.join(REPO, "docs", "model-card.md")
     overrides = {
-        "name": "healthgpt-nano", "version": "0.2.0",
+        "name": "healthgpt-nano", "version": "0.3.0",
         "licence": "Apache-2.0 (code and weights); training data licences listed in model-card.md",
         "intendedUse": {"demonstration": True, "text": DEMO_TEXT},
         "training": {"dataset": "VL-Health-mini v1", "seed": metrics["seed"], "device": "CPU, 2 threads",
