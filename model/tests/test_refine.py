@@ -1,4 +1,6 @@
 """The comprehension refinement stage: it changes comprehension only, and its lesion map marks the lesion."""
+import contextlib
+import io
 import os
 import sys
 import unittest
@@ -66,7 +68,8 @@ class RefineTest(unittest.TestCase):
         with torch.no_grad():
             gen_before = model(prompt, px, "gen")["logits"]
             com_before = model(prompt, px, "com")["logits"]
-        T.refine_comprehension(model, enc, split, steps=3, bs=2, rng=np.random.default_rng(1), fh=None)
+        with contextlib.redirect_stdout(io.StringIO()):  # the training log; test output stays clean
+            T.refine_comprehension(model, enc, split, steps=3, bs=2, rng=np.random.default_rng(1), fh=None)
         changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
         self.assertTrue(changed)
         for n in changed:
