@@ -367,8 +367,8 @@ def refine_comprehension(model: HealthGPT, enc: Encoder, train: Split, steps: in
     comprehension plugin.
 
     Two additions over stage 3, both for the held-out sets: a skull-stripped copy (brain tissue only) 30 % of
-    the time, because the macaque test brain has no skull and stage 3 had learnt "skull in a T1 image" as the
-    cue for MRI; and a per-patch lesion map (none / brighter / darker) predicted from the comprehension
+    the time, because the macaque test brain has no skull and the model after stage 3 named the modality of only
+    10 % of macaque test images right; and a per-patch lesion map (none / brighter / darker) predicted from the comprehension
     features by a linear head that exists only here (never exported), a dense target for what the yes/no,
     side and contrast answers need. In the shipped run modality and plane answers improved and the lesion
     questions stayed near chance (model card); the two additions were not measured apart."""
@@ -469,9 +469,10 @@ def main():
                     help="train and evaluate the VQ stages only, save them to <out>/vq.pt (for a later --reuse-vq)")
     ap.add_argument("--reuse-lm", default=None,
                     help="final.pt of an earlier run with the same seed and VQ encoder: take its LM, vision and "
-                         "plugins as stage 3 left them instead of training them (a final.pt from before the "
-                         "refine stage existed; a newer one would be refined twice) (the LM stages read only the VQ codes, never the decoder), "
-                         "to pair them with a retrained decoder; implies --no-ablation")
+                         "plugins as stage 3 left them instead of training them, to pair them with a retrained "
+                         "decoder (the LM stages read only the VQ codes, never the decoder); the refine stage then "
+                         "runs on them, so give a final.pt made before that stage existed (or it is refined twice); "
+                         "implies --no-ablation")
     ap.add_argument("--ablation-only", action="store_true",
                     help="train up to stage 2, then only the two ablation arms; write <out>/metrics.json (with "
                          "--reuse-vq, the same VQ as the shipped run)")
