@@ -82,10 +82,10 @@ def consistent_with_input(pred: np.ndarray, low: np.ndarray) -> np.ndarray:
     return np.clip(pred + np.kron(low / 255.0 - means, np.ones((f, f))), 0.0, 1.0)
 
 
-def _table(split: Split, preds: Dict[str, np.ndarray], target: np.ndarray) -> Dict[str, Dict[str, float]]:
-    """Mean PSNR/SSIM per test set for each prediction method."""
+def _table(slices: List[Dict], preds: Dict[str, np.ndarray], target: np.ndarray) -> Dict[str, Dict[str, float]]:
+    """Mean PSNR/SSIM per test set for each prediction method; slices[i] is the record of target[i]."""
     sets = collections.defaultdict(list)
-    for i, r in enumerate(split.slices):
+    for i, r in enumerate(slices):
         sets[r["test_set"]].append(i)
     res: Dict[str, Dict[str, float]] = {}
     for tset, idx in sorted(sets.items()):
@@ -120,9 +120,7 @@ def eval_generation(model, vq, enc: Encoder, split: Split, train: Split, tasks: 
             preds["identity"] = inp
             ref = quantile_reference((train.mri if kind == "mri" else train.ct) / 255.0)
             preds["histmatch"] = np.stack([hist_match_to(x, ref) for x in inp])
-        sub = Split(split.name, split.mri[idx], split.ct[idx], split.lr[idx], split.sr_in[idx], split.vqa_img,
-                    [split.slices[i] for i in idx], split.vqa, split.brain[idx])
-        out[task] = _table(sub, preds, target)
+        out[task] = _table([split.slices[i] for i in idx], preds, target)
     return out
 
 
@@ -165,7 +163,7 @@ def eval_vq(vq, split: Split, with_source: bool = True) -> Dict[str, Dict[str, f
     for kind in ("mri", "ct"):
         x = (split.mri if kind == "mri" else split.ct) / 255.0
         rec = vq_decode(vq, vq_encode(vq, x), x if with_source else None)
-        res[kind] = _table(split, {"vq": rec}, x)
+        res[kind] = _table(split.slices, {"vq": rec}, x)
     return res
 
 
