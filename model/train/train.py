@@ -367,10 +367,10 @@ def refine_comprehension(model: HealthGPT, enc: Encoder, train: Split, steps: in
     comprehension plugin.
 
     Two additions over stage 3, both for the held-out sets: a skull-stripped copy (brain tissue only) 30 % of
-    the time, because the macaque test brain has no skull and the model after stage 3 named the modality of only
-    10 % of macaque test images right; and a per-patch lesion map (none / brighter / darker) predicted from the comprehension
-    features by a linear head that exists only here (never exported), a dense target for what the yes/no,
-    side and contrast answers need. In the shipped run modality and plane answers improved and the lesion
+    the time, because the macaque test brain has no skull and the model after stage 3 named the modality of
+    only 10 % of macaque test images right; and a per-patch lesion map (none / brighter / darker) predicted from
+    the comprehension features by a linear head that exists only here (never exported), a dense target for what
+    the yes/no, side and contrast answers need. In the shipped run modality and plane answers improved and the lesion
     questions stayed near chance (model card); the two additions were not measured apart."""
     layer = model.config.vision_layer_index("com")
     if layer - 1 < 0 or model.config.vision_layer_index("gen") >= layer:
