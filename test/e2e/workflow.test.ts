@@ -7,6 +7,7 @@ import type { SeriesDetail } from '../../src-shared/contracts/dicom';
 import type { CallContext } from '../../src-main/ipc/registry';
 import { openBrowserSession, type BrowserSession } from '../support/browser-session';
 import { screenshot } from '../support/chromium';
+import { paceDecoding } from '../support/paced-decoding';
 import { dciodvfy, makeWorkflowSeries, packFolders, randomPack, workflowPack, type WorkflowPack } from '../support/workflow-fixtures';
 
 /**
@@ -271,8 +272,8 @@ describe('streamed answers: incremental display and cancel mid-stream (random-we
   const attr = async (testId: string, name: string) => (await page.getByTestId(testId).first().getAttribute(name)) ?? '';
 
   beforeAll(async () => {
-    // A trained pack (nano) answers ~17 tokens in ~30 ms on this CPU: faster than the 100 ms progress
-    // interval and a frame, so its streaming cannot be watched; random weights give long answers.
+    // Random weights give long answers (a trained pack stops after a few words). Even so, a fast CPU decodes
+    // a whole answer within one 100 ms progress interval, so each test paces the engine's tokens (paceDecoding).
     const f = packFolders(randomPack());
     session = await openBrowserSession(f);
     page = session.page;
@@ -297,12 +298,12 @@ describe('streamed answers: incremental display and cancel mid-stream (random-we
       }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
     });
     await page.getByTestId('ask-question').fill('What is shown in this image?');
-    // The longest answer the contract allows: on an idle machine the tiny pack decodes ~3,000 tokens/s, so a
-    // short answer would be complete within one 100 ms progress interval and could not be watched growing.
-    await page.getByTestId('ask-max-tokens').fill('2048');
+    // 300 tokens at 4 ms each: about 1.2 s of streaming, a dozen progress intervals.
+    const restore = paceDecoding(session.mode.services.model.current, { msPerToken: 4 });
+    await page.getByTestId('ask-max-tokens').fill('300');
     await page.getByTestId('ask-button').click();
     const final = page.getByTestId('ask-final');
-    await final.waitFor({ timeout: 120_000 });
+    await final.waitFor({ timeout: 120_000 }).finally(restore);
     const lengths = await page.evaluate(() => (window as unknown as { __answerLengths: number[] }).__answerLengths);
     const distinct = [...new Set(lengths.filter((n) => n > 0))];
     // Several partial lengths were on screen before the answer was complete, growing.
@@ -318,13 +319,16 @@ describe('streamed answers: incremental display and cancel mid-stream (random-we
   });
 
   it('cancel mid-stream keeps the partial answer, ends the job, and the next question works', async () => {
+    // 40 tokens stream in, then the rest is held until the cancel: it always lands mid-stream, however
+    // fast this machine decodes.
+    const restore = paceDecoding(session.mode.services.model.current, { msPerToken: 2, holdAfter: 40 });
     await page.getByTestId('ask-max-tokens').fill('2048');
     await page.getByTestId('draft-report').click();
     await expect.poll(async () => Number(await attr('ask-answer', 'data-length')), { timeout: 60_000 }).toBeGreaterThan(0);
     expect(await attr('ask-answer', 'data-state')).toBe('streaming');
     await page.getByTestId('ask-cancel').click();
     const final = page.getByTestId('ask-final');
-    await expect.poll(async () => final.getAttribute('data-stop'), { timeout: 30_000 }).toBe('cancelled');
+    await expect.poll(async () => final.getAttribute('data-stop'), { timeout: 30_000 }).toBe('cancelled').finally(restore);
     expect(await attr('ask-answer', 'data-state')).toBe('cancelled');
     expect(Number(await attr('ask-answer', 'data-length'))).toBeGreaterThan(0);
     expect(await page.getByTestId('ask-cancel').count()).toBe(0);
