@@ -82,6 +82,14 @@ class Split:
             out[it["image"]] = np.where(changed >= 0.2, np.where(sign > 0, 1, 2), 0)
         return out
 
+    def skull_stripped_sr(self, idx: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """(SR input, target), [B,S,S] in [0,1], of skull-stripped copies of slices idx: the MRI slice with
+        everything but brain tissue set to 0 (the target), and the bicubic upsampling of its 4x area
+        downsample (the input), made as for the dataset's own SR pairs."""
+        stripped = (self.mri[idx] * self.brain[idx]).astype(np.uint8)
+        inp = np.stack([pil_bicubic(area_down(m, 4), m.shape[-1]) for m in stripped])
+        return inp / 255.0, stripped / 255.0
+
 
 def load_split(root: str, name: str, limit: Optional[int] = None) -> Split:
     d = np.load(os.path.join(root, f"{name}.npz"))

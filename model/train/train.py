@@ -60,12 +60,14 @@ from eval.metrics import ssim_loss_map  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ settings
 FULL = dict(
-    vq_steps=600, vq_bs=8, guide_steps=800, guide_bs=8, adapt_steps=900, adapt_per_task=96, text_steps=200, text_bs=32,
+    vq_steps=600, vq_bs=8, guide_steps=800, guide_bs=8, adapt_steps=900, adapt_per_task=96, adapt_strip_sr=0.3,
+    text_steps=200, text_bs=32,
     s1_steps=400, s2_steps=60, s3_steps=1000, refine_steps=600, refine_bs=12, ablation_steps=400,
     com_bs=8, gen_bs=6, eval_limit=70, vqa_limit=300, eval_tasks=("sr", "ct2mri", "mri2ct"),
 )
 SMOKE = dict(
-    vq_steps=3, vq_bs=4, guide_steps=2, guide_bs=2, adapt_steps=2, adapt_per_task=2, text_steps=2, text_bs=4,
+    vq_steps=3, vq_bs=4, guide_steps=2, guide_bs=2, adapt_steps=2, adapt_per_task=2, adapt_strip_sr=0.3,
+    text_steps=2, text_bs=4,
     s1_steps=2, s2_steps=1, s3_steps=2, refine_steps=2, refine_bs=2, ablation_steps=2,
     com_bs=2, gen_bs=2, eval_limit=1, vqa_limit=4, eval_tasks=("sr",),
 )
@@ -269,35 +271,44 @@ def _decoder_step(vq: VQAutoencoder, opt, params, c: np.ndarray, inp: np.ndarray
 
 
 def adapt_decoder(vq: VQAutoencoder, model: HealthGPT, enc: Encoder, train: Split, codes: Dict[str, np.ndarray],
-                  steps: int, bs: int, per_task: int, rng: np.random.Generator, fh) -> float:
+                  steps: int, bs: int, per_task: int, rng: np.random.Generator, fh, strip_sr: float = 0.0) -> float:
     """After stage 3: adapt the source-guided decoder to the tokens the trained LM actually emits. The LM
     generates (greedy, as the app does) for `per_task` training images of each generation task; the decoder
     then learns target = f(source, tokens) on those tokens (60 %), the target's own tokens (20 %) and another
     image's tokens (20 %). For SR and recon (same modality in and out) half the samples get one random monotone
     intensity map applied to source and target alike, so that the decoder keeps the source's intensities
     rather than the training head's (a skull-stripped macaque brain is bright where a human head is grey).
-    The encoder, codebook and LM do not change."""
+    With strip_sr, SR also learns on skull-stripped slices (brain tissue only, low-resolution input made from
+    the stripped slice), the held-out macaque's kind of image. The encoder, codebook and LM do not change."""
     t0 = time.time()
     model.eval()
     pool = []
     for task in GEN_TASKS:
         idx = np.sort(rng.choice(train.n, min(per_task, train.n), replace=False))
         inp, kind = task_io(train, task, idx, rng)
-        pool.append((task, idx, inp, kind, batch_generate(model, enc, task, inp)))
+        tgt = (train.mri if kind == "mri" else train.ct)[idx] / 255.0
+        pool.append((task, idx, inp, tgt, kind, batch_generate(model, enc, task, inp), codes[kind][idx]))
+    # SR weighted up: it is the task where the decoder must add detail rather than change contrast
+    sr_p = 0.4
+    weights = [sr_p, 0.25, 0.25, 0.1]
+    if strip_sr > 0:  # a share strip_sr of the SR samples from skull-stripped slices
+        idx = np.sort(rng.choice(train.n, min(per_task, train.n), replace=False))
+        inp, tgt = train.skull_stripped_sr(idx)
+        pool.append(("sr", idx, inp, tgt, "mri", batch_generate(model, enc, "sr", inp), vq_encode(vq, tgt)))
+        weights = [sr_p * (1 - strip_sr), 0.25, 0.25, 0.1, sr_p * strip_sr]
     log(f"decoder adaptation: LM tokens for {per_task} training images per task ({time.time() - t0:.0f}s)", fh)
     params = set_trainable(vq, lambda n: n.startswith("decoder.") or n.startswith("post_quant_conv."))
     vq.train()
     opt = torch.optim.Adam(params, lr=3e-4, betas=(0.5, 0.9))
     for step in range(steps):
         set_lr(opt, 3e-4, step, steps)
-        # SR weighted up: it is the task where the decoder must add detail rather than change contrast
-        task, idx, inp, kind, lm_codes = pool[rng.choice(len(pool), p=[0.4, 0.25, 0.25, 0.1])]
+        task, idx, inp, tgt_all, kind, lm_codes, own_codes = pool[rng.choice(len(pool), p=weights)]
         pick = rng.integers(0, len(idx), bs)
         c = lm_codes[pick].copy()
         mode = rng.random(bs)  # < 0.2: the target's own tokens, < 0.4: another image's, else the LM's
         for i in np.nonzero(mode < 0.4)[0]:
-            c[i] = codes[kind][idx[pick[i]] if mode[i] < 0.2 else rng.integers(train.n)]
-        tgt = (train.mri if kind == "mri" else train.ct)[idx[pick]] / 255.0
+            c[i] = own_codes[pick[i]] if mode[i] < 0.2 else codes[kind][rng.integers(train.n)]
+        tgt = tgt_all[pick]
         src = inp[pick]
         if task in ("sr", "recon") and rng.random() < 0.5:
             gain, gamma = rng.uniform(0.7, 1.4), rng.uniform(0.7, 1.4)
@@ -624,7 +635,8 @@ def main():
     if vq.config.source_guided:
         # own random stream: the ablation below sees the same draws whether or not this step runs
         timings["decoder_adaptation"] = adapt_decoder(vq, model, enc, train, codes, S["adapt_steps"], S["guide_bs"],
-                                                      S["adapt_per_task"], np.random.default_rng(a.seed + 200), fh)
+                                                      S["adapt_per_task"], np.random.default_rng(a.seed + 200), fh,
+                                                      strip_sr=S["adapt_strip_sr"])
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -664,7 +676,7 @@ def export(model, vq, tok_json, pack_dir: str, data_dir: str, metrics: Dict) -> 
     ds = json.load(open(os.path.join(data_dir, "manifest.json")))
     card = os.path.join(REPO, "docs", "model-card.md")
     overrides = {
-        "name": "healthgpt-nano", "version": "0.3.0",
+        "name": "healthgpt-nano", "version": "0.4.0",
         "licence": "Apache-2.0 (code and weights); training data licences listed in model-card.md",
         "intendedUse": {"demonstration": True, "text": DEMO_TEXT},
         "training": {"dataset": "VL-Health-mini v1", "seed": metrics["seed"], "device": "CPU, 2 threads",
