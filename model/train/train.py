@@ -62,7 +62,7 @@ from eval.metrics import ssim_loss_map  # noqa: E402
 FULL = dict(
     vq_steps=600, vq_bs=8, guide_steps=800, guide_bs=8, adapt_steps=900, adapt_per_task=96, adapt_strip_sr=0.3,
     text_steps=200, text_bs=32,
-    s1_steps=400, s2_steps=60, s3_steps=1000, refine_steps=600, refine_bs=12, ablation_steps=400,
+    s1_steps=400, s2_steps=60, s3_steps=1000, refine_steps=600, refine_bs=12, ablation_steps=1000,
     com_bs=8, gen_bs=6, eval_limit=70, vqa_limit=300, eval_tasks=("sr", "ct2mri", "mri2ct"),
 )
 SMOKE = dict(
