@@ -20,7 +20,9 @@ class SkullStrippedSrTest(unittest.TestCase):
         rng = np.random.default_rng(3)
         mri = rng.integers(30, 230, (2, S, S)).astype(np.uint8)
         yy, xx = np.mgrid[:S, :S]
-        brain = np.stack([((yy - 64) ** 2 + (xx - 60) ** 2) < 40 ** 2, ((yy - 70) ** 2 / 45 ** 2 + (xx - 64) ** 2 / 30 ** 2) < 1])
+        disc = ((yy - 64) ** 2 + (xx - 60) ** 2) < 40 ** 2
+        ellipse = ((yy - 70) ** 2 / 45 ** 2 + (xx - 64) ** 2 / 30 ** 2) < 1
+        brain = np.stack([disc, ellipse])
         lr = np.stack([area_down(m, 4) for m in mri])
         sr_in = np.stack([pil_bicubic(m, S) for m in lr])
         self.split = Split("train", mri, mri, lr, sr_in, mri, [{"id": 0}, {"id": 1}], [], brain)

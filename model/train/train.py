@@ -287,14 +287,14 @@ def adapt_decoder(vq: VQAutoencoder, model: HealthGPT, enc: Encoder, train: Spli
         idx = np.sort(rng.choice(train.n, min(per_task, train.n), replace=False))
         inp, kind = task_io(train, task, idx, rng)
         tgt = (train.mri if kind == "mri" else train.ct)[idx] / 255.0
-        pool.append((task, idx, inp, tgt, kind, batch_generate(model, enc, task, inp), codes[kind][idx]))
+        pool.append((task, inp, tgt, kind, batch_generate(model, enc, task, inp), codes[kind][idx]))
     # SR weighted up: it is the task where the decoder must add detail rather than change contrast
     sr_p = 0.4
     weights = [sr_p, 0.25, 0.25, 0.1]
     if strip_sr > 0:  # a share strip_sr of the SR samples from skull-stripped slices
         idx = np.sort(rng.choice(train.n, min(per_task, train.n), replace=False))
         inp, tgt = train.skull_stripped_sr(idx)
-        pool.append(("sr", idx, inp, tgt, "mri", batch_generate(model, enc, "sr", inp), vq_encode(vq, tgt)))
+        pool.append(("sr", inp, tgt, "mri", batch_generate(model, enc, "sr", inp), vq_encode(vq, tgt)))
         weights = [sr_p * (1 - strip_sr), 0.25, 0.25, 0.1, sr_p * strip_sr]
     log(f"decoder adaptation: LM tokens for {per_task} training images per task ({time.time() - t0:.0f}s)", fh)
     params = set_trainable(vq, lambda n: n.startswith("decoder.") or n.startswith("post_quant_conv."))
@@ -302,8 +302,8 @@ def adapt_decoder(vq: VQAutoencoder, model: HealthGPT, enc: Encoder, train: Spli
     opt = torch.optim.Adam(params, lr=3e-4, betas=(0.5, 0.9))
     for step in range(steps):
         set_lr(opt, 3e-4, step, steps)
-        task, idx, inp, tgt_all, kind, lm_codes, own_codes = pool[rng.choice(len(pool), p=weights)]
-        pick = rng.integers(0, len(idx), bs)
+        task, inp, tgt_all, kind, lm_codes, own_codes = pool[rng.choice(len(pool), p=weights)]
+        pick = rng.integers(0, len(inp), bs)
         c = lm_codes[pick].copy()
         mode = rng.random(bs)  # < 0.2: the target's own tokens, < 0.4: another image's, else the LM's
         for i in np.nonzero(mode < 0.4)[0]:
