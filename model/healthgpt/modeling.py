@@ -191,7 +191,7 @@ class RMSNorm(nn.Module):
 
 
 def rope_cos_sin(positions: torch.Tensor, head_dim: int, theta: float) -> Tuple[torch.Tensor, torch.Tensor]:
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32, device=positions.device) / head_dim))
     freqs = positions.float()[:, None] * inv_freq[None, :]
     emb = torch.cat([freqs, freqs], dim=-1)
     return emb.cos(), emb.sin()
@@ -206,16 +206,17 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     return x * cos + rotate_half(x) * sin
 
 
-def causal_mask(q_len: int, past_len: int, key_padding: Optional[torch.Tensor] = None) -> torch.Tensor:
+def causal_mask(q_len: int, past_len: int, key_padding: Optional[torch.Tensor] = None,
+                device: Optional[torch.device] = None) -> torch.Tensor:
     """Additive mask [B or 1, 1, q_len, past_len + q_len]."""
     total = past_len + q_len
-    q_pos = torch.arange(q_len)[:, None] + past_len
-    k_pos = torch.arange(total)[None, :]
+    q_pos = torch.arange(q_len, device=device)[:, None] + past_len
+    k_pos = torch.arange(total, device=device)[None, :]
     allowed = (k_pos <= q_pos)[None, None]
     if key_padding is not None:  # [B, total] with 1 = real token
         allowed = allowed & key_padding[:, None, None, :].bool()
     neg = torch.finfo(torch.float32).min
-    return torch.where(allowed, torch.zeros(()), torch.full((), neg))
+    return torch.where(allowed, torch.zeros((), device=device), torch.full((), neg, device=device))
 
 
 class Phi3Attention(nn.Module):
@@ -365,8 +366,9 @@ class HealthGPT(nn.Module):
         cfg = self.config
         t = inputs_embeds.shape[1]
         past_len = past[0][0].shape[2] if past else 0
-        cos, sin = rope_cos_sin(torch.arange(past_len, past_len + t), cfg.head_dim, cfg.rope_theta)
-        mask = causal_mask(t, past_len, key_padding)
+        dev = inputs_embeds.device
+        cos, sin = rope_cos_sin(torch.arange(past_len, past_len + t, device=dev), cfg.head_dim, cfg.rope_theta)
+        mask = causal_mask(t, past_len, key_padding, dev)
         x = inputs_embeds
         presents: PastKV = []
         for i, layer in enumerate(self.lm.layers):
@@ -395,7 +397,8 @@ class HealthGPT(nn.Module):
                 p = pos[0]
                 emb = torch.cat([self.embed(ids[:p], plugin), image_tokens[b], self.embed(ids[p + 1:], plugin)], 0)
                 if lab is not None:
-                    lab = torch.cat([lab[:p], torch.full((image_tokens.shape[1],), IGNORE_INDEX, dtype=lab.dtype), lab[p + 1:]])
+                    lab = torch.cat([lab[:p], torch.full((image_tokens.shape[1],), IGNORE_INDEX, dtype=lab.dtype,
+                                                      device=lab.device), lab[p + 1:]])
             else:
                 emb = self.embed(ids.clamp(min=0), plugin)
             rows.append(emb)
@@ -403,8 +406,9 @@ class HealthGPT(nn.Module):
         t = max(r.shape[0] for r in rows)
         h = rows[0].shape[1]
         embeds = rows[0].new_zeros(len(rows), t, h)
-        mask = torch.zeros(len(rows), t, dtype=torch.long)
-        out_labels = torch.full((len(rows), t), IGNORE_INDEX, dtype=torch.long) if labels is not None else None
+        mask = torch.zeros(len(rows), t, dtype=torch.long, device=embeds.device)
+        out_labels = torch.full((len(rows), t), IGNORE_INDEX, dtype=torch.long, device=embeds.device) \
+            if labels is not None else None
         for b, r in enumerate(rows):
             embeds[b, : r.shape[0]] = r
             mask[b, : r.shape[0]] = 1
