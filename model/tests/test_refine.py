@@ -1,6 +1,4 @@
 """The comprehension refinement stage: it changes comprehension only, and its lesion map marks the lesion."""
-import contextlib
-import io
 import os
 import sys
 import unittest
@@ -10,12 +8,10 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "train"))
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
-from healthgpt import HealthGPT  # noqa: E402
-from healthgpt.export import randomize  # noqa: E402
-from healthgpt.tokenizer import Tokenizer, build_tokenizer  # noqa: E402
-from data import Encoder, Split, clip_pixels  # noqa: E402
+from healthgpt.tokenizer import build_tokenizer  # noqa: E402
+from data import Split  # noqa: E402
+from model.tests.support import check_changes_comprehension_only  # noqa: E402
 import train as T  # noqa: E402
 
 S = 128
@@ -57,27 +53,8 @@ class RefineTest(unittest.TestCase):
         split = _split()
         texts = [q["question"] + " " + q["answer"] for it in split.vqa for q in it["qa"]]
         tok_json = build_tokenizer(texts, text_vocab_size=300, num_image_tokens=T.CODEBOOK)
-        cfg = T.make_config(tok_json)
-        torch.manual_seed(0)
-        model = HealthGPT(cfg)
-        randomize(model, T.VQAutoencoder(cfg.vq), seed=0)
-        enc = Encoder(cfg, Tokenizer(tok_json))
-        before = {n: p.detach().clone() for n, p in model.named_parameters()}
-        px = clip_pixels(split.mri[:1] / 255.0)
-        prompt = torch.tensor([enc.gen_prompt("sr")])
-        with torch.no_grad():
-            gen_before = model(prompt, px, "gen")["logits"]
-            com_before = model(prompt, px, "com")["logits"]
-        with contextlib.redirect_stdout(io.StringIO()):  # the training log; test output stays clean
-            T.refine_comprehension(model, enc, split, steps=3, bs=2, rng=np.random.default_rng(1), fh=None)
-        changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
-        self.assertTrue(changed)
-        for n in changed:
-            self.assertTrue(".encoder.layers.1." in n or ".mm_projector.com." in n or n.endswith(".com.weight"), n)
-        self.assertTrue(any(".encoder.layers.1." in n for n in changed))
-        with torch.no_grad():
-            self.assertTrue(torch.equal(model(prompt, px, "gen")["logits"], gen_before))
-            self.assertFalse(torch.equal(model(prompt, px, "com")["logits"], com_before))
+        check_changes_comprehension_only(self, split, tok_json, lambda model, enc: T.refine_comprehension(
+            model, enc, split, steps=3, bs=2, rng=np.random.default_rng(1), fh=None))
 
 
 if __name__ == "__main__":

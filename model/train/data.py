@@ -38,6 +38,16 @@ def clip_pixels(imgs: np.ndarray) -> torch.Tensor:
     return (x - mean) / std
 
 
+def patch_lesion_labels(img_u8: np.ndarray, base_u8: np.ndarray, patch: int) -> np.ndarray:
+    """[S/patch, S/patch] int64: 0 no lesion, 1 brighter, 2 darker, for an image and the same image without its
+    simulated lesion. A patch counts when at least a fifth of its pixels changed by more than 4 % of the range."""
+    g = img_u8.shape[-1] // patch
+    d = (img_u8.astype(np.float32) - base_u8.astype(np.float32)) / 255.0
+    changed = (np.abs(d) > 0.04).reshape(g, patch, g, patch).mean((1, 3))
+    sign = d.reshape(g, patch, g, patch).mean((1, 3))
+    return np.where(changed >= 0.2, np.where(sign > 0, 1, 2), 0).astype(np.int64)
+
+
 @dataclass
 class Split:
     name: str
@@ -66,20 +76,15 @@ class Split:
         return [(it["image"], it["report"]["question"], it["report"]["answer"]) for it in self.vqa]
 
     def lesion_patch_labels(self, patch: int) -> np.ndarray:
-        """[M, S/patch, S/patch] per comprehension image: 0 no lesion, 1 brighter, 2 darker lesion in the patch.
-
-        The lesion is where the image differs from its slice without the lesion (the dataset inserted it);
-        a patch counts when at least a fifth of its pixels changed by more than 4 % of the range."""
+        """[M, S/patch, S/patch] per comprehension image (patch_lesion_labels against its slice without the
+        lesion: the dataset inserted it)."""
         g = self.vqa_img.shape[-1] // patch
         out = np.zeros((len(self.vqa), g, g), np.int64)
         for it in self.vqa:
             if it["lesion"] is None:
                 continue
-            base = (self.mri if it["modality"] == "MRI" else self.ct)[it["slice"]].astype(np.float32)
-            d = (self.vqa_img[it["image"]].astype(np.float32) - base) / 255.0
-            changed = (np.abs(d) > 0.04).reshape(g, patch, g, patch).mean((1, 3))
-            sign = d.reshape(g, patch, g, patch).mean((1, 3))
-            out[it["image"]] = np.where(changed >= 0.2, np.where(sign > 0, 1, 2), 0)
+            base = (self.mri if it["modality"] == "MRI" else self.ct)[it["slice"]]
+            out[it["image"]] = patch_lesion_labels(self.vqa_img[it["image"]], base, patch)
         return out
 
     def skull_stripped_sr(self, idx: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,10 @@
 
 The one documented command (CPU, 2 threads, fixed seed; builds the dataset first if missing):
 
-    /usr/bin/python3 model/train/train.py --out model/work/run --pack resources/packs/healthgpt-nano
+    /usr/bin/python3 model/train/train.py --out model/work/run --pack resources/packs/healthgpt-nano \
+        [--device cuda --workers 8]
+
+(the lesion refinement, step 9, is hours on two CPU cores and minutes on a GPU: the shipped pack's ran on a GPU)
 
 Stages (the paper's three, after our own VQ and text pretraining, since nothing is downloaded):
   vq      VQ autoencoder on the training MRI and synthetic-CT slices (L1 + MSE + SSIM + codebook losses,
@@ -20,6 +23,8 @@ Stages (the paper's three, after our own VQ and text pretraining, since nothing 
           comprehension projector, that projector, the comprehension plugin) on VQA/reports, with skull-stripped
           copies and a dense lesion-map loss (training-only head); the generation path is untouched
   adapt   the source-guided decoder adapted to the tokens the trained LM generates
+  lesion  lesion refinement (lesion_refine.py): the same parts as refine, on comprehension items drawn afresh
+          every batch with the dataset's own lesion generator (--device cuda for this step on a GPU)
   ablation  from the same stage-2 checkpoint, with the same steps, batches and total rank: one joint LoRA
           (shared by both task families) vs the H-LoRA plugins of stage 3
   eval    held-out tables (PyTorch reference) -> metrics.json; export -> the pack
@@ -37,7 +42,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Dict
 
 import numpy as np
 import torch
@@ -57,18 +62,22 @@ from healthgpt.tokenizer import Tokenizer, build_tokenizer, tokenizer_config_jso
 from data import (GEN_TASKS, Encoder, Split, clip_pixels, collate, corpus, load_split, task_io)  # noqa: E402
 from eval.evaluate import batch_generate, eval_generation, eval_vq, eval_vqa, vq_encode  # noqa: E402
 from eval.metrics import ssim_loss_map  # noqa: E402
+from lesion_refine import lesion_refine  # noqa: E402
+from loop import LESION_CLASS_WEIGHT, comprehension_trainables, lm_loss, log, run, set_lr, set_trainable  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ settings
 FULL = dict(
     vq_steps=600, vq_bs=8, guide_steps=800, guide_bs=8, adapt_steps=900, adapt_per_task=96, adapt_strip_sr=0.3,
     text_steps=200, text_bs=32,
     s1_steps=400, s2_steps=60, s3_steps=1000, refine_steps=600, refine_bs=12, ablation_steps=1000,
+    lesion_legs=((3078, 1e-3), (3868, 5e-4)), lesion_bs=64,
     com_bs=8, gen_bs=6, eval_limit=70, vqa_limit=300, eval_tasks=("sr", "ct2mri", "mri2ct"),
 )
 SMOKE = dict(
     vq_steps=3, vq_bs=4, guide_steps=2, guide_bs=2, adapt_steps=2, adapt_per_task=2, adapt_strip_sr=0.3,
     text_steps=2, text_bs=4,
     s1_steps=2, s2_steps=1, s3_steps=2, refine_steps=2, refine_bs=2, ablation_steps=2,
+    lesion_legs=((2, 1e-3),), lesion_bs=2,
     com_bs=2, gen_bs=2, eval_limit=1, vqa_limit=4, eval_tasks=("sr",),
 )
 CODEBOOK = 512
@@ -96,47 +105,6 @@ def tie_joint_lora(model: HealthGPT) -> None:
         m.lora_A["gen"] = m.lora_A["com"]
         m.lora_B["gen"] = m.lora_B["com"]
         m.lora_route["gen"] = m.lora_route["com"]
-
-
-def log(msg: str, fh=None) -> None:
-    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-    print(line, flush=True)
-    if fh:
-        fh.write(line + "\n")
-        fh.flush()
-
-
-def set_trainable(model: torch.nn.Module, pred: Callable[[str], bool]) -> List[torch.nn.Parameter]:
-    ps = []
-    for n, p in model.named_parameters():
-        p.requires_grad_(pred(n))
-        if p.requires_grad:
-            ps.append(p)
-    return ps
-
-
-def set_lr(opt, lr: float, step: int, steps: int, warmup: int = 20) -> None:
-    """Linear warm-up, cosine decay, floor at 5 % of lr: the schedule of every stage."""
-    f = min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
-    for g in opt.param_groups:
-        g["lr"] = lr * max(f, 0.05)
-
-
-def run(params, steps: int, lr: float, batch_fn, loss_fn, name: str, fh, warmup: int = 20) -> float:
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
-    t0, ema = time.time(), None
-    for step in range(steps):
-        set_lr(opt, lr, step, steps, warmup)
-        loss, tag = loss_fn(batch_fn(step))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
-        if step % 20 == 0 or step == steps - 1:
-            log(f"{name} step {step + 1}/{steps} {tag} loss {loss.item():.4f} ema {ema:.4f} "
-                f"({time.time() - t0:.0f}s)", fh)
-    return time.time() - t0
 
 
 # ------------------------------------------------------------------------------------------ VQ
@@ -383,16 +351,10 @@ def refine_comprehension(model: HealthGPT, enc: Encoder, train: Split, steps: in
     the comprehension features by a linear head that exists only here (never exported), a dense target for what
     the yes/no, side and contrast answers need. In the shipped run modality and plane answers improved and the lesion
     questions stayed near chance (model card); the two additions were not measured apart."""
-    layer = model.config.vision_layer_index("com")
-    if layer - 1 < 0 or model.config.vision_layer_index("gen") >= layer:
-        raise ValueError("refinement needs the comprehension layer above the generation layer")
-    block = f".encoder.layers.{layer - 1}."
-    params = set_trainable(model, lambda n: (".vision_tower." in n and block in n) or ".mm_projector.com." in n or
-                           (".lora_" in n and n.endswith(".com.weight")))
-    patch = model.config.patch_size
+    layer, params = comprehension_trainables(model)
     lesion_map = torch.nn.Linear(model.config.vision_hidden_size, 3)
-    labels = torch.from_numpy(train.lesion_patch_labels(patch))
-    class_weight = torch.tensor([1.0, 8.0, 8.0])  # lesion patches are about 0.5 % of all patches
+    labels = torch.from_numpy(train.lesion_patch_labels(model.config.patch_size))
+    class_weight = torch.tensor(LESION_CLASS_WEIGHT)
     qa, reports = train.qa(), train.reports()
     lm = lm_loss(model)
 
@@ -418,22 +380,6 @@ def refine_comprehension(model: HealthGPT, enc: Encoder, train: Split, steps: in
         return answer + lesion_weight * dense, tag
 
     return run(params + list(lesion_map.parameters()), steps, 1e-3, batch, loss, "refine", fh)
-
-
-def lm_loss(model: HealthGPT):
-    def f(b):
-        if b["plugin"] is None:  # text only: decoder without plugins
-            ids = b["input_ids"]
-            emb = model.lm.embed_tokens(ids)
-            hidden, _ = model.decode(emb, None, key_padding=b["attention_mask"])
-            logits = model.base_model.model.lm_head(hidden)
-            loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), b["labels"][:, 1:].reshape(-1),
-                                   ignore_index=-100)
-            return loss, "text"
-        out = model(b["input_ids"], b["pixel_values"], b["plugin"], labels=b["labels"],
-                    attention_mask=b["attention_mask"])
-        return out["loss"], b.get("tag", b["plugin"])
-    return f
 
 
 def ablation(stage2_state, stage3, cfg: HealthGPTConfig, tok_json: Dict, vq: VQAutoencoder, enc: Encoder, test: Split,
@@ -472,6 +418,9 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu",
+                    help="where the lesion refinement (step 9) trains: cpu or cuda (every other step runs on the CPU)")
+    ap.add_argument("--workers", type=int, default=0, help="processes drawing the lesion refinement's items")
     ap.add_argument("--no-stage1-lora", dest="stage1_lora", action="store_false",
                     help="stage 1 trains vision, projectors and fusion only (H-LoRA first trained in stage 3)")
     ap.add_argument("--reuse-vq", default=None,
@@ -513,6 +462,7 @@ def main():
     S = dict(SMOKE if a.smoke else FULL)
     for k in [k for k in S if k.endswith("_steps")]:
         S[k] = max(1, int(round(S[k] * a.budget)))
+    S["lesion_legs"] = tuple((max(1, int(round(n * a.budget))), lr) for n, lr in S["lesion_legs"])
     os.makedirs(a.out, exist_ok=True)
     fh = open(os.path.join(a.out, "train.log"), "w")
     T0 = time.time()
@@ -637,6 +587,13 @@ def main():
         timings["decoder_adaptation"] = adapt_decoder(vq, model, enc, train, codes, S["adapt_steps"], S["guide_bs"],
                                                       S["adapt_per_task"], np.random.default_rng(a.seed + 200), fh,
                                                       strip_sr=S["adapt_strip_sr"])
+    # lesion refinement on freshly drawn lesions, in legs (the shipped run's two legs, see FULL); after the
+    # decoder adaptation, as the shipped run did it (it changes no part that generation uses, so the order is free)
+    legs = []
+    for k, (steps, lr) in enumerate(S["lesion_legs"]):
+        legs.append(lesion_refine(model, enc, train, steps, S["lesion_bs"], lr, a.seed + 900 + k,
+                                  torch.device(a.device), a.workers, fh))
+    timings["lesion_refine"] = sum(leg["seconds"] for leg in legs)
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -653,7 +610,7 @@ def main():
     timings["total"] = time.time() - T0
     metrics = {"seed": a.seed, "smoke": a.smoke, "settings": S, "timings_s": timings, "vq": vq_metrics,
                "vq_tokens_only": vq_tokens_only,
-               "codebook_used": used, "gen": gen_metrics, "vqa": vqa_metrics, "ablation": None,
+               "codebook_used": used, "gen": gen_metrics, "vqa": vqa_metrics, "ablation": None, "lesion_refine": legs,
                "torch": torch.__version__, "threads": a.threads}
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
@@ -669,6 +626,19 @@ def main():
     log(f"done in {timings['total']:.0f}s", fh)
 
 
+def training_seconds(timings: Dict[str, float]) -> float:
+    """The training steps' time: evaluation, totals and the ablation arms left out, so that a run joined from
+    several processes (--reuse-vq, --reuse-lm, a separate lesion leg) counts every step once."""
+    return sum(v for k, v in timings.items()
+               if k not in ("eval", "total", "total_with_ablation") and not k.startswith("ablation"))
+
+
+def training_device(metrics: Dict) -> str:
+    cpu = f"CPU, {metrics.get('threads') or 2} threads"
+    gpus = sorted({leg["device"] for leg in metrics.get("lesion_refine") or [] if not leg["device"].startswith("CPU")})
+    return cpu + (f"; lesion refinement (step 9) on {', '.join(gpus)}" if gpus else "")
+
+
 def export(model, vq, tok_json, pack_dir: str, data_dir: str, metrics: Dict) -> None:
     if os.path.isdir(pack_dir):
         shutil.rmtree(pack_dir)
@@ -676,11 +646,11 @@ def export(model, vq, tok_json, pack_dir: str, data_dir: str, metrics: Dict) -> 
     ds = json.load(open(os.path.join(data_dir, "manifest.json")))
     card = os.path.join(REPO, "docs", "model-card.md")
     overrides = {
-        "name": "healthgpt-nano", "version": "0.4.0",
+        "name": "healthgpt-nano", "version": "0.5.0",
         "licence": "Apache-2.0 (code and weights); training data licences listed in model-card.md",
         "intendedUse": {"demonstration": True, "text": DEMO_TEXT},
-        "training": {"dataset": "VL-Health-mini v1", "seed": metrics["seed"], "device": "CPU, 2 threads",
-                     "seconds": round(metrics["timings_s"]["total"])},
+        "training": {"dataset": "VL-Health-mini v1", "seed": metrics["seed"], "device": training_device(metrics),
+                     "seconds": round(training_seconds(metrics["timings_s"]))},
         "preprocessing": {"grey": "single-channel images replicated to RGB",
                           "ctWindow": ds["ct_window"], "mriNormalisation": ds["mri_normalisation"],
                           "srInput": "the low-resolution image resized to the model's image size with bicubic (PIL)"},

@@ -1,0 +1,212 @@
+#!/usr/bin/python3
+"""Training step 9: lesion refinement on freshly drawn lesions.
+
+The dataset stores one draw of simulated lesions per training image (2,288 images, about 900 lesions, all on one
+subject's head). Every model trained on that draw alone memorised the training images and answered the lesion
+questions at chance on the held-out subjects, a small CNN trained only to say "lesion or not" too. This step
+draws new comprehension items every batch with the dataset's own generator (model/data/comprehension_items.py:
+same lesion sizes, contrasts and places, same question and report templates) on the training slices, so the
+model sees hundreds of thousands of different lesions. It trains what the comprehension refinement (step 7)
+trains, with the same dense lesion-map loss (a training-only head); generation is unchanged.
+
+train.py runs it as its step 9 (FULL: the shipped run's two legs). Alone, one more leg on a finished run:
+
+    /usr/bin/python3 model/train/lesion_refine.py --from model/work/run --out model/work/run-lesion \\
+        [--device cuda] [--steps N] [--batch B] [--lr LR] [--workers W] [--max-seconds S]
+
+--from is a finished run folder (final.pt, tokenizer.json, metrics.json); --out gets the same three files (the
+leg appended to metrics.json's lesion_refine), so `train.py --export-from <out> --pack ...` exports it. CPU works
+but is slow (see the model card); CUDA results are not bit-reproducible.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Dict, Iterator, List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODEL_DIR = os.path.dirname(HERE)
+sys.path.insert(0, MODEL_DIR)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(MODEL_DIR, "data"))
+
+from comprehension_items import make_items  # noqa: E402
+from data import Encoder, Split, clip_pixels, collate, load_split, patch_lesion_labels  # noqa: E402
+from healthgpt import HealthGPT  # noqa: E402
+from healthgpt.export import load_reference, save_reference  # noqa: E402
+from healthgpt.tokenizer import Tokenizer  # noqa: E402
+from loop import LESION_CLASS_WEIGHT, comprehension_trainables, lm_loss, log, set_lr  # noqa: E402
+
+
+class FreshItems(torch.utils.data.IterableDataset):
+    """Endless (token ids, labels, image, lesion patch labels) drawn from the training slices: modality MRI or CT
+    at even odds, a lesion with probability ½ (the dataset's rule), a skull-stripped copy with probability
+    strip_p (as step 7), then one of the image's questions or, a quarter of the time, its report."""
+
+    def __init__(self, split: Split, enc: Encoder, patch: int, seed: int, strip_p: float = 0.3,
+                 report_p: float = 0.25):
+        self.split, self.enc, self.patch, self.seed = split, enc, patch, seed
+        self.strip_p, self.report_p = strip_p, report_p
+
+    def draw(self, rng: np.random.Generator):
+        """(question, answer, image uint8 [S,S], lesion patch labels) of one fresh item."""
+        s = self.split
+        i = int(rng.integers(s.n))
+        modality = "MRI" if rng.random() < 0.5 else "CT"
+        base = (s.mri if modality == "MRI" else s.ct)[i]
+        img, item = make_items(base / 255.0, s.brain[i].astype(np.uint8), s.slices[i], modality, rng)
+        img = np.round(np.clip(img, 0, 1) * 255).astype(np.uint8)  # as the dataset stores its images
+        lesion = patch_lesion_labels(img, base, self.patch) if item["lesion"] else \
+            np.zeros((base.shape[0] // self.patch,) * 2, np.int64)
+        if rng.random() < self.strip_p:
+            img = img * s.brain[i]
+        if rng.random() < self.report_p:
+            q, a = item["report"]["question"], item["report"]["answer"]
+        else:
+            qa = item["qa"][int(rng.integers(len(item["qa"])))]
+            q, a = qa["question"], qa["answer"]
+        return q, a, img, lesion
+
+    def __iter__(self) -> Iterator:
+        """(token ids, labels, image uint8 [S,S], lesion patch labels [S/patch, S/patch]); each data-loading
+        process draws its own stream (seed, process number)."""
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        while True:
+            q, a, img, lesion = self.draw(rng)
+            yield (*self.enc.com_example(q, a), img, lesion)
+
+
+def collate_items(rows: List) -> Dict:
+    return {**collate([(r[0], r[1]) for r in rows]),
+            "pixel_values": clip_pixels(np.stack([r[2] for r in rows]) / 255.0),
+            "lesion": torch.as_tensor(np.stack([r[3] for r in rows])), "plugin": "com"}
+
+
+def to_device(b: Dict, device: torch.device) -> Dict:
+    return {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in b.items()}
+
+
+@torch.no_grad()
+def lesion_map_accuracy(model: HealthGPT, head: torch.nn.Linear, layer: int, split: Split, device) -> Dict[str, float]:
+    """What the training-only lesion-map head says of the held-out images: lesion present when any patch's
+    lesion probability is over ½, and the side from the most likely patch (a check of training, not a result:
+    the model's answers are measured by eval_vqa)."""
+    found, side_ok, n_side = [], 0, 0
+    for s in range(0, len(split.vqa), 64):
+        px = clip_pixels(split.vqa_img[s:s + 64] / 255.0).to(device)
+        p = head(model.vision.features(px, [layer])[0]).softmax(-1)[..., 1:].sum(-1).cpu().numpy()
+        for k, score in enumerate(p):
+            it = split.vqa[s + k]
+            found.append((score.max() > 0.5) == (it["lesion"] is not None))
+            if it["lesion"] and it["lesion"]["side"]:
+                g = int(round(len(score) ** 0.5))
+                col = int(score.argmax()) % g
+                mid = split.vqa_img.shape[-1] / 2 - 0.5
+                side = "right" if (col + 0.5) * split.vqa_img.shape[-1] / g < mid else "left"
+                side_ok += side == it["lesion"]["side"]
+                n_side += 1
+    return {"abnormality": float(np.mean(found)), "side": side_ok / max(1, n_side)}
+
+
+def lesion_refine(model: HealthGPT, enc: Encoder, train: Split, steps: int, batch: int, lr: float, seed: int,
+                  device: torch.device, workers: int, fh, check: Optional[Split] = None, check_every: int = 0,
+                  max_seconds: Optional[float] = None) -> Dict:
+    torch.manual_seed(seed)
+    layer, params = comprehension_trainables(model)
+    head = torch.nn.Linear(model.config.vision_hidden_size, 3)
+    model.to(device)
+    head.to(device)
+    model.train()
+    params = params + list(head.parameters())
+    class_weight = torch.tensor(LESION_CLASS_WEIGHT, device=device)
+    parallel = dict(num_workers=workers, persistent_workers=True, prefetch_factor=8) if workers else {}
+    loader = torch.utils.data.DataLoader(FreshItems(train, enc, model.config.patch_size, seed), batch_size=batch,
+                                         collate_fn=collate_items, **parallel)
+    lm = lm_loss(model)
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
+    t0, ema, checks, done = time.time(), None, [], 0
+    for step, b in enumerate(loader):
+        if step >= steps or (max_seconds and time.time() - t0 > max_seconds):
+            break
+        # with a time limit the cosine schedule follows whichever ends first, steps or time, so it always decays
+        progress = step if not max_seconds else max(step, int(steps * (time.time() - t0) / max_seconds))
+        set_lr(opt, lr, progress, steps, warmup=100)
+        b = to_device(b, device)
+        answer, _ = lm(b)
+        feats = model.vision.features(b["pixel_values"], [layer])[0]
+        dense = F.cross_entropy(head(feats).reshape(-1, 3), b["lesion"].reshape(-1), weight=class_weight)
+        loss = answer + dense
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        done = step + 1
+        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        if step % 100 == 0 or done == steps:
+            log(f"lesion refine step {done}/{steps} answer {answer.item():.4f} lesion map {dense.item():.4f} "
+                f"ema {ema:.4f} ({time.time() - t0:.0f}s)", fh)
+        if check is not None and check_every and (done % check_every == 0 or done == steps):
+            model.eval()
+            acc = lesion_map_accuracy(model, head, layer, check, device)
+            model.train()
+            checks.append({"step": done, **acc})
+            log(f"lesion map on {check.name}: " + json.dumps(acc), fh)
+    model.eval()
+    model.cpu()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    return {"steps": done, "seconds": time.time() - t0, "checks": checks, "device": where, "batch": batch, "lr": lr,
+            "seed": seed, "torch": torch.__version__}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--from", dest="src", required=True, help="finished run folder (final.pt, tokenizer.json, metrics.json)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--data", default=os.path.join(MODEL_DIR, "work", "vl-health-mini"))
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=1234 + 900)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--workers", type=int, default=0, help="data-drawing processes (0: in the training process)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--check-every", type=int, default=1000, help="lesion-map check on the test split every N steps")
+    ap.add_argument("--max-seconds", type=float, default=None,
+                    help="stop after this long even if steps remain (the learning-rate schedule then follows time)")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    device = torch.device(a.device)
+    os.makedirs(a.out, exist_ok=True)
+    fh = open(os.path.join(a.out, "lesion_refine.log"), "w")
+    model, vq = load_reference(os.path.join(a.src, "final.pt"))
+    with open(os.path.join(a.src, "tokenizer.json")) as f:
+        tok_json = json.load(f)
+    with open(os.path.join(a.src, "metrics.json")) as f:
+        metrics = json.load(f)
+    enc = Encoder(model.config, Tokenizer(tok_json))
+    train, test = load_split(a.data, "train"), load_split(a.data, "test")
+    log(f"lesion refinement from {a.src} on {device}: {a.steps} steps x {a.batch}", fh)
+    result = lesion_refine(model, enc, train, a.steps, a.batch, a.lr, a.seed, device, a.workers, fh,
+                           check=test, check_every=a.check_every, max_seconds=a.max_seconds)
+    log("lesion refinement " + json.dumps(result), fh)
+    save_reference(model, vq, os.path.join(a.out, "final.pt"))
+    metrics["lesion_refine"] = (metrics.get("lesion_refine") or []) + [result]  # one entry per leg
+    metrics["timings_s"]["lesion_refine"] = sum(leg["seconds"] for leg in metrics["lesion_refine"])
+    with open(os.path.join(a.out, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=1)
+    with open(os.path.join(a.out, "tokenizer.json"), "w") as f:
+        json.dump(tok_json, f)
+
+
+if __name__ == "__main__":
+    main()
