@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Training step 9: lesion refinement on freshly drawn lesions.
 
-The dataset stores one draw of simulated lesions per training image (2,288 images, about 900 lesions, all on one
-subject's head). Every model trained on that draw alone memorised the training images and answered the lesion
-questions at chance on the held-out subjects, a small CNN trained only to say "lesion or not" too. This step
+The dataset stores one draw of simulated lesions per training image (2,288 images, about 940 lesions, all on one
+subject's head). Trained on that draw alone, the model answered the lesion questions at chance on the held-out
+subjects, and a small CNN trained only to say "lesion or not" learned its training images and scored chance on
+the test images. This step
 draws new comprehension items every batch with the dataset's own generator (model/data/comprehension_items.py:
 same lesion sizes, contrasts and places, same question and report templates) on the training slices, so the
 model sees hundreds of thousands of different lesions. It trains what the comprehension refinement (step 7)
