@@ -5,6 +5,7 @@ import sys
 import unittest
 
 HERE = os.path.dirname(__file__)
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "train"))
 sys.path.insert(0, os.path.join(HERE, "..", "data"))
@@ -16,7 +17,7 @@ from healthgpt.tokenizer import Tokenizer, build_tokenizer  # noqa: E402
 from data import Encoder, Split  # noqa: E402
 from comprehension_items import Q, REPORT_Q  # noqa: E402
 from lesion_refine import FreshItems, lesion_refine  # noqa: E402
-from model.tests.support import check_changes_comprehension_only  # noqa: E402
+from support import check_changes_comprehension_only  # noqa: E402
 import train as T  # noqa: E402
 
 S = 128

@@ -4,6 +4,7 @@ import sys
 import unittest
 
 HERE = os.path.dirname(__file__)
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "train"))
 
@@ -11,7 +12,7 @@ import numpy as np  # noqa: E402
 
 from healthgpt.tokenizer import build_tokenizer  # noqa: E402
 from data import Split  # noqa: E402
-from model.tests.support import check_changes_comprehension_only  # noqa: E402
+from support import check_changes_comprehension_only  # noqa: E402
 import train as T  # noqa: E402
 
 S = 128
