@@ -25,12 +25,10 @@ import argparse
 import json
 import os
 import sys
-import time
 from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_DIR = os.path.dirname(HERE)
@@ -43,7 +41,7 @@ from data import Encoder, Split, clip_pixels, collate, load_split, patch_lesion_
 from healthgpt import HealthGPT  # noqa: E402
 from healthgpt.export import load_reference, save_reference  # noqa: E402
 from healthgpt.tokenizer import Tokenizer  # noqa: E402
-from loop import LESION_CLASS_WEIGHT, comprehension_trainables, lm_loss, log, set_lr  # noqa: E402
+from loop import answer_and_lesion_map_loss, comprehension_trainables, log, run  # noqa: E402
 
 
 class FreshItems(torch.utils.data.IterableDataset):
@@ -101,6 +99,8 @@ def lesion_map_accuracy(model: HealthGPT, head: torch.nn.Linear, layer: int, spl
     lesion probability is over ½, and the side from the most likely patch (a check of training, not a result:
     the model's answers are measured by eval_vqa)."""
     found, side_ok, n_side = [], 0, 0
+    size = split.vqa_img.shape[-1]
+    g = size // model.config.patch_size
     for s in range(0, len(split.vqa), 64):
         px = clip_pixels(split.vqa_img[s:s + 64] / 255.0).to(device)
         p = head(model.vision.features(px, [layer])[0]).softmax(-1)[..., 1:].sum(-1).cpu().numpy()
@@ -108,10 +108,8 @@ def lesion_map_accuracy(model: HealthGPT, head: torch.nn.Linear, layer: int, spl
             it = split.vqa[s + k]
             found.append((score.max() > 0.5) == (it["lesion"] is not None))
             if it["lesion"] and it["lesion"]["side"]:
-                g = int(round(len(score) ** 0.5))
                 col = int(score.argmax()) % g
-                mid = split.vqa_img.shape[-1] / 2 - 0.5
-                side = "right" if (col + 0.5) * split.vqa_img.shape[-1] / g < mid else "left"
+                side = "right" if (col + 0.5) * size / g < size / 2 - 0.5 else "left"
                 side_ok += side == it["lesion"]["side"]
                 n_side += 1
     return {"abnormality": float(np.mean(found)), "side": side_ok / max(1, n_side)}
@@ -127,45 +125,29 @@ def lesion_refine(model: HealthGPT, enc: Encoder, train: Split, steps: int, batc
     head.to(device)
     model.train()
     params = params + list(head.parameters())
-    class_weight = torch.tensor(LESION_CLASS_WEIGHT, device=device)
     parallel = dict(num_workers=workers, persistent_workers=True, prefetch_factor=8) if workers else {}
-    loader = torch.utils.data.DataLoader(FreshItems(train, enc, model.config.patch_size, seed), batch_size=batch,
-                                         collate_fn=collate_items, **parallel)
-    lm = lm_loss(model)
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
-    t0, ema, checks, done = time.time(), None, [], 0
-    for step, b in enumerate(loader):
-        if step >= steps or (max_seconds and time.time() - t0 > max_seconds):
-            break
-        # with a time limit the cosine schedule follows whichever ends first, steps or time, so it always decays
-        progress = step if not max_seconds else max(step, int(steps * (time.time() - t0) / max_seconds))
-        set_lr(opt, lr, progress, steps, warmup=100)
-        b = to_device(b, device)
-        answer, _ = lm(b)
-        feats = model.vision.features(b["pixel_values"], [layer])[0]
-        dense = F.cross_entropy(head(feats).reshape(-1, 3), b["lesion"].reshape(-1), weight=class_weight)
-        loss = answer + dense
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        done = step + 1
-        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-        if step % 100 == 0 or done == steps:
-            log(f"lesion refine step {done}/{steps} answer {answer.item():.4f} lesion map {dense.item():.4f} "
-                f"ema {ema:.4f} ({time.time() - t0:.0f}s)", fh)
-        if check is not None and check_every and (done % check_every == 0 or done == steps):
+    batches = iter(torch.utils.data.DataLoader(FreshItems(train, enc, model.config.patch_size, seed),
+                                               batch_size=batch, collate_fn=collate_items, **parallel))
+    done, checks = 0, []
+
+    def after_step(n: int) -> None:
+        nonlocal done
+        done = n
+        if check is not None and check_every and (n % check_every == 0 or n == steps):
             model.eval()
-            acc = lesion_map_accuracy(model, head, layer, check, device)
+            checks.append({"step": n, **lesion_map_accuracy(model, head, layer, check, device)})
             model.train()
-            checks.append({"step": done, **acc})
-            log(f"lesion map on {check.name}: " + json.dumps(acc), fh)
+            log(f"lesion map on {check.name}: " + json.dumps(checks[-1]), fh)
+
+    seconds = run(params, steps, lr, lambda step: to_device(next(batches), device),
+                  answer_and_lesion_map_loss(model, layer, head), "lesion refine", fh, warmup=100,
+                  max_seconds=max_seconds, log_every=100, after_step=after_step)
     model.eval()
     model.cpu()
     for p in model.parameters():
         p.requires_grad_(False)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    return {"steps": done, "seconds": time.time() - t0, "checks": checks, "device": where, "batch": batch, "lr": lr,
+    return {"steps": done, "seconds": seconds, "checks": checks, "device": where, "batch": batch, "lr": lr,
             "seed": seed, "torch": torch.__version__}
 
 
@@ -195,7 +177,8 @@ def main():
     with open(os.path.join(a.src, "metrics.json")) as f:
         metrics = json.load(f)
     enc = Encoder(model.config, Tokenizer(tok_json))
-    train, test = load_split(a.data, "train"), load_split(a.data, "test")
+    train = load_split(a.data, "train")
+    test = load_split(a.data, "test") if a.check_every else None  # only the lesion-map checks read it
     log(f"lesion refinement from {a.src} on {device}: {a.steps} steps x {a.batch}", fh)
     result = lesion_refine(model, enc, train, a.steps, a.batch, a.lr, a.seed, device, a.workers, fh,
                            check=test, check_every=a.check_every, max_seconds=a.max_seconds)

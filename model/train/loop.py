@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -35,20 +35,32 @@ def set_lr(opt, lr: float, step: int, steps: int, warmup: int = 20) -> None:
         g["lr"] = lr * max(f, 0.05)
 
 
-def run(params, steps: int, lr: float, batch_fn, loss_fn, name: str, fh, warmup: int = 20) -> float:
+def run(params, steps: int, lr: float, batch_fn, loss_fn, name: str, fh, warmup: int = 20,
+        max_seconds: Optional[float] = None, log_every: int = 20,
+        after_step: Optional[Callable[[int], None]] = None) -> float:
+    """The loop of every stage: AdamW, set_lr's schedule, gradient clip 1.0. loss_fn(batch_fn(step)) gives (loss,
+    log tag). With max_seconds the loop also stops after that long, and the schedule then follows whichever ends
+    first, steps or time, so it always decays. after_step(steps done) runs after each step."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, betas=(0.9, 0.98))
     t0, ema = time.time(), None
     for step in range(steps):
-        set_lr(opt, lr, step, steps, warmup)
+        elapsed = time.time() - t0
+        if max_seconds and elapsed > max_seconds:
+            log(f"{name} stopped by its time limit after {step} steps ({elapsed:.0f}s)", fh)
+            break
+        progress = step if not max_seconds else max(step, int(steps * elapsed / max_seconds))
+        set_lr(opt, lr, progress, steps, warmup)
         loss, tag = loss_fn(batch_fn(step))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
-        if step % 20 == 0 or step == steps - 1:
+        if step % log_every == 0 or step == steps - 1:
             log(f"{name} step {step + 1}/{steps} {tag} loss {loss.item():.4f} ema {ema:.4f} "
                 f"({time.time() - t0:.0f}s)", fh)
+        if after_step:
+            after_step(step + 1)
     return time.time() - t0
 
 
@@ -80,4 +92,18 @@ def lm_loss(model: HealthGPT):
         out = model(b["input_ids"], b["pixel_values"], b["plugin"], labels=b["labels"],
                     attention_mask=b["attention_mask"])
         return out["loss"], b.get("tag", b["plugin"])
+    return f
+
+
+def answer_and_lesion_map_loss(model: HealthGPT, layer: int, lesion_map: torch.nn.Linear, lesion_weight: float = 1.0):
+    """The loss of the comprehension refinements (steps 7 and 9): the answer's, plus the per-patch lesion map
+    (none / brighter / darker, batch["lesion"]) predicted from the comprehension features by a training-only head."""
+    answer_loss = lm_loss(model)
+    class_weight = torch.tensor(LESION_CLASS_WEIGHT, device=lesion_map.weight.device)
+
+    def f(b):
+        answer, tag = answer_loss(b)
+        feats = model.vision.features(b["pixel_values"], [layer])[0]
+        dense = F.cross_entropy(lesion_map(feats).reshape(-1, 3), b["lesion"].reshape(-1), weight=class_weight)
+        return answer + lesion_weight * dense, f"{tag} answer {answer.item():.4f} lesion map {dense.item():.4f}"
     return f

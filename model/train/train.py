@@ -63,7 +63,7 @@ from data import (GEN_TASKS, Encoder, Split, clip_pixels, collate, corpus, load_
 from eval.evaluate import batch_generate, eval_generation, eval_vq, eval_vqa, vq_encode  # noqa: E402
 from eval.metrics import ssim_loss_map  # noqa: E402
 from lesion_refine import lesion_refine  # noqa: E402
-from loop import LESION_CLASS_WEIGHT, comprehension_trainables, lm_loss, log, run, set_lr, set_trainable  # noqa: E402
+from loop import answer_and_lesion_map_loss, comprehension_trainables, lm_loss, log, run, set_lr, set_trainable  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ settings
 FULL = dict(
@@ -354,9 +354,7 @@ def refine_comprehension(model: HealthGPT, enc: Encoder, train: Split, steps: in
     layer, params = comprehension_trainables(model)
     lesion_map = torch.nn.Linear(model.config.vision_hidden_size, 3)
     labels = torch.from_numpy(train.lesion_patch_labels(model.config.patch_size))
-    class_weight = torch.tensor(LESION_CLASS_WEIGHT)
     qa, reports = train.qa(), train.reports()
-    lm = lm_loss(model)
 
     def batch(step: int):
         rows, imgs, idx = [], [], []
@@ -373,13 +371,8 @@ def refine_comprehension(model: HealthGPT, enc: Encoder, train: Split, steps: in
             idx.append(i)
         return {**collate(rows), "pixel_values": clip_pixels(np.stack(imgs)), "plugin": "com", "lesion": labels[idx]}
 
-    def loss(b):
-        answer, tag = lm(b)
-        feats = model.vision.features(b["pixel_values"], [layer])[0]
-        dense = F.cross_entropy(lesion_map(feats).reshape(-1, 3), b["lesion"].reshape(-1), weight=class_weight)
-        return answer + lesion_weight * dense, tag
-
-    return run(params + list(lesion_map.parameters()), steps, 1e-3, batch, loss, "refine", fh)
+    return run(params + list(lesion_map.parameters()), steps, 1e-3, batch,
+               answer_and_lesion_map_loss(model, layer, lesion_map, lesion_weight), "refine", fh)
 
 
 def ablation(stage2_state, stage3, cfg: HealthGPTConfig, tok_json: Dict, vq: VQAutoencoder, enc: Encoder, test: Split,
