@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from './app/app-info';
 import { contentSecurityPolicy } from './app/content-security-policy';
 import { startLoopbackBridge, type LoopbackBridge } from './ipc/loopback-bridge';
 import { createServices, type ServiceOptions, type Services } from './services';
-import { RENDERER_MIME_TYPES } from './app/mime-types';
+import { rendererFileFor } from './app/renderer-files';
 
 
 export interface BrowserModeOptions extends Omit<ServiceOptions, 'mode'> {
@@ -37,21 +37,33 @@ export async function startBrowserMode(options: BrowserModeOptions = {}): Promis
   void services.dicom.warm();
   let origin = '';
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const rel = decodeURIComponent(url.pathname) === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
-    const file = path.resolve(rendererDir, rel);
     const headers = {
       'Content-Security-Policy': contentSecurityPolicy({ bridgeOrigin: origin.replace(/^http/, 'ws') }),
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'no-store',
       'Cross-Origin-Opener-Policy': 'same-origin',
     };
-    if (req.method !== 'GET' || !file.startsWith(rendererDir + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end('not found');
-      return;
+    const refuse = (status: number, reason: string) => res.writeHead(status, { ...headers, 'Content-Type': 'text/plain' }).end(reason);
+    try {
+      if (req.method !== 'GET') return refuse(405, 'method not allowed');
+      let pathname: string;
+      try {
+        pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+      } catch {
+        return refuse(400, 'malformed URL');
+      }
+      const target = rendererFileFor(pathname, rendererDir);
+      if (target.status !== 200) return refuse(target.status, target.reason);
+      if (!existsSync(target.file) || !statSync(target.file).isFile()) return refuse(404, 'not found');
+      res.writeHead(200, { ...headers, 'Content-Type': target.contentType });
+      createReadStream(target.file)
+        .on('error', () => res.destroy())
+        .pipe(res);
+    } catch {
+      // Whatever one request does, the server (and the services behind it) stay up.
+      if (!res.headersSent) refuse(500, 'internal error');
+      else res.destroy();
     }
-    res.writeHead(200, { ...headers, 'Content-Type': RENDERER_MIME_TYPES[path.extname(file)] ?? 'application/octet-stream' });
-    createReadStream(file).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const address = server.address();

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { contentSecurityPolicy } from '../app/content-security-policy';
-import { RENDERER_MIME_TYPES } from '../app/mime-types';
+import { rendererFileFor, type RendererFileTarget } from '../app/renderer-files';
 
 /** The custom scheme the window loads from: app://healthgpt/ serves dist/renderer, nothing else. */
 export const APP_SCHEME = 'app';
@@ -22,7 +21,7 @@ export function appResponseHeaders(contentType: string): Record<string, string> 
   };
 }
 
-export type AppRequestTarget = { status: 200; file: string; contentType: string } | { status: 403 | 404; reason: string };
+export type AppRequestTarget = RendererFileTarget;
 
 /**
  * Maps an app:// URL to a file inside the renderer folder. Anything else (another host, a path escaping
@@ -33,21 +32,10 @@ export function resolveAppRequest(requestUrl: string, rendererDir: string): AppR
   try {
     url = new URL(requestUrl);
   } catch {
-    return { status: 404, reason: 'malformed URL' };
+    return { status: 400, reason: 'malformed URL' };
   }
   if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST) return { status: 403, reason: `not ${APP_SCHEME}://${APP_HOST}` };
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(url.pathname);
-  } catch {
-    return { status: 404, reason: 'malformed path' };
-  }
-  if (pathname.includes('\0')) return { status: 404, reason: 'malformed path' };
-  const rel = pathname === '/' || pathname === '' ? 'index.html' : pathname.replace(/^\/+/, '');
-  const root = path.resolve(rendererDir);
-  const file = path.resolve(root, rel);
-  if (!file.startsWith(root + path.sep)) return { status: 403, reason: 'outside the renderer folder' };
-  return { status: 200, file, contentType: RENDERER_MIME_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream' };
+  return rendererFileFor(url.pathname, rendererDir);
 }
 
 /** Serves one app:// request as a fetch Response (what protocol.handle expects). */

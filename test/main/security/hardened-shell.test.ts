@@ -158,7 +158,8 @@ describe('app:// protocol', () => {
       expect(target.status === 200 && target.file).toBe(path.join(rendererDir, 'secret.txt'));
     }
     expect(resolveAppRequest('app://healthgpt/..%2fsecret.txt', rendererDir).status).toBe(403);
-    expect(resolveAppRequest('app://healthgpt/%00', rendererDir).status).toBe(404);
+    expect(resolveAppRequest('app://healthgpt/%00', rendererDir).status).toBe(400);
+    expect(resolveAppRequest('app://healthgpt/%E0%A4%A', rendererDir).status).toBe(400);
     expect(resolveAppRequest('file:///etc/passwd', rendererDir).status).toBe(403);
     const escaped = await serveAppRequest('app://healthgpt/..%2fsecret.txt', rendererDir);
     expect(escaped.status).toBe(403);
