@@ -89,11 +89,13 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const portArg = args.indexOf('--port');
   const dataArg = args.indexOf('--data-dir');
+  const exportArg = args.indexOf('--export-dir');
   const mode = await startBrowserMode({
     port: portArg >= 0 ? Number(args[portArg + 1]) : 0,
     dataDir: dataArg >= 0 ? args[dataArg + 1] : undefined,
+    exportDir: exportArg >= 0 ? args[exportArg + 1] : undefined,
   });
-  process.stdout.write(`HealthGPT Workstation (browser mode)\nOpen: ${mode.url}\nData folder: ${mode.services.dataDir}\nCtrl+C to stop.\n`);
+  process.stdout.write(`HealthGPT Workstation (browser mode)\nOpen: ${mode.url}\nData folder: ${mode.services.dataDir}\nExports: ${mode.services.exports.folder}\nCtrl+C to stop.\n`);
   const stop = () => void mode.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

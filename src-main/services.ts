@@ -19,6 +19,7 @@ import type { VerifyOptions } from './model/pack-verify';
 import { createWorkflowHandlers, WorkflowService } from './workflow/workflow-service';
 import type { ExecutionProvider } from '../src-shared/contracts/app';
 import { DomainError } from '../src-shared/ipc/envelope';
+import { ExportDestinations, type SaveDialog } from './fs/export-destination';
 import { workflowErrorCodes } from '../src-shared/contracts/workflow';
 
 export const APP_ORIGIN = 'app://healthgpt';
@@ -29,6 +30,10 @@ export interface ServiceOptions {
   resourcesDir?: string;
   /** The machine policy in force; loaded from the OS location (or HEALTHGPT_POLICY_FILE) when absent. */
   policy?: MachinePolicyState;
+  /** Where exports the window asks for are written; default <dataDir>/exports. */
+  exportDir?: string;
+  /** The desktop app's save dialog, offered the export folder's path first; absent: exports go there directly. */
+  saveDialog?: SaveDialog;
 }
 
 /**
@@ -50,6 +55,8 @@ export interface Services {
   readonly workflow: WorkflowService;
   /** How packs are verified before loading (policy first, then resources/trusted-keys.json). */
   packVerifyOptions(): VerifyOptions;
+  /** Where window-requested exports go (main names them; a window never passes a path). */
+  readonly exports: ExportDestinations;
   readonly dataDir: string;
   readonly resourcesDir: string;
   close(): Promise<void>;
@@ -61,6 +68,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   const dataDir = path.resolve(options.dataDir ?? policy.dataDir ?? defaultDataDir());
   const resourcesDir = path.resolve(options.resourcesDir ?? path.join(PROJECT_ROOT, 'resources'));
   mkdirSync(dataDir, { recursive: true });
+  const exports = new ExportDestinations(path.resolve(options.exportDir ?? path.join(dataDir, 'exports')), options.saveDialog ?? null);
   const jobs = new JobManager();
   const dicom = createDicomService({ jobs, dataDir });
   // Opens in the background (the start-up quick_check takes seconds on a large store); never throws for a
@@ -109,18 +117,20 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     dataDir,
     assertTaskAllowed: (task) => policy.assertTaskAllowed(task),
     assertExportAllowed: () => policy.assertExportAllowed(),
+    exports,
   });
   const handlers: AllHandlers = {
     app: createAppHandlers({
       mode: options.mode,
       dataDir,
+      exportDir: exports.folder,
       resourcesDir,
       providerInUse: () => providerInUse,
       policy: () => policy.summary(),
     }),
     jobs: createJobHandlers(jobs),
     policy: createPolicyHandlers(policy),
-    history: createHistoryHandlers(history, jobs, { assertExportAllowed: () => policy.assertExportAllowed() }),
+    history: createHistoryHandlers(history, jobs, { assertExportAllowed: () => policy.assertExportAllowed(), exports, dataDir }),
     dicom: dicom.handlers,
     model: createModelHandlers(model, modelDeps),
     workflow: createWorkflowHandlers(workflow),
@@ -135,6 +145,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     model,
     workflow,
     packVerifyOptions,
+    exports,
     dataDir,
     resourcesDir,
     async close() {

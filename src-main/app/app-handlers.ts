@@ -8,6 +8,7 @@ import { APP_NAME, appVersion, packRoots } from './app-info';
 export interface AppHandlerDeps {
   mode: AppInfo['mode'];
   dataDir: string;
+  exportDir: string;
   resourcesDir: string;
   /** The provider of the loaded model session, once one is loaded. */
   providerInUse: () => AppInfo['providers']['inUse'];
@@ -23,6 +24,7 @@ export function createAppHandlers(deps: AppHandlerDeps): DomainHandlers<typeof a
         version: appVersion(),
         mode: deps.mode,
         dataDir: deps.dataDir,
+        exportDir: deps.exportDir,
         packs: discoverPacks(packRoots(deps.resourcesDir, deps.dataDir)),
         providers: { available, preferred: preferredExecutionProvider(available), inUse: deps.providerInUse() },
         platform: `${process.platform}-${process.arch} (${os.release()})`,

@@ -79,6 +79,15 @@ async function start(): Promise<void> {
     mode: 'electron',
     policy,
     resourcesDir: app.isPackaged ? process.resourcesPath : undefined,
+    exportDir: path.join(app.getPath('documents'), 'HealthGPT exports'),
+    // The person confirms or moves every export the window asks for; the window itself never names a path.
+    saveDialog: async ({ suggested, title }) => {
+      // A folder export (a DICOM series) is a new folder: the save dialog picks its name and place as for a file.
+      const parent = mainWindow ?? BrowserWindow.getFocusedWindow();
+      const options = { title, defaultPath: suggested, properties: ['createDirectory' as const] };
+      const r = parent ? await dialog.showSaveDialog(parent, options) : await dialog.showSaveDialog(options);
+      return r.canceled || !r.filePath ? null : r.filePath;
+    },
   });
   wireIpc(ipcMain, services);
   mainWindow = createWindow();

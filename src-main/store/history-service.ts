@@ -431,7 +431,7 @@ export class HistoryService {
   /**
    * A zip of the case: case.json (everything recorded, artifact statuses verified), artifacts/<sha256>.<ext>
    * for every artifact that passes its hash check, and manifest.json with the sha256 and size of every
-   * entry. Written to a temporary file, synced, then renamed over the destination.
+   * entry. Written to a temporary file, synced, then linked to the destination, which must not exist.
    */
   async exportCase(caseId: string, destination: string, hooks: JobHooks = {}): Promise<ExportResult> {
     const detail = await this.getCase(caseId, true);
@@ -507,7 +507,9 @@ export class HistoryService {
       await flush();
       await fh.sync();
       await fh.close();
-      await fsp.rename(tmp, dest);
+      // A link fails atomically on an existing name: an export never replaces a file.
+      await fsp.link(tmp, dest);
+      await fsp.rm(tmp, { force: true });
       hooks.progress?.(total, total);
       await this.recordAudit({ action: 'case.export', entity: 'case', entityId: caseId, detail: { destination: dest, entries: entries.length, problems: problems.length } });
       return { path: dest, bytes: written, artifacts: entries.length - 2, sha256: zipHash.digest('hex'), problems };
@@ -515,6 +517,7 @@ export class HistoryService {
       await fh.close().catch(() => {});
       await fsp.rm(tmp, { force: true });
       if (isDiskFull(e)) throw new DomainError(historyErrorCodes.diskFull, `The disk holding ${path.dirname(dest)} is full: the export was not written.`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new DomainError(commonErrorCodes.badRequest, `${dest} already exists and is never replaced: the export was not written.`);
       throw e;
     }
   }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { constants as fsConstants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { dicomContract, Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
 import type { PackManifest, TaskSpec } from '../../src-shared/contracts/model-pack';
@@ -7,6 +7,8 @@ import { workflowErrorCodes, type AskOutcome, type GenerateOutcome, type workflo
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { APP_NAME, appVersion } from '../app/app-info';
 import { writeFileAtomic } from '../fs/atomic-write';
+import { fileStamp, type ExportDestinations } from '../fs/export-destination';
+import { reencodeViewPng } from './view-png';
 import { isDiskFull } from '../fs/disk-full';
 import type { CallContext, DomainHandlers, EventSink } from '../ipc/registry';
 import type { JobManager } from '../jobs/job-manager';
@@ -26,6 +28,8 @@ export interface WorkflowDeps {
   dataDir: string;
   assertTaskAllowed: (task: string) => void;
   assertExportAllowed: () => void;
+  /** Where exports the window asks for go (main names them; the window never passes a path). */
+  exports: ExportDestinations;
 }
 
 const INTERNAL_SENDER = { transport: 'direct' as const, origin: null, isMainFrame: true, authenticated: true };
@@ -57,8 +61,8 @@ function outputModalityOf(task: GenerationTask, spec: TaskSpec, inputModality: s
 }
 
 export class WorkflowService {
-  /** Generated series written by this app: uid → folder (for export and re-open). */
-  private readonly generatedFolders = new Map<string, string>();
+  /** Generated series written by this app: uid → folder and the run that wrote it (for export and re-open). */
+  private readonly generatedFolders = new Map<string, { folder: string; task: string; runId: string }>();
 
   constructor(private readonly deps: WorkflowDeps) {}
 
@@ -276,7 +280,7 @@ export class WorkflowService {
               generatedSeries: { studyId: where.studyId, seriesId: stableId('series', writer.seriesInstanceUid), seriesUid: writer.seriesInstanceUid, modality, description: `AI ${request.task}`, instanceCount: written.length, location: outDir, generated: true },
               artifacts,
             });
-            this.generatedFolders.set(writer.seriesInstanceUid, outDir);
+            this.generatedFolders.set(writer.seriesInstanceUid, { folder: outDir, task: request.task, runId });
           }
           await this.deps.history.finishRun({ runId, status: complete ? 'succeeded' : 'cancelled', timing: { totalMs: performance.now() - started, slices: written.length } });
           partial = outcome(complete);
@@ -312,21 +316,53 @@ export class WorkflowService {
     if (final.status !== 'done') throw new DomainError(workflowErrorCodes.exportFailed, 'The generated slice could not be re-read as DICOM.');
   }
 
+  // ---- exports: the window's entry points name nothing; main picks the place (ExportDestinations) ----
+
+  async exportSeriesForWindow(generatedSeriesUid: string): Promise<{ folder: string; files: number }> {
+    this.deps.assertExportAllowed();
+    const found = this.generatedSeries(generatedSeriesUid);
+    const target = await this.deps.exports.choose(`AI-${found.task}-${shortRunId(found.runId)}-${fileStamp()}`, 'folder', 'Export the generated series as DICOM');
+    return this.exportSeries(generatedSeriesUid, target);
+  }
+
+  async exportReportForWindow(runId: string, format: 'md' | 'txt'): Promise<{ path: string; bytes: number }> {
+    this.deps.assertExportAllowed();
+    const file = await this.deps.exports.choose(`report-${shortRunId(runId)}-${fileStamp()}.${format}`, 'file', 'Export the report');
+    return this.exportReport(runId, file, format);
+  }
+
+  async exportPngForWindow(png: Uint8Array): Promise<{ path: string; bytes: number }> {
+    this.deps.assertExportAllowed();
+    // Checked before the dialog opens: a bad image never asks the person where to put it.
+    const clean = reencodeViewPng(png);
+    const file = await this.deps.exports.choose(`view-${fileStamp()}-${randomUUID().slice(0, 4)}.png`, 'file', 'Save the view as PNG');
+    return this.writePng(file, clean);
+  }
+
+  private generatedSeries(uid: string) {
+    const found = this.generatedFolders.get(uid);
+    if (!found) throw new DomainError(workflowErrorCodes.noRun, 'That series was not generated in this session; export it from the case history instead.');
+    return found;
+  }
+
+  /** Copies a generated series into the folder `destination` (made if missing); an existing file there is never replaced. */
   exportSeries(generatedSeriesUid: string, destination: string): { folder: string; files: number } {
     this.deps.assertExportAllowed();
-    const folder = this.generatedFolders.get(generatedSeriesUid);
-    if (!folder) throw new DomainError(workflowErrorCodes.noRun, 'That series was not generated in this session; export it from the case history instead.');
+    const { folder } = this.generatedSeries(generatedSeriesUid);
     const target = path.resolve(destination);
-    mkdirSync(target, { recursive: true });
     const copied: string[] = [];
+    let created = false;
     try {
+      created = !existsSync(target);
+      mkdirSync(target, { recursive: true });
       for (const name of readdirSorted(folder)) {
-        copyFileSync(path.join(folder, name), path.join(target, name));
+        copyFileSync(path.join(folder, name), path.join(target, name), fsConstants.COPYFILE_EXCL);
         copied.push(path.join(target, name));
       }
     } catch (e) {
       // An export is whole or absent: remove what was copied before the failure (e.g. a full disk).
       for (const f of copied) rmSync(f, { force: true });
+      if (created) rmSync(target, { recursive: true, force: true });
       throw exportFailure(e, target);
     }
     return { folder: target, files: copied.length };
@@ -345,7 +381,7 @@ export class WorkflowService {
     const body = `${lines.join('\n')}\n`;
     const file = path.resolve(destination);
     try {
-      writeFileAtomic(file, body);
+      writeFileAtomic(file, body, { overwrite: false });
     } catch (e) {
       throw exportFailure(e, file);
     }
@@ -353,12 +389,10 @@ export class WorkflowService {
     return { path: file, bytes: Buffer.byteLength(body) };
   }
 
-  async exportPng(destination: string, png: Uint8Array): Promise<{ path: string; bytes: number }> {
-    this.deps.assertExportAllowed();
-    if (png.byteLength < 8 || png[0] !== 0x89 || png[1] !== 0x50 || png[2] !== 0x4e || png[3] !== 0x47) throw new DomainError('BAD_REQUEST', 'The view image is not a PNG.');
+  private async writePng(destination: string, png: Uint8Array): Promise<{ path: string; bytes: number }> {
     const file = path.resolve(destination);
     try {
-      writeFileAtomic(file, png);
+      writeFileAtomic(file, png, { overwrite: false });
     } catch (e) {
       throw exportFailure(e, file);
     }
@@ -367,10 +401,13 @@ export class WorkflowService {
   }
 }
 
+const shortRunId = (runId: string) => runId.replace(/^run-/, '').slice(0, 8);
+
 /** A file-system failure during an export, as a message a person can act on. */
 function exportFailure(e: unknown, target: string): DomainError {
   const code = (e as NodeJS.ErrnoException).code;
   if (isDiskFull(e)) return new DomainError(workflowErrorCodes.exportFailed, `the disk is full at ${target}; nothing was exported.`);
+  if (code === 'EEXIST') return new DomainError(workflowErrorCodes.exportFailed, `${target} already exists and is never replaced; nothing was exported.`);
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new DomainError(workflowErrorCodes.exportFailed, `no permission to write ${target}; nothing was exported.`);
   return new DomainError(workflowErrorCodes.exportFailed, `export to ${target} failed (${code ?? (e instanceof Error ? e.message : String(e))}); nothing was exported.`);
 }
@@ -384,8 +421,8 @@ export function createWorkflowHandlers(service: WorkflowService): DomainHandlers
   return {
     ask: (request, ctx) => service.ask(request, ctx),
     generate: (request, ctx) => service.generate(request, ctx),
-    exportSeries: ({ generatedSeriesUid, destination }) => service.exportSeries(generatedSeriesUid, destination),
-    exportReport: ({ runId, destination, format }) => service.exportReport(runId, destination, format),
-    exportPng: ({ destination, png }) => service.exportPng(destination, png),
+    exportSeries: ({ generatedSeriesUid }) => service.exportSeriesForWindow(generatedSeriesUid),
+    exportReport: ({ runId, format }) => service.exportReportForWindow(runId, format),
+    exportPng: ({ png }) => service.exportPngForWindow(png),
   };
 }

@@ -20,6 +20,8 @@ export const appInfoSchema = z.object({
   version: z.string(),
   mode: z.enum(['electron', 'browser', 'cli', 'test']),
   dataDir: z.string(),
+  /** Where exports are written (the desktop app offers it first in a save dialog). */
+  exportDir: z.string(),
   packs: z.array(packSummarySchema),
   providers: z.object({
     available: z.array(executionProviderSchema),

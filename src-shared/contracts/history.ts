@@ -241,21 +241,16 @@ export const historyContract = {
       .strict(),
     reviewRecordSchema,
   ),
-  /** Job: zip of case.json + artifacts + manifest.json (sha256 of every entry). Result: ExportResult. */
-  exportCase: operation(
-    'history:export-case',
-    z.object({ caseId: caseIdSchema, destination: z.string().min(1).max(4096).regex(/\.zip$/i, 'the destination must be a .zip file') }).strict(),
-    jobStartedSchema,
-  ),
-  /** Job: online backup (the app keeps working). Default destination: <data>/backups/. Result: BackupResult. */
-  backup: operation(
-    'history:backup',
-    z.object({ destination: z.string().min(1).max(4096).regex(/\.db$/i, 'the backup must be a .db file').optional() }).strict(),
-    jobStartedSchema,
-  ),
+  /**
+   * Job: zip of case.json + artifacts + manifest.json (sha256 of every entry). Result: ExportResult. Main
+   * picks the file (export folder, or a save dialog in the desktop app): a window never names a path.
+   */
+  exportCase: operation('history:export-case', z.object({ caseId: caseIdSchema }).strict(), jobStartedSchema),
+  /** Job: online backup (the app keeps working) into <data>/backups/. Result: BackupResult. */
+  backup: operation('history:backup', z.object({}).strict(), jobStartedSchema),
   check: operation('history:check', z.object({ verifyArtifacts: z.boolean().default(true) }).strict(), checkReportSchema),
-  /** Open another database file (after a refusal, or to look at an archive). */
+  /** Open another database file inside the data folder (after a refusal, or to look at a kept-aside file). */
   openStore: operation('history:open-store', z.object({ path: z.string().min(1).max(4096) }).strict(), storeStatusSchema),
-  /** Replace the refused or current database with a verified backup; the old file is kept aside, untouched. */
+  /** Replace the refused or current database with a verified backup from <data>/backups/; the old file is kept aside, untouched. */
   restoreFromBackup: operation('history:restore-from-backup', z.object({ backupPath: z.string().min(1).max(4096) }).strict(), storeStatusSchema),
 } as const;

@@ -12,7 +12,9 @@ import { comprehensionTaskSchema, generationTaskSchema } from './model-pack';
  * - `generate` (job kind 'workflow-generate'): one job for a slice, a range or the whole series; progress
  *   done/total in slices (fractional within a slice), `etaSeconds`, and `data` = GenerateProgressData once a
  *   slice is written; final result GenerateOutcome (a cancelled job keeps its slices, marked incomplete).
- * - exports write files the user chose; DICOM exports are the derived series' own files.
+ * - exports: main names the file and puts it in the export folder (the desktop app lets the person move
+ *   it in a save dialog); a window never passes a path, and an existing file is never replaced. DICOM
+ *   exports are the derived series' own files.
  */
 
 export const workflowErrorCodes = {
@@ -83,22 +85,22 @@ export const workflowContract = {
       .refine((r) => r.from === undefined || r.to === undefined || r.from <= r.to, 'from must not be after to'),
     jobStartedSchema,
   ),
-  /** Copies a generated series' DICOM files (already validated at write) to a folder the user chose. */
+  /** Copies a generated series' DICOM files (already validated at write) to a new folder. */
   exportSeries: operation(
     'workflow:export-series',
-    z.object({ generatedSeriesUid: seriesUid, destination: z.string().min(1).max(4096) }).strict(),
+    z.object({ generatedSeriesUid: seriesUid }).strict(),
     z.object({ folder: z.string(), files: z.number().int() }),
   ),
   /** Writes a run's text (answer or report) as Markdown or plain text. */
   exportReport: operation(
     'workflow:export-report',
-    z.object({ runId: z.string().min(1).max(100), destination: z.string().min(1).max(4096), format: z.enum(['md', 'txt']).default('md') }).strict(),
+    z.object({ runId: z.string().min(1).max(100), format: z.enum(['md', 'txt']).default('md') }).strict(),
     z.object({ path: z.string(), bytes: z.number().int() }),
   ),
-  /** Saves a PNG of a view rendered by the window. */
+  /** Saves a PNG of a view rendered by the window (checked whole and re-encoded by main). */
   exportPng: operation(
     'workflow:export-png',
-    z.object({ destination: z.string().min(1).max(4096), png: z.instanceof(Uint8Array).refine((b) => b.byteLength <= 64 * 1024 * 1024, 'PNG larger than 64 MB') }).strict(),
+    z.object({ png: z.instanceof(Uint8Array).refine((b) => b.byteLength <= 64 * 1024 * 1024, 'PNG larger than 64 MB') }).strict(),
     z.object({ path: z.string(), bytes: z.number().int() }),
   ),
 } as const;

@@ -35,7 +35,7 @@ describe('reading workflow: ask, generate, review, export', () => {
   const detailOf = (seriesUid: string): Promise<SeriesDetail> => Promise.resolve(session.mode.services.dicom.handlers.getSeries({ seriesUid }, ctx));
 
   async function start() {
-    session = await openBrowserSession({ dataDir, ...(resourcesDir ? { resourcesDir } : {}) });
+    session = await openBrowserSession({ dataDir, exportDir, ...(resourcesDir ? { resourcesDir } : {}) });
     page = session.page;
   }
 
@@ -175,7 +175,8 @@ describe('reading workflow: ask, generate, review, export', () => {
     await expect.poll(async () => page.getByTestId('run-review').count()).toBe(1);
     expect(await page.getByTestId('run-review').getAttribute('data-decision')).toBe('accepted');
 
-    await page.getByTestId('export-folder').fill(exportDir);
+    // Main names every export and writes it to the export folder; the panel says where.
+    expect(await page.getByTestId('export-folder').textContent()).toContain(exportDir);
     await page.getByTestId('export-series').click();
     await expect.poll(async () => page.getByTestId('export-done').count(), { timeout: 30_000 }).toBe(1);
     await page.getByTestId('export-png').click();
@@ -199,7 +200,6 @@ describe('reading workflow: ask, generate, review, export', () => {
     await page.getByTestId('ask-question').fill('Which modality is this?');
     await page.getByTestId('ask-button').click();
     await expect.poll(async () => page.getByTestId('export-report').count(), { timeout: 60_000 }).toBe(1);
-    await page.getByTestId('export-folder').fill(exportDir);
     await page.getByTestId('export-report').click();
     await expect.poll(async () => page.getByTestId('export-done').count(), { timeout: 30_000 }).toBe(1);
     const md = readdirSync(exportDir).find((n) => n.endsWith('.md'));

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useWorkstation } from '../../app/workstation-context';
-import { describeError, joinPath } from './messages';
+import { describeError } from './messages';
 import { currentViewPng } from './view-png';
 
 export interface FinishedRun {
@@ -25,7 +25,6 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
   const { client, info } = useWorkstation();
   const [comment, setComment] = useState('');
   const [reviews, setReviews] = useState<Review[]>([]);
-  const [folder, setFolder] = useState(() => (info ? joinPath(info.dataDir, 'exports') : ''));
   const [busy, setBusy] = useState<string | null>(null);
   const [done, setDone] = useState<string[]>([]);
   const [problem, setProblem] = useState<string | null>(null);
@@ -41,7 +40,6 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
 
   const exporting = async (what: string, work: () => Promise<string>) => {
     setProblem(null);
-    if (!folder.trim()) return setProblem('Type the folder to export to first.');
     setBusy(what);
     try {
       const message = await work();
@@ -57,14 +55,14 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
     exporting('series', async () => {
       const uid = run.generatedSeriesUid;
       if (!uid) throw new Error('This run wrote no series to export.');
-      const r = await client.workflow.exportSeries({ generatedSeriesUid: uid, destination: joinPath(folder, `AI-${run.task ?? 'series'}-${short(run.runId)}`) });
+      const r = await client.workflow.exportSeries({ generatedSeriesUid: uid });
       if (!r.ok) throw new Error(describeError('DICOM export failed', r.error));
       return `DICOM series: ${r.value.files} file${r.value.files === 1 ? '' : 's'} in ${r.value.folder}`;
     });
 
   const exportReport = () =>
     exporting('report', async () => {
-      const r = await client.workflow.exportReport({ runId: run.runId, destination: joinPath(folder, `report-${short(run.runId)}.md`), format: 'md' });
+      const r = await client.workflow.exportReport({ runId: run.runId, format: 'md' });
       if (!r.ok) throw new Error(describeError('Report export failed', r.error));
       return `Report: ${r.value.path} (${r.value.bytes} bytes)`;
     });
@@ -73,8 +71,7 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
     exporting('png', async () => {
       const png = await currentViewPng();
       if (!png) throw new Error('PNG export failed: nothing is drawn in the viewer.');
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      const r = await client.workflow.exportPng({ destination: joinPath(folder, `view-${stamp}.png`), png });
+      const r = await client.workflow.exportPng({ png });
       if (!r.ok) throw new Error(describeError('PNG export failed', r.error));
       return `PNG: ${r.value.path} (${r.value.bytes} bytes)`;
     });
@@ -105,10 +102,12 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
         </ul>
       )}
       <h2>Export</h2>
-      <label className="field">
-        <span>Folder</span>
-        <input value={folder} aria-label="Export folder" data-testid="export-folder" onChange={(e) => setFolder(e.target.value)} />
-      </label>
+      {info && (
+        <p className="muted" data-testid="export-folder">
+          {info.mode === 'electron' ? 'You choose where each export is saved.' : 'Exports are saved in'} <code>{info.exportDir}</code>
+          {info.mode === 'electron' ? ' is offered first.' : '; an existing file is never replaced.'}
+        </p>
+      )}
       <div className="wf-row">
         {run.kind === 'generate' && (
           <button type="button" disabled={Boolean(busy) || !run.generatedSeriesUid} data-testid="export-series" onClick={() => void exportSeries()}>

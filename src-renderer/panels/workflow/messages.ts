@@ -21,10 +21,3 @@ export function describeError(what: string, error: IpcError): string {
 export function jobFailure(what: string, final: JobFinal): string | null {
   return final.status === 'failed' ? describeError(what, final.error) : null;
 }
-
-/** Joins a folder the user typed and a file name with the folder's own separator. */
-export function joinPath(folder: string, name: string): string {
-  const trimmed = folder.trim().replace(/[\\/]+$/, '');
-  const sep = trimmed.includes('\\') && !trimmed.includes('/') ? '\\' : '/';
-  return `${trimmed}${sep}${name}`;
-}

@@ -307,19 +307,23 @@ describe('history through the registry, the job manager and the CLI', () => {
   it('runs export and backup as jobs with a final event', async () => {
     const events: string[] = [];
     const sink = { id: 'test', send: (ch: string) => events.push(ch), isAlive: () => true };
-    const exp = await directCall(services, 'history', 'exportCase', { caseId: 'case-7', destination: path.join(tmp.dir, 'e.zip') }, sink);
+    const exp = await directCall(services, 'history', 'exportCase', { caseId: 'case-7' }, sink);
     const final = await services.jobs.wait(exp.jobId);
     expect(final.status).toBe('done');
-    expect(exportResultSchema.parse(final.status === 'done' ? final.result : null).artifacts).toBe(3);
+    const exported = exportResultSchema.parse(final.status === 'done' ? final.result : null);
+    expect(exported.artifacts).toBe(3);
+    // Main named the file, in the export folder; a window cannot name one.
+    expect(path.dirname(exported.path)).toBe(services.exports.folder);
+    expect(path.basename(exported.path)).toMatch(/^case-case-7-\d{8}-\d{6}\.zip$/);
     const bk = await directCall(services, 'history', 'backup', {}, sink);
     const bkFinal = await services.jobs.wait(bk.jobId);
     expect(bkFinal.status).toBe('done');
     const backup = backupResultSchema.parse(bkFinal.status === 'done' ? bkFinal.result : null);
     expect(path.dirname(backup.path)).toBe(path.join(tmp.dir, 'backups'));
     expect(events.filter((e) => e === 'jobs:final')).toHaveLength(2);
-    await expect(directCall(services, 'history', 'exportCase', { caseId: 'case-7', destination: path.join(tmp.dir, 'e.txt') }, sink)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-    await expect(directCall(services, 'history', 'backup', { destination: path.join(tmp.dir, 'b.zip') }, sink)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-    const failed = await directCall(services, 'history', 'exportCase', { caseId: 'no-such-case', destination: path.join(tmp.dir, 'x.zip') }, sink);
+    await expect(directCall(services, 'history', 'exportCase', { caseId: 'case-7', destination: path.join(tmp.dir, 'e.zip') } as never, sink)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(directCall(services, 'history', 'backup', { destination: path.join(tmp.dir, 'b.db') } as never, sink)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    const failed = await directCall(services, 'history', 'exportCase', { caseId: 'no-such-case' }, sink);
     const failedFinal = await services.jobs.wait(failed.jobId);
     expect(failedFinal).toMatchObject({ status: 'failed', error: { code: 'NOT_FOUND' } });
   });

@@ -73,8 +73,8 @@ describe('reading workflow in main: ask, generate, history, export (tiny random 
     expect(run.outputs.find((o) => o.kind === 'text')?.text).toBe(result.text);
     expect(run.inputSeriesIds).toHaveLength(1);
 
-    const report = path.join(mkdtempSync(path.join(os.tmpdir(), 'hgpt-wf-rep-')), 'answer.md');
-    const written = await call<{ path: string }>(services, 'workflow:export-report', { runId: result.runId, destination: report, format: 'md' }, ctx);
+    const written = await call<{ path: string }>(services, 'workflow:export-report', { runId: result.runId, format: 'md' }, ctx);
+    expect(path.dirname(written.path)).toBe(services.exports.folder);
     expect(readFileSync(written.path, 'utf8')).toContain(result.text);
   });
 
@@ -115,8 +115,13 @@ describe('reading workflow in main: ask, generate, history, export (tiny random 
     expect(seriesOut.artifacts).toHaveLength(3);
     expect(seriesOut.artifacts.every((a) => a.status === 'ok')).toBe(true);
 
-    const exportDir = mkdtempSync(path.join(os.tmpdir(), 'hgpt-wf-exp-'));
-    expect(await call<{ files: number }>(services, 'workflow:export-series', { generatedSeriesUid: out.generatedSeriesUid, destination: exportDir }, ctx)).toMatchObject({ files: 3 });
+    const exported = await call<{ folder: string; files: number }>(services, 'workflow:export-series', { generatedSeriesUid: out.generatedSeriesUid }, ctx);
+    expect(exported.files).toBe(3);
+    expect(path.basename(exported.folder)).toMatch(/^AI-sr-[0-9a-f]{8}-\d{8}-\d{6}$/);
+    // The shell user's own folder (the CLI's --out) may already exist; no file in it is ever replaced.
+    const again = services.workflow.exportSeries(out.generatedSeriesUid, path.join(services.exports.folder, 'cli-out'));
+    expect(again.files).toBe(3);
+    expect(() => services.workflow.exportSeries(out.generatedSeriesUid, again.folder)).toThrow(/already exists and is never replaced/);
   });
 
   it('a cancelled series keeps what is done, marked incomplete, and the run is recorded as cancelled', async () => {
