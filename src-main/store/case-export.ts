@@ -7,6 +7,7 @@ import { Zip, type ZipInputFile } from 'fflate';
 import { historyErrorCodes, type CaseDetail, type ExportResult } from '../../src-shared/contracts/history';
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { isDiskFull } from '../fs/disk-full';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../fs/private-files';
 import type { ArtifactStore } from './artifact-store';
 
 export interface ExportHooks {
@@ -62,9 +63,9 @@ export async function writeCaseExport(
 ): Promise<{ result: ExportResult; entries: number }> {
 const { caseId, detail } = input;
   const dest = path.resolve(destination);
-  await fsp.mkdir(path.dirname(dest), { recursive: true });
+  await fsp.mkdir(path.dirname(dest), { recursive: true, mode: PRIVATE_DIR_MODE });
   const tmp = `${dest}.partial-${process.pid}-${Date.now()}`;
-  const fh = await fsp.open(tmp, 'wx');
+  const fh = await fsp.open(tmp, 'wx', PRIVATE_FILE_MODE); // the case's patient data: this user only
   const zipHash = createHash('sha256');
   let written = 0;
   const chunks: Uint8Array[] = [];

@@ -18,6 +18,7 @@ import {
 } from '../../src-shared/contracts/history';
 import { commonErrorCodes, DomainError } from '../../src-shared/ipc/envelope';
 import { isDiskFull } from '../fs/disk-full';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, restrictMode } from '../fs/private-files';
 import { writeCaseExport } from './case-export';
 import { checkStore } from './history-check';
 import { ArtifactStore, type ArtifactFs } from './artifact-store';
@@ -154,7 +155,7 @@ export class HistoryService {
     this.schemaVersion = null;
     this.state = 'opening';
     try {
-      await fsp.mkdir(path.dirname(this.dbFile), { recursive: true });
+      await fsp.mkdir(path.dirname(this.dbFile), { recursive: true, mode: PRIVATE_DIR_MODE });
       const opened = await this.worker.call('open', {
         file: this.dbFile,
         actor: this.actor,
@@ -376,7 +377,7 @@ export class HistoryService {
   async backup(destination: string | undefined, hooks: JobHooks = {}): Promise<BackupResult> {
     const dest = path.resolve(destination ?? this.defaultBackupPath());
     if (dest === this.dbFile) throw new DomainError(commonErrorCodes.badRequest, 'A backup cannot overwrite the database it copies.');
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    await fsp.mkdir(path.dirname(dest), { recursive: true, mode: PRIVATE_DIR_MODE });
     try {
       const r = await this.call('backup', { destination: dest }, { signal: hooks.signal, onProgress: (d, t) => hooks.progress?.(d, t, 'pages copied') });
       return { path: r.path, bytes: r.bytes, pages: r.pages, durationMs: r.durationMs };
@@ -437,6 +438,7 @@ export class HistoryService {
     }
     const tmp = `${this.dbFile}.restoring`;
     await fsp.copyFile(source, tmp);
+    restrictMode(tmp, PRIVATE_FILE_MODE); // copyFile keeps the backup's mode; the database is this user's only
     const h = await fsp.open(tmp, 'r+');
     await h.sync();
     await h.close();

@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { CaseList } from '../../src-shared/contracts/history';
+import { PRIVATE_FILE_MODE, restrictMode } from '../fs/private-files';
 import { createAuditMirror } from '../policy/audit-mirror';
 import { closeDatabase, inspectDatabaseFile, openHistoryDatabase, type OpenOptions } from './database';
 import { storeCheckRows, type StoreCheckRows } from './check-queries';
@@ -135,6 +136,7 @@ export function createWorkerApi(state: WorkerState) {
           },
         });
         const check = inspectDatabaseFile(tmp);
+        restrictMode(tmp, PRIVATE_FILE_MODE); // a copy of the patient data: this user only
         const fd = openSync(tmp, 'r+');
         try {
           fsyncSync(fd);

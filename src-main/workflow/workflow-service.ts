@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { dicomContract, Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
 import type { PackManifest, TaskSpec } from '../../src-shared/contracts/model-pack';
@@ -7,6 +7,7 @@ import { workflowErrorCodes, type AskOutcome, type GenerateOutcome, type workflo
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { APP_NAME, appVersion } from '../app/app-info';
 import { writeFileAtomic } from '../fs/atomic-write';
+import { makePrivateDir } from '../fs/private-files';
 import { isDiskFull } from '../fs/disk-full';
 import type { CallContext, DomainHandlers, EventSink } from '../ipc/registry';
 import type { JobManager } from '../jobs/job-manager';
@@ -317,7 +318,7 @@ export class WorkflowService {
     const folder = this.generatedFolders.get(generatedSeriesUid);
     if (!folder) throw new DomainError(workflowErrorCodes.noRun, 'That series was not generated in this session; export it from the case history instead.');
     const target = path.resolve(destination);
-    mkdirSync(target, { recursive: true });
+    makePrivateDir(target); // the copied slices keep their 0600
     const copied: string[] = [];
     try {
       for (const name of readdirSorted(folder)) {
