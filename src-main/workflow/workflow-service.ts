@@ -286,6 +286,9 @@ export class WorkflowService {
           await this.deps.history.finishRun({ runId, status: signal.aborted ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) }).catch(() => undefined);
           if (signal.aborted) return outcome(false);
           throw e;
+        } finally {
+          // A run that wrote no slice leaves no folder: `history check` lists generated folders no series refers to.
+          if (written.length === 0) rmSync(outDir, { recursive: true, force: true });
         }
       },
     });
