@@ -52,7 +52,8 @@ export const INTERRUPTED_RUN_ERROR =
  * (<generatedDir>/<runId>/, holding patient data, never recorded as an output) are removed. The audit
  * entry names each removed file with its size and sha256, and is committed before the files go: a crash
  * in between leaves the folder, which `check` then reports as unreferenced. The status stays within the
- * schema's set ('failed'); the audit action is what marks a run as interrupted.
+ * schema's set ('failed'); the audit action is what marks a run as interrupted. The update is allowed by
+ * the trigger runs_finished_are_final because the row is still 'running'; from then on it is final.
  */
 export function recoverInterruptedRuns(history: HistoryDb, generatedDir: string | null): Array<{ runId: string; removedFiles: number }> {
   const recovered: Array<{ runId: string; removedFiles: number }> = [];
