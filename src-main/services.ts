@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AppInfo } from '../src-shared/contracts/app';
@@ -8,6 +7,7 @@ import { defaultDataDir, packRoots, PROJECT_ROOT } from './app/app-info';
 import { discoverPacks } from './app/pack-discovery';
 import { IpcRegistry, workstationSenderPolicy, type AllHandlers } from './ipc/registry';
 import { createJobHandlers } from './jobs/job-handlers';
+import { lockDownDataDir } from './fs/private-files';
 import { JobManager } from './jobs/job-manager';
 import { loadMachinePolicy, type MachinePolicyState } from './policy/machine-policy';
 import { createPolicyHandlers } from './policy/policy-handlers';
@@ -67,7 +67,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   // An explicit folder (tests, --data-dir) wins, then the machine policy's, then the per-user default.
   const dataDir = path.resolve(options.dataDir ?? policy.dataDir ?? defaultDataDir());
   const resourcesDir = path.resolve(options.resourcesDir ?? path.join(PROJECT_ROOT, 'resources'));
-  mkdirSync(dataDir, { recursive: true });
+  lockDownDataDir(dataDir); // patient data: this user only (fs/private-files.ts)
   const exports = new ExportDestinations(path.resolve(options.exportDir ?? path.join(dataDir, 'exports')), options.saveDialog ?? null);
   const jobs = new JobManager();
   const dicom = createDicomService({ jobs, dataDir });

@@ -2,8 +2,9 @@
  * The in-memory index of imported instances: patient → study → series, each series' images sorted
  * along the slice normal. Persisted as JSON under the data folder so a restart keeps the study list.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { makePrivateDir, PRIVATE_FILE_MODE, restrictMode } from '../fs/private-files';
 import type { SeriesDetail, SeriesImage, SeriesSummary, StudySummary } from '../../src-shared/contracts/dicom';
 import { dot, parallelPlanes, sliceNormal, sliceSpacing } from '../../src-shared/dicom/geometry';
 import type { InstanceMeta } from './parse';
@@ -71,10 +72,12 @@ export class SeriesIndex {
 
   save(): void {
     if (!this.file) return;
-    mkdirSync(path.dirname(this.file), { recursive: true });
+    // Names, IDs and birth dates of every imported patient: this user only (private-files.ts).
+    makePrivateDir(path.dirname(this.file));
     const instances = [...this.series.values()].flatMap((s) => [...s.instances.values()]);
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: INDEX_VERSION, instances }));
+    writeFileSync(tmp, JSON.stringify({ version: INDEX_VERSION, instances }), { mode: PRIVATE_FILE_MODE });
+    restrictMode(tmp, PRIVATE_FILE_MODE);
     renameSync(tmp, this.file);
   }
 

@@ -36,5 +36,5 @@ export function grayToPng(pixels: Float32Array, rows: number, cols: number): Buf
 }
 
 export function writeGrayPng(file: string, pixels: Float32Array, rows: number, cols: number): void {
-  writeFileSync(file, grayToPng(pixels, rows, cols));
+  writeFileSync(file, grayToPng(pixels, rows, cols), { mode: 0o600 }); // an image of a patient: this user only
 }

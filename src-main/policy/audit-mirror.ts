@@ -25,7 +25,7 @@ export function createAuditMirror(file: string, host: string): AuditMirror {
     path: file,
     append(record) {
       try {
-        appendFileSync(file, `${JSON.stringify({ ...record, host })}\n`, { flag: 'a' });
+        appendFileSync(file, `${JSON.stringify({ ...record, host })}\n`, { flag: 'a', mode: 0o600 }); // created readable by this user only
         return { ok: true };
       } catch (e) {
         return { ok: false, problem: `audit copy to ${file} failed: ${(e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e))}` };

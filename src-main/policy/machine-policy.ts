@@ -1,5 +1,5 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
@@ -187,6 +187,63 @@ export interface LoadPolicyOptions {
   allowEnvOverride?: boolean;
   /** For placeholder expansion (tests). */
   user?: { name: string; home: string };
+  /**
+   * POSIX: the uids that may own the policy file and its folder. Default: root (0); for a file named by
+   * the development override (HEALTHGPT_POLICY_FILE, or `path`) also the user running the app, whose own
+   * file it is. Tests inject other uids to act as a non-administrator.
+   */
+  trustedOwnerUids?: readonly number[];
+}
+
+function modeText(mode: number): string {
+  return `0${(mode & 0o777).toString(8)}`;
+}
+
+/**
+ * POSIX checks before a policy file is believed: who could have written it. The file (after following a
+ * symbolic link) and every folder it is named through must belong to an administrator and be writable by
+ * no group and no other user; otherwise anyone able to write there could set or replace this machine's
+ * policy. A symbolic link is followed, not refused (configuration tools link /etc files), but only when
+ * its target passes the same checks, and a link whose target is missing is refused instead of meaning
+ * "no policy". Returns the problem, or null when the file may be read. Windows: not called; access to
+ * ProgramData is decided by ACLs the installer sets, which the mode bits do not show.
+ */
+function posixTrustProblem(file: string, trustedOwners: readonly number[]): string | null {
+  const link = lstatSync(file);
+  let real = file;
+  let via = '';
+  const folders = [path.dirname(file)];
+  if (link.isSymbolicLink()) {
+    const target = path.resolve(path.dirname(file), readlinkSync(file));
+    try {
+      real = realpathSync(file);
+    } catch {
+      return `is a symbolic link to ${target}, which does not exist; a dangling link is not "no policy". Remove the link or restore its target.`;
+    }
+    via = `is a symbolic link to ${real}, which `;
+    folders.push(path.dirname(real));
+  }
+  const stat = statSync(real);
+  const admins = trustedOwners.join(', ');
+  if (!trustedOwners.includes(stat.uid)) {
+    return `${via}is owned by uid ${stat.uid}, not by an administrator (uid ${admins}), so it cannot be trusted; make root its owner (chown root).`;
+  }
+  if ((stat.mode & 0o002) !== 0) {
+    return `${via}is writable by every user of this machine (mode ${modeText(stat.mode)}), so it cannot be trusted; make it writable by administrators only (chmod 644).`;
+  }
+  if ((stat.mode & 0o020) !== 0) {
+    return `${via}is writable by its group (mode ${modeText(stat.mode)}), so it cannot be trusted; make it writable by administrators only (chmod 644).`;
+  }
+  for (const folder of folders) {
+    const f = statSync(folder);
+    if ((f.mode & 0o022) !== 0) {
+      return `is in the folder ${folder}, which can be written by other users (mode ${modeText(f.mode)}), so they could replace the policy; make the folder writable by administrators only (chmod 755).`;
+    }
+    if (!trustedOwners.includes(f.uid)) {
+      return `is in the folder ${folder}, owned by uid ${f.uid}, not by an administrator (uid ${admins}), so its owner could replace the policy; make root its owner (chown root).`;
+    }
+  }
+  return null;
 }
 
 function expandFolder(value: string, user: { name: string; home: string }, pathApi: path.PlatformPath): string | Error {
@@ -199,8 +256,9 @@ function expandFolder(value: string, user: { name: string; home: string }, pathA
 
 /**
  * Reads and validates the machine policy. No file: unrestricted. A file that cannot be read, is not JSON,
- * fails the schema, names an unusable key or folder, or is writable by every user: locked down, with a
- * message naming the file and the problem. Never throws.
+ * fails the schema, names an unusable key or folder, or (POSIX) that someone other than an administrator
+ * could have written (see posixTrustProblem), or a dangling symbolic link: locked down, with a message
+ * naming the file and the problem. Never throws.
  */
 export function loadMachinePolicy(options: LoadPolicyOptions = {}): MachinePolicyState {
   const platform = options.platform ?? process.platform;
@@ -212,14 +270,23 @@ export function loadMachinePolicy(options: LoadPolicyOptions = {}): MachinePolic
   if (location.ignoredOverride) notes.push(`HEALTHGPT_POLICY_FILE (${location.ignoredOverride}) is ignored by the installed app; the machine policy at ${file} applies.`);
   const locked = (problem: string) => MachinePolicyState.lockedDown(file, [`Policy file ${file}: ${problem}`, ...notes]);
 
+  const ownUid = process.getuid?.();
+  const trustedOwners = options.trustedOwnerUids ?? (location.origin === 'env' && ownUid !== undefined ? [0, ownUid] : [0]);
   let text: string;
   try {
+    // lstat: a link that points nowhere must not read as "no file" (checked below).
+    const entry = lstatSync(file);
+    if (entry.isSymbolicLink() && platform === 'win32' && !existsSync(file)) {
+      return locked('is a symbolic link whose target does not exist; a dangling link is not "no policy". Remove the link or restore its target.');
+    }
+    // Not on Windows: there ACLs decide who may write ProgramData, and the mode bits do not show them.
+    if (platform !== 'win32') {
+      const problem = posixTrustProblem(file, trustedOwners);
+      if (problem) return locked(problem);
+    }
     const stat = statSync(file);
     if (!stat.isFile()) return locked('is not a regular file.');
     if (stat.size > MAX_POLICY_BYTES) return locked(`is ${stat.size} bytes; a policy file is at most ${MAX_POLICY_BYTES} bytes.`);
-    if (platform !== 'win32' && (stat.mode & 0o002) !== 0) {
-      return locked('is writable by every user of this machine, so it cannot be trusted; make it writable by administrators only (chmod 644).');
-    }
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../fs/private-files';
 import { historyErrorCodes } from '../../src-shared/contracts/history';
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { isDiskFull } from '../fs/disk-full';
@@ -25,11 +26,11 @@ export interface ArtifactFs {
 }
 
 export const nodeArtifactFs: ArtifactFs = {
-  open: (file, flags) => fsp.open(file, flags),
+  open: (file, flags) => fsp.open(file, flags, PRIVATE_FILE_MODE), // artifacts are patient data: this user only
   rename: (from, to) => fsp.rename(from, to),
   unlink: (file) => fsp.unlink(file),
   mkdir: async (dir) => {
-    await fsp.mkdir(dir, { recursive: true });
+    await fsp.mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   },
   async syncDir(dir) {
     if (process.platform === 'win32') return;

@@ -1,4 +1,5 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { PRIVATE_FILE_MODE, restrictMode } from '../fs/private-files';
 import Database from 'better-sqlite3';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations';
 import { forgetStatements } from './sql';
@@ -153,9 +154,14 @@ export function migrate(db: Database.Database, upTo: number = LATEST_SCHEMA_VERS
  */
 export function openHistoryDatabase(file: string, options: OpenOptions = {}): OpenedDatabase {
   if (existsSync(file)) inspectDatabaseFile(file);
+  else closeSync(openSync(file, 'wx', PRIVATE_FILE_MODE)); // an empty file is a new database to SQLite
+  // Patient data: this user only. SQLite gives the -wal and -shm it creates the database file's mode;
+  // those an earlier version left 0644 are tightened here.
+  restrictMode(file, PRIVATE_FILE_MODE);
   const db = new Database(file);
   try {
     configure(db, options);
+    for (const suffix of ['-wal', '-shm']) restrictMode(file + suffix, PRIVATE_FILE_MODE);
     const { from, to } = migrate(db);
     return { db, schemaVersion: to, migratedFrom: from };
   } catch (e) {

@@ -1,11 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import * as zlib from 'node:zlib';
-import { Zip, type ZipInputFile } from 'fflate';
 import {
   historyErrorCodes,
   type ArtifactProblem,
@@ -21,6 +18,9 @@ import {
 } from '../../src-shared/contracts/history';
 import { commonErrorCodes, DomainError } from '../../src-shared/ipc/envelope';
 import { isDiskFull } from '../fs/disk-full';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, restrictMode } from '../fs/private-files';
+import { writeCaseExport } from './case-export';
+import { checkStore } from './history-check';
 import { ArtifactStore, type ArtifactFs } from './artifact-store';
 import type { OpenOptions } from './database';
 import type { ParsedCaseQuery } from './history-db';
@@ -28,26 +28,6 @@ import type { AuditEntry, NewCase, NewOutput, NewReview, NewRun, NewSeries, NewS
 import { LATEST_SCHEMA_VERSION } from './migrations';
 import { SqlWorkerClient, WorkerCallError } from './sql-worker-client';
 import type { ArgOf, ResultOf, WorkerMethod } from './worker-api';
-
-const deflateRawAsync = promisify(zlib.deflateRaw);
-
-let crcTable: Uint32Array | null = null;
-/** CRC-32 for zip entries: node:zlib's (Node >= 20.15, native) or a table-driven fallback. */
-function crc32(bytes: Uint8Array): number {
-  const native = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
-  if (native) return native(bytes);
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n += 1) {
-      let c = n;
-      for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i += 1) crc = (crcTable[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8)) >>> 0;
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 export const HISTORY_DB_FILE = 'history.db';
 
@@ -90,18 +70,6 @@ function abortError(): Error {
   return new DOMException('The operation was cancelled.', 'AbortError');
 }
 
-function extensionFor(mediaType: string): string {
-  const known: Record<string, string> = {
-    'image/png': '.png',
-    'image/jpeg': '.jpg',
-    'application/dicom': '.dcm',
-    'application/json': '.json',
-    'text/plain': '.txt',
-    'application/octet-stream': '.bin',
-  };
-  return known[mediaType] ?? '.bin';
-}
-
 /** Translates worker errors into the messages a user sees. */
 function translate(e: unknown): Error {
   if (e instanceof DomainError) return e;
@@ -138,6 +106,8 @@ export class HistoryService {
   private opening: Promise<void> = Promise.resolve();
   private refusal: { reason: NonNullable<StoreStatus['reason']>; message: string; schemaVersion: number | null } | null = null;
   private schemaVersion: number | null = null;
+  /** Protective triggers the last open found missing or altered and put back (also in the audit log). */
+  private restoredAtOpen: string[] = [];
   readonly actor: string;
 
   private constructor(private readonly options: HistoryServiceOptions) {
@@ -185,14 +155,16 @@ export class HistoryService {
     this.schemaVersion = null;
     this.state = 'opening';
     try {
-      await fsp.mkdir(path.dirname(this.dbFile), { recursive: true });
+      await fsp.mkdir(path.dirname(this.dbFile), { recursive: true, mode: PRIVATE_DIR_MODE });
       const opened = await this.worker.call('open', {
         file: this.dbFile,
         actor: this.actor,
         options: this.options.open ?? {},
         auditMirror: this.options.auditMirror ?? null,
+        generatedDir: this.generatedDir(),
       });
       this.schemaVersion = opened.schemaVersion;
+      this.restoredAtOpen = opened.restoredTriggers;
       this.state = 'open';
       await this.artifactStore.sweepTemporary();
     } catch (e) {
@@ -374,35 +346,25 @@ export class HistoryService {
     return { hash, mediaType: meta.mediaType, bytes };
   }
 
-  /** Database integrity (integrity_check, foreign keys) and every referenced artifact hashed again. */
-  async check(verifyArtifacts = true, hooks: JobHooks = {}): Promise<CheckReport> {
-    const started = Date.now();
-    const integrity = await this.call('integrity', {});
-    const refs = await this.call('referencedArtifacts', {});
-    const missing: string[] = [];
-    const corrupt: string[] = [];
-    let ok = 0;
-    if (verifyArtifacts) {
-      let i = 0;
-      for (const r of refs) {
-        if (hooks.signal?.aborted) throw abortError();
-        const status = await this.artifactStore.check(r.hash);
-        if (status === 'ok') ok += 1;
-        else (status === 'missing' ? missing : corrupt).push(r.hash);
-        hooks.progress?.((i += 1), refs.length);
-      }
-    }
-    const referenced = new Set(refs.map((r) => r.hash));
-    const onDisk = await this.artifactStore.listHashes();
-    return {
-      ok: integrity.integrity.length === 1 && integrity.integrity[0] === 'ok' && integrity.foreignKeyViolations === 0 && missing.length === 0 && corrupt.length === 0,
-      quickCheck: integrity.integrity,
-      foreignKeyViolations: integrity.foreignKeyViolations,
-      artifacts: { checked: verifyArtifacts ? refs.length : 0, ok, missing, corrupt },
-      unreferencedFiles: onDisk.filter((h) => !referenced.has(h)).length,
-      schemaVersion: integrity.schemaVersion,
-      durationMs: Date.now() - started,
-    };
+  /** See history-check.ts: integrity, artifacts, audit chain, protective triggers, interrupted runs, generated folders. */
+  check(verifyArtifacts = true, hooks: JobHooks = {}): Promise<CheckReport> {
+    return checkStore(
+      {
+        integrity: () => this.call('integrity', {}),
+        referencedArtifacts: () => this.call('referencedArtifacts', {}),
+        checkRows: () => this.call('checkRows', {}),
+        artifactStore: this.artifactStore,
+        generatedDir: this.generatedDir(),
+        restoredAtOpen: this.restoredAtOpen,
+      },
+      verifyArtifacts,
+      hooks,
+    );
+  }
+
+  /** Where generating runs write their DICOM files, one folder per run (workflow-service.ts). */
+  generatedDir(): string {
+    return path.join(this.options.dataDir, 'generated');
   }
 
   // ---- jobs ----
@@ -415,7 +377,7 @@ export class HistoryService {
   async backup(destination: string | undefined, hooks: JobHooks = {}): Promise<BackupResult> {
     const dest = path.resolve(destination ?? this.defaultBackupPath());
     if (dest === this.dbFile) throw new DomainError(commonErrorCodes.badRequest, 'A backup cannot overwrite the database it copies.');
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    await fsp.mkdir(path.dirname(dest), { recursive: true, mode: PRIVATE_DIR_MODE });
     try {
       const r = await this.call('backup', { destination: dest }, { signal: hooks.signal, onProgress: (d, t) => hooks.progress?.(d, t, 'pages copied') });
       return { path: r.path, bytes: r.bytes, pages: r.pages, durationMs: r.durationMs };
@@ -429,97 +391,18 @@ export class HistoryService {
   }
 
   /**
-   * A zip of the case: case.json (everything recorded, artifact statuses verified), artifacts/<sha256>.<ext>
-   * for every artifact that passes its hash check, and manifest.json with the sha256 and size of every
-   * entry. Written to a temporary file, synced, then linked to the destination, which must not exist.
+   * A zip of the case (case-export.ts), then its audit entry. Artifacts that fail their hash check are
+   * left out and listed as problems.
    */
   async exportCase(caseId: string, destination: string, hooks: JobHooks = {}): Promise<ExportResult> {
     const detail = await this.getCase(caseId, true);
-    const dest = path.resolve(destination);
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
-    const tmp = `${dest}.partial-${process.pid}-${Date.now()}`;
-    const fh = await fsp.open(tmp, 'wx');
-    const zipHash = createHash('sha256');
-    let written = 0;
-    const chunks: Uint8Array[] = [];
-    let zipError: Error | null = null;
-    const zip = new Zip((e, data) => {
-      if (e) zipError = e;
-      else chunks.push(data);
-    });
-    const flush = async () => {
-      if (zipError) throw zipError;
-      for (const c of chunks.splice(0)) {
-        zipHash.update(c);
-        let off = 0;
-        while (off < c.byteLength) off += (await fh.write(c, off, c.byteLength - off)).bytesWritten;
-        written += c.byteLength;
-      }
-    };
-    const entries: Array<{ path: string; sha256: string; size: number }> = [];
-    /**
-     * Deflate runs in libuv's thread pool (node:zlib), never on the event loop; fflate only frames the
-     * zip. `knownHash`: an artifact's bytes were just verified against their name, no need to hash again.
-     */
-    const add = async (name: string, bytes: Uint8Array<ArrayBuffer>, level: 0 | 1 | 6, knownHash?: string) => {
-      const data = level === 0 ? bytes : await deflateRawAsync(bytes, { level });
-      const file: ZipInputFile = { filename: name, size: bytes.byteLength, crc: crc32(bytes), compression: level === 0 ? 0 : 8 };
-      zip.add(file);
-      file.ondata?.(null, data, true);
-      await flush();
-      entries.push({ path: name, sha256: knownHash ?? createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength });
-    };
-    try {
-      const artifacts = new Map<string, { mediaType: string; name: string }>();
-      for (const r of detail.runs) for (const o of r.outputs) for (const a of o.artifacts) if (a.status === 'ok') artifacts.set(a.hash, a);
-      let done = 0;
-      const total = artifacts.size + 2;
-      const problems = [...detail.problems];
-      for (const [hash, a] of artifacts) {
-        if (hooks.signal?.aborted) throw abortError();
-        let bytes: Uint8Array<ArrayBuffer>;
-        try {
-          bytes = await this.artifactStore.read(hash);
-        } catch (e) {
-          if (e instanceof DomainError) {
-            problems.push({ hash, status: e.code === historyErrorCodes.artifactMissing ? 'missing' : 'corrupt', message: e.message });
-            continue;
-          }
-          throw e;
-        }
-        // PNG/JPEG are compressed already: stored as they are; DICOM and the rest get fast deflate.
-        await add(`artifacts/${hash}${extensionFor(a.mediaType)}`, bytes, /^image\/(png|jpeg)$/.test(a.mediaType) ? 0 : 1, hash);
-        hooks.progress?.((done += 1), total, a.name);
-      }
-      const enc = new TextEncoder();
-      await add('case.json', enc.encode(JSON.stringify({ format: 'healthgpt-case/1', ...detail, problems }, null, 2)), 6);
-      const manifest = {
-        format: 'healthgpt-case-export/1',
-        caseId,
-        exportedAt: new Date().toISOString(),
-        exportedBy: this.actor,
-        schemaVersion: this.schemaVersion,
-        entries,
-        problems,
-      };
-      await add('manifest.json', enc.encode(JSON.stringify(manifest, null, 2)), 6);
-      zip.end();
-      await flush();
-      await fh.sync();
-      await fh.close();
-      // A link fails atomically on an existing name: an export never replaces a file.
-      await fsp.link(tmp, dest);
-      await fsp.rm(tmp, { force: true });
-      hooks.progress?.(total, total);
-      await this.recordAudit({ action: 'case.export', entity: 'case', entityId: caseId, detail: { destination: dest, entries: entries.length, problems: problems.length } });
-      return { path: dest, bytes: written, artifacts: entries.length - 2, sha256: zipHash.digest('hex'), problems };
-    } catch (e) {
-      await fh.close().catch(() => {});
-      await fsp.rm(tmp, { force: true });
-      if (isDiskFull(e)) throw new DomainError(historyErrorCodes.diskFull, `The disk holding ${path.dirname(dest)} is full: the export was not written.`);
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new DomainError(commonErrorCodes.badRequest, `${dest} already exists and is never replaced: the export was not written.`);
-      throw e;
-    }
+    const { result, entries } = await writeCaseExport(
+      { caseId, detail, artifactStore: this.artifactStore, exportedBy: this.actor, schemaVersion: this.schemaVersion },
+      destination,
+      hooks,
+    );
+    await this.recordAudit({ action: 'case.export', entity: 'case', entityId: caseId, detail: { destination: result.path, entries, problems: result.problems.length } });
+    return result;
   }
 
   // ---- opening another file, restoring ----
@@ -555,6 +438,7 @@ export class HistoryService {
     }
     const tmp = `${this.dbFile}.restoring`;
     await fsp.copyFile(source, tmp);
+    restrictMode(tmp, PRIVATE_FILE_MODE); // copyFile keeps the backup's mode; the database is this user's only
     const h = await fsp.open(tmp, 'r+');
     await h.sync();
     await h.close();

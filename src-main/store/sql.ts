@@ -87,6 +87,11 @@ export function get<T>(db: Database.Database, q: SqlQuery): T | undefined {
   return prepare(db, q).get(...q.values) as T | undefined;
 }
 
+/** Rows one at a time, for scans of whole tables (the audit chain check) that must not be held in memory. */
+export function iterate<T>(db: Database.Database, q: SqlQuery): IterableIterator<T> {
+  return prepare(db, q).iterate(...q.values) as IterableIterator<T>;
+}
+
 export function run(db: Database.Database, q: SqlQuery): Database.RunResult {
   return prepare(db, q).run(...q.values);
 }

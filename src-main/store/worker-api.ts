@@ -1,8 +1,11 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { CaseList } from '../../src-shared/contracts/history';
+import { PRIVATE_FILE_MODE, restrictMode } from '../fs/private-files';
 import { createAuditMirror } from '../policy/audit-mirror';
 import { closeDatabase, inspectDatabaseFile, openHistoryDatabase, type OpenOptions } from './database';
+import { storeCheckRows, type StoreCheckRows } from './check-queries';
 import { HistoryDb, type CaseRows, type ParsedCaseQuery } from './history-db';
+import { recoverInterruptedRuns, restoreTriggersAtOpen } from './open-repair';
 import type { AuditEntry, NewCase, NewOutput, NewReview, NewRun, NewSeries, NewStudy, RunEnd, StoredArtifact } from './history-types';
 
 /** What a call may do besides returning: report progress, notice a cancel. */
@@ -28,13 +31,25 @@ function need(state: WorkerState): HistoryDb {
  */
 export function createWorkerApi(state: WorkerState) {
   return {
-    open(arg: { file: string; actor: string; options: OpenOptions; auditMirror: { path: string; host: string } | null }, _ctx: WorkerCallContext) {
+    /**
+     * Opens (checked, migrated), then repairs what must be right before use: protective triggers put back,
+     * runs whose process is gone marked interrupted and their partial files under `generatedDir` removed.
+     */
+    open(arg: { file: string; actor: string; options: OpenOptions; auditMirror: { path: string; host: string } | null; generatedDir: string | null }, _ctx: WorkerCallContext) {
       if (state.history) closeDatabase(state.history.db);
       state.history = null;
       const opened = openHistoryDatabase(arg.file, arg.options);
       const mirror = arg.auditMirror ? createAuditMirror(arg.auditMirror.path, arg.auditMirror.host) : null;
-      state.history = new HistoryDb(opened.db, arg.actor, undefined, mirror);
-      return { schemaVersion: opened.schemaVersion, migratedFrom: opened.migratedFrom, quickCheck: state.history.quickCheck() };
+      const history = new HistoryDb(opened.db, arg.actor, undefined, mirror);
+      try {
+        const restoredTriggers = restoreTriggersAtOpen(history);
+        const interruptedRuns = recoverInterruptedRuns(history, arg.generatedDir);
+        state.history = history;
+        return { schemaVersion: opened.schemaVersion, migratedFrom: opened.migratedFrom, quickCheck: history.quickCheck(), restoredTriggers, interruptedRuns };
+      } catch (e) {
+        closeDatabase(opened.db);
+        throw e;
+      }
     },
     /** The last failure to copy an audit record to the policy's audit file, if any. */
     mirrorProblem(_arg: NoArg, _ctx: WorkerCallContext): string | null {
@@ -99,6 +114,10 @@ export function createWorkerApi(state: WorkerState) {
     integrity(_arg: NoArg, _ctx: WorkerCallContext) {
       return need(state).integrity();
     },
+    /** Audit chain, protective triggers, interrupted runs and generated folders, for `check`. */
+    checkRows(_arg: NoArg, _ctx: WorkerCallContext): StoreCheckRows {
+      return storeCheckRows(need(state).db);
+    },
     /**
      * Online backup with SQLite's backup API, into a temporary file beside the destination: checked with
      * quick_check, fsynced, then renamed over the destination, so a backup file is whole or absent.
@@ -117,6 +136,7 @@ export function createWorkerApi(state: WorkerState) {
           },
         });
         const check = inspectDatabaseFile(tmp);
+        restrictMode(tmp, PRIVATE_FILE_MODE); // a copy of the patient data: this user only
         const fd = openSync(tmp, 'r+');
         try {
           fsyncSync(fd);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import dcmjs from 'dcmjs';
 import { writeFileAtomic } from '../fs/atomic-write';
+import { makePrivateDir } from '../fs/private-files';
 
 /**
  * Writes AI-generated images as a new DICOM series with provenance, as IHE AI Results and MONAI Deploy do:
@@ -159,7 +160,7 @@ export class DerivedSeriesWriter {
     private readonly request: Omit<DerivedSeriesRequest, 'slices'>,
     private readonly outDir: string,
   ) {
-    mkdirSync(outDir, { recursive: true });
+    makePrivateDir(outDir); // generated DICOM carries the patient's identity
     this.frameOfReferenceUid = request.source.FrameOfReferenceUID ?? newUid();
     const p = request.provenance;
     this.derivation = `${TASK_TEXT[request.task]} by ${p.packName} ${p.packVersion} (HealthGPT)${p.demonstration ? '; demonstration model, not for clinical use' : ''}`.slice(0, 1024);

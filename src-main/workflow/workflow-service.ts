@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants as fsConstants, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { constants as fsConstants, copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { dicomContract, Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
 import type { PackManifest, TaskSpec } from '../../src-shared/contracts/model-pack';
@@ -8,6 +8,7 @@ import { DomainError } from '../../src-shared/ipc/envelope';
 import { APP_NAME, appVersion } from '../app/app-info';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { fileStamp, type ExportDestinations } from '../fs/export-destination';
+import { makePrivateDir } from '../fs/private-files';
 import { reencodeViewPng } from './view-png';
 import { isDiskFull } from '../fs/disk-full';
 import type { CallContext, DomainHandlers, EventSink } from '../ipc/registry';
@@ -289,6 +290,9 @@ export class WorkflowService {
           await this.deps.history.finishRun({ runId, status: signal.aborted ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) }).catch(() => undefined);
           if (signal.aborted) return outcome(false);
           throw e;
+        } finally {
+          // A run that wrote no slice leaves no folder: `history check` lists generated folders no series refers to.
+          if (written.length === 0) rmSync(outDir, { recursive: true, force: true });
         }
       },
     });
@@ -354,7 +358,7 @@ export class WorkflowService {
     let created = false;
     try {
       created = !existsSync(target);
-      mkdirSync(target, { recursive: true });
+      makePrivateDir(target); // the copied slices keep their 0600
       for (const name of readdirSorted(folder)) {
         copyFileSync(path.join(folder, name), path.join(target, name), fsConstants.COPYFILE_EXCL);
         copied.push(path.join(target, name));

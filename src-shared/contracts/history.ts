@@ -198,6 +198,19 @@ export const checkReportSchema = z.object({
   }),
   /** Files in the artifact folder that no row references (left by an interrupted write; harmless). */
   unreferencedFiles: z.number().int(),
+  /** The audit log's hash chain recomputed from its first entry; the first entry that breaks it. */
+  auditChain: z.object({
+    entries: z.number().int(),
+    ok: z.boolean(),
+    firstBrokenSeq: z.number().int().nullable(),
+    problem: z.string().nullable(),
+  }),
+  /** Triggers that keep evidence immutable: missing (or altered) now, and those put back when the store was opened. */
+  protectiveTriggers: z.object({ missing: z.array(z.string()), restoredAtOpen: z.array(z.string()) }),
+  /** Runs whose program ended before they finished, marked failed at an open; their partial files were removed. */
+  interruptedRuns: z.array(z.object({ runId: z.string(), at: z.number(), removedFiles: z.number().int() })),
+  /** Folders under <data>/generated/ that no recorded series refers to (partial outputs, with patient data). */
+  unreferencedGeneratedFolders: z.array(z.string()),
   schemaVersion: z.number().int(),
   durationMs: z.number(),
 });

@@ -5,7 +5,13 @@ import { ipcErrorSchema } from '../ipc/envelope';
 export const jobIdSchema = z.string().regex(/^job-[A-Za-z0-9-]{6,64}$/, 'not a job id');
 export type JobId = z.infer<typeof jobIdSchema>;
 
-export const jobStateSchema = z.enum(['running', 'done', 'failed', 'cancelled']);
+export const jobErrorCodes = {
+  /** Too many jobs are waiting: start was refused, nothing was started. */
+  queueFull: 'JOB_QUEUE_FULL',
+} as const;
+
+/** 'queued': accepted, waiting for a free place among the running jobs of its kind. */
+export const jobStateSchema = z.enum(['queued', 'running', 'done', 'failed', 'cancelled']);
 export type JobState = z.infer<typeof jobStateSchema>;
 
 /** What a start operation returns: the id to match events and to cancel with. */
@@ -23,6 +29,9 @@ export const jobProgressSchema = z.object({
   etaSeconds: z.number().nonnegative().optional(),
   /** Domain data, validated by the domain's own schema for this job kind. */
   data: z.unknown().optional(),
+  /** Sent when the job is queued ('queued', with its place in the queue) and when it leaves the queue ('running'). */
+  state: z.enum(['queued', 'running']).optional(),
+  queuePosition: z.number().int().positive().optional(),
 });
 export type JobProgress = z.infer<typeof jobProgressSchema>;
 

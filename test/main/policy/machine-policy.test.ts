@@ -1,5 +1,5 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -251,6 +251,73 @@ describe('an invalid policy locks the workstation down, with a clear message', (
     const state = loadMachinePolicy({ path: file, user });
     expect(state.locked).toBe(true);
     expect(state.messages[0]).toMatch(/writable by every user/);
+  });
+
+  it('a policy file writable by its group (POSIX)', () => {
+    const file = writePolicy({ disableExport: true });
+    chmodSync(file, 0o664);
+    const state = loadMachinePolicy({ path: file, user });
+    expect(state.locked).toBe(true);
+    expect(state.messages[0]).toMatch(/writable by its group/);
+    expect(state.exportAllowed).toBe(false);
+  });
+
+  it('a policy file in a folder other users can write (POSIX)', () => {
+    const folder = mkdtempSync(path.join(dir, 'open-folder-'));
+    chmodSync(folder, 0o777);
+    const file = path.join(folder, 'policy.json');
+    writeFileSync(file, JSON.stringify({ disableExport: true }));
+    chmodSync(file, 0o644);
+    const state = loadMachinePolicy({ path: file, user });
+    expect(state.locked).toBe(true);
+    expect(state.messages[0]).toContain(folder);
+    expect(state.messages[0]).toMatch(/folder .* can be written by other users/);
+    chmodSync(folder, 0o775);
+    expect(loadMachinePolicy({ path: file, user }).locked).toBe(true);
+    chmodSync(folder, 0o755);
+    expect(loadMachinePolicy({ path: file, user }).locked).toBe(false);
+  });
+
+  it('a policy file owned by someone other than an administrator (POSIX)', () => {
+    const file = writePolicy({ disableExport: true });
+    const me = process.getuid!();
+    // The file and its folder belong to this test's user; trust only another uid, as if this user were not an administrator.
+    const state = loadMachinePolicy({ path: file, user, trustedOwnerUids: [me + 1] });
+    expect(state.locked).toBe(true);
+    expect(state.messages[0]).toMatch(new RegExp(`is owned by uid ${me}, not by an administrator`));
+    expect(loadMachinePolicy({ path: file, user, trustedOwnerUids: [me] }).locked).toBe(false);
+  });
+
+  it('a symbolic link to a policy file owned by a user is refused; a link between administrator files is followed (POSIX)', () => {
+    const target = writePolicy({ disableExport: true });
+    const link = path.join(dir, `link-${(counter += 1)}.json`);
+    symlinkSync(target, link);
+    const me = process.getuid!();
+    const refused = loadMachinePolicy({ path: link, user, trustedOwnerUids: [me + 1] });
+    expect(refused.locked).toBe(true);
+    expect(refused.messages[0]).toContain(link);
+    expect(refused.messages[0]).toContain(`symbolic link to ${target}`);
+    expect(refused.messages[0]).toMatch(/not by an administrator/);
+    const followed = loadMachinePolicy({ path: link, user, trustedOwnerUids: [me] });
+    expect(followed.locked).toBe(false);
+    expect(followed.exportAllowed).toBe(false);
+  });
+
+  it('a dangling symbolic link locks down instead of meaning "no policy"', () => {
+    const link = path.join(dir, `dangling-${(counter += 1)}.json`);
+    symlinkSync(path.join(dir, 'no-such-policy.json'), link);
+    const state = loadMachinePolicy({ path: link, user });
+    expect(state.locked).toBe(true);
+    expect(state.source).toBe(link);
+    expect(state.messages[0]).toMatch(/symbolic link to .*no-such-policy\.json, which does not exist/);
+  });
+
+  it('skips the POSIX mode and owner checks on Windows, where access is decided by ACLs', () => {
+    const file = writePolicy({ disableExport: true });
+    chmodSync(file, 0o666);
+    const state = loadMachinePolicy({ path: file, user, platform: 'win32', trustedOwnerUids: [process.getuid!() + 1] });
+    expect(state.locked).toBe(false);
+    expect(state.exportAllowed).toBe(false);
   });
 
   it('accepts the byte-order mark Windows editors write', () => {

@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { verifyAuditChain } from '../../../src-main/store/audit-chain';
 import { migrate, StoreRefusedError } from '../../../src-main/store/database';
 import { HistoryDb } from '../../../src-main/store/history-db';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../../src-main/store/migrations';
@@ -86,7 +88,8 @@ describe('migration 2 (from schema 1 with data)', () => {
       { case_id: 'c2', run_count: 1, last_run_at: 5, last_run_status: 'succeeded', review_state: 'unreviewed' },
       { case_id: 'c3', run_count: 0, last_run_at: null, last_run_status: null, review_state: 'unreviewed' },
     ]);
-    // The summary triggers keep it current afterwards.
+    // The summary triggers keep it current afterwards (the app's writer needs the latest schema).
+    migrate(db);
     const h = new HistoryDb(db, 'tester', () => 50);
     h.recordRun({ runId: 'r4', caseId: 'c3', task: 'vqa', prompt: 'p', packId: 'p', packHash: 'h', executionProvider: 'cpu', startedAt: 40 });
     h.finishRun({ runId: 'r4', status: 'cancelled', endedAt: 45 });
@@ -130,6 +133,7 @@ describe('migration 3 (from schema 2 with data)', () => {
       { case_id: 'c2', run_tasks: '|vqa|', run_statuses: '|running|succeeded|' },
       { case_id: 'c3', run_tasks: '|', run_statuses: '|' },
     ]);
+    migrate(db); // the app's writer needs the latest schema
     const h = new HistoryDb(db, 'tester', () => 60);
     h.finishRun({ runId: 'r5', status: 'failed' });
     h.recordRun({ runId: 'r6', caseId: 'c3', task: 'ct-to-mri', prompt: 'p', packId: 'p', packHash: 'h', executionProvider: 'cpu', startedAt: 50 });
@@ -146,6 +150,59 @@ describe('migration 3 (from schema 2 with data)', () => {
       .all() as Array<{ detail: string }>;
     expect(plan.map((p) => p.detail).join(' ')).toMatch(/cases_by_activity/);
     expect(plan.map((p) => p.detail).join(' ')).not.toMatch(/TEMP B-TREE/);
+  });
+});
+
+describe('migration 4 (from schema 3 with data)', () => {
+  /** Audit rows as a schema-3 app wrote them: no hashes. */
+  function seedV3WithAudit(db: Database.Database): void {
+    migrate(db, 1);
+    seedV1(db);
+    migrate(db, 3);
+    db.exec(`
+      INSERT INTO audit_log (at, actor, action, entity, entity_id, detail) VALUES
+        (100, 'u', 'case.create', 'case', 'c1', '{"studies":["1.2.3"]}'),
+        (110, 'u', 'run.start', 'run', 'r1', '{}'),
+        (120, 'a', 'review.accepted', 'run', 'r1', '{"reviewId":"v1","comment":null}');
+      INSERT INTO runs (run_id, case_id, task, prompt, pack_id, pack_hash, execution_provider, started_at, status, recorded_by)
+        VALUES ('r9', 'c3', 'sr', 'q', 'p', 'h', 'cpu', 90, 'running', 'u');
+    `);
+  }
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+  it('chains the existing audit rows in order, keeps the log append-only, and adds run owners', () => {
+    const db = memory();
+    seedV3WithAudit(db);
+    expect(migrate(db, 4)).toEqual({ from: 3, to: 4 });
+    expect(columns(db, 'audit_log')).toEqual(expect.arrayContaining(['prev_hash', 'hash']));
+    expect(columns(db, 'runs')).toContain('owner');
+    const rows = db.prepare('SELECT seq, prev_hash, hash FROM audit_log ORDER BY seq').all() as Array<{ seq: number; prev_hash: string; hash: string }>;
+    // Computed here independently of the app's code: sha256(previous hash, newline, the row as JSON).
+    const first = sha(`${'0'.repeat(64)}\n${JSON.stringify([1, 100, 'u', 'case.create', 'case', 'c1', '{"studies":["1.2.3"]}'])}`);
+    const second = sha(`${first}\n${JSON.stringify([2, 110, 'u', 'run.start', 'run', 'r1', '{}'])}`);
+    expect(rows.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(rows[0]).toEqual({ seq: 1, prev_hash: '0'.repeat(64), hash: first });
+    expect(rows[1]).toEqual({ seq: 2, prev_hash: first, hash: second });
+    expect(rows[2]!.prev_hash).toBe(second);
+    expect(verifyAuditChain(db)).toEqual({ entries: 3, ok: true, firstBrokenSeq: null, problem: null });
+    expect(() => db.exec(`UPDATE audit_log SET actor = 'mallory' WHERE seq = 1`)).toThrow(/append-only/);
+    expect(db.prepare(`SELECT owner FROM runs WHERE run_id = 'r9'`).get()).toEqual({ owner: null });
+    // The app's writer continues the chain.
+    const h = new HistoryDb(db, 'tester', () => 200);
+    h.recordAudit({ action: 'case.view', entity: 'case', entityId: 'c1' });
+    expect(verifyAuditChain(db)).toMatchObject({ entries: 4, ok: true });
+    expect((db.prepare('SELECT prev_hash FROM audit_log WHERE seq = 4').get() as { prev_hash: string }).prev_hash).toBe(rows[2]!.hash);
+  });
+
+  it('runs in one transaction: a failing step leaves schema 3, no hashes, and the triggers in place', () => {
+    const db = memory();
+    seedV3WithAudit(db);
+    db.exec('ALTER TABLE runs ADD COLUMN owner TEXT'); // a column migration 4 will try to add
+    expect(() => migrate(db, 4)).toThrow(/duplicate column/);
+    expect(version(db)).toBe(3);
+    expect(columns(db, 'audit_log')).not.toContain('hash');
+    expect(() => db.exec(`DELETE FROM audit_log`)).toThrow(/append-only/);
+    expect(() => db.exec(`UPDATE audit_log SET actor = 'mallory'`)).toThrow(/append-only/);
   });
 });
 
