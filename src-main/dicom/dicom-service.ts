@@ -7,7 +7,9 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import {
   dicomErrorCodes,
+  probeEntrySchema,
   type dicomContract,
+  type FileProblem,
   type Frame,
   type ImportEntry,
   type ImportReport,
@@ -241,18 +243,37 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     async probe({ paths }) {
       const out: ProbeEntry[] = [];
       const never = new AbortController().signal;
+      const failed = (file: string, problem: FileProblem, error: string): ProbeEntry => ({
+        path: file,
+        ok: false,
+        problem,
+        error,
+        sopClassUid: null,
+        modality: null,
+        transferSyntax: null,
+        rows: null,
+        columns: null,
+        frames: null,
+        pixelSpacing: null,
+        photometric: null,
+        min: null,
+        max: null,
+        mean: null,
+      });
       for await (const f of expandPaths(paths, never)) {
         if (f.error) {
-          out.push({ path: f.path, ok: false, problem: 'unreadable', error: f.error, sopClassUid: null, modality: null, transferSyntax: null, rows: null, columns: null, frames: null, pixelSpacing: null, photometric: null, min: null, max: null, mean: null });
+          out.push(failed(f.path, 'unreadable', f.error));
           continue;
         }
         try {
           const res = await decoder.request({ type: 'probe', path: f.path });
-          if (res.type === 'probe') out.push(res.entry);
-          else throw new WorkerRequestError(res.type === 'error' ? res.problem : 'unreadable', res.type === 'error' ? res.message : 'unexpected worker reply');
+          if (res.type !== 'probe') throw new WorkerRequestError(res.type === 'error' ? res.problem : 'unreadable', res.type === 'error' ? res.message : 'unexpected worker reply');
+          // One entry the response schema refuses must not fail the whole probe: it becomes that file's error.
+          const checked = probeEntrySchema.safeParse(res.entry);
+          if (checked.success) out.push(checked.data);
+          else out.push(failed(f.path, 'decode-failed', `The file's values cannot be reported (${checked.error.issues[0]?.path.join('.') ?? 'entry'}: ${checked.error.issues[0]?.message ?? 'invalid'}).`));
         } catch (e) {
-          const problem = e instanceof WorkerRequestError ? e.problem : 'unreadable';
-          out.push({ path: f.path, ok: false, problem, error: e instanceof Error ? e.message : String(e), sopClassUid: null, modality: null, transferSyntax: null, rows: null, columns: null, frames: null, pixelSpacing: null, photometric: null, min: null, max: null, mean: null });
+          out.push(failed(f.path, e instanceof WorkerRequestError ? e.problem : 'unreadable', e instanceof Error ? e.message : String(e)));
         }
       }
       return out;
