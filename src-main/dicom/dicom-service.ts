@@ -129,6 +129,11 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
             push({ path: r.path, status: 'ok', seriesUid: r.meta.seriesUid });
           } else {
             push({ path: r.path, status: r.status, problem: r.problem, message: r.message });
+            for (const refused of r.status === 'skipped' ? (r.refusedReferences ?? []) : []) {
+              if (seen.has(refused.path)) continue;
+              seen.add(refused.path);
+              push({ path: refused.path, status: 'error', problem: 'refused', message: refused.message });
+            }
             if (r.status === 'skipped' && r.referencedFiles) {
               for (const ref of r.referencedFiles) {
                 if (!seen.has(ref)) {

@@ -76,8 +76,16 @@ export function scanFile(path: string): ScanResult {
     }
     const parsed = parseDicomBytes(bytes);
     if (parsed.isDicomDir) {
-      const referencedFiles = dicomDirReferencedFiles(parsed.dataSet, path);
-      return { path, status: 'skipped', problem: 'no-pixel-data', message: `DICOMDIR listing ${referencedFiles.length} file(s); those are imported instead.`, referencedFiles };
+      const refs = dicomDirReferencedFiles(parsed.dataSet, path);
+      const refusedNote = refs.refused.length ? ` (${refs.refused.length} entr${refs.refused.length === 1 ? 'y' : 'ies'} refused)` : '';
+      return {
+        path,
+        status: 'skipped',
+        problem: 'no-pixel-data',
+        message: `DICOMDIR listing ${refs.files.length + refs.refused.length} file(s)${refusedNote}; those are imported instead.`,
+        referencedFiles: refs.files,
+        refusedReferences: refs.refused,
+      };
     }
     if (!parsed.meta.hasPixels) {
       return { path, status: 'skipped', problem: 'no-pixel-data', message: `Valid DICOM without pixel data (${parsed.meta.modality || 'no modality'}): not an image.` };

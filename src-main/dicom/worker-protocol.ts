@@ -14,6 +14,8 @@ export interface ScanSkipped {
   message: string;
   /** Files a DICOMDIR refers to (absolute paths), to import next. */
   referencedFiles?: string[];
+  /** DICOMDIR entries refused (links, paths leaving its folder), each with its message. */
+  refusedReferences?: Array<{ path: string; message: string }>;
 }
 export interface ScanFailed {
   path: string;

@@ -157,3 +157,28 @@ export function writeSparseBigFile(file: string, totalBytes: number): void {
     closeSync(fd);
   }
 }
+
+/** An item of a sequence of defined length: (FFFE,E000), its length, its elements. */
+function sequenceItem(elements: Element[]): Uint8Array {
+  const body = encodeElements(elements);
+  const head = new Uint8Array(8);
+  const view = new DataView(head.buffer);
+  view.setUint16(0, 0xfffe, true);
+  view.setUint16(2, 0xe000, true);
+  view.setUint32(4, body.length, true);
+  return Buffer.concat([head, body]);
+}
+
+/** A DICOMDIR whose IMAGE records refer to `fileIds` (each a list of path components, as in the standard). */
+export function dicomDirFile(fileIds: string[][]): Uint8Array {
+  const records = fileIds.map((id) =>
+    sequenceItem([
+      { tag: 0x00041430, vr: 'CS', value: 'IMAGE' },
+      { tag: 0x00041500, vr: 'CS', value: id.join('\\') },
+    ]),
+  );
+  return dicomFile([
+    { tag: 0x00041130, vr: 'CS', value: 'HOSTILE' },
+    { tag: 0x00041220, vr: 'SQ', value: Buffer.concat(records) },
+  ]);
+}
