@@ -29,6 +29,8 @@ export interface DicomServiceOptions {
   fileTimeoutMs?: number;
   /** Worker threads parsing files during an import (default: 1, or cores − 2 up to 4 with 4+ cores). */
   scanWorkers?: number;
+  /** Largest file read (default 1 GiB); bigger files are refused with a message, from their header alone. */
+  maxFileBytes?: number;
 }
 
 export interface DicomService {
@@ -42,8 +44,11 @@ export interface DicomService {
   close(): Promise<void>;
 }
 
-/** Every regular file under the given paths (folders recursively; symlinked folders are not followed). */
-async function* expandPaths(paths: string[], signal: AbortSignal): AsyncGenerator<{ path: string; error?: string }> {
+/**
+ * Every regular file under the given paths (folders recursively; links inside folders are not followed).
+ * inFolder: found by the walk, so it is opened without following a link swapped in since.
+ */
+async function* expandPaths(paths: string[], signal: AbortSignal): AsyncGenerator<{ path: string; error?: string; inFolder?: boolean }> {
   for (const p of paths) {
     const abs = path.resolve(p);
     let st;
@@ -76,7 +81,7 @@ async function* expandPaths(paths: string[], signal: AbortSignal): AsyncGenerato
         else if (d.isFile()) files.push(full);
       }
       files.sort();
-      for (const f of files) yield { path: f };
+      for (const f of files) yield { path: f, inFolder: true };
     }
   }
 }
@@ -90,13 +95,15 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   // import never delays the viewer.
   const cores = availableParallelism();
   const scanWorkerCount = options.scanWorkers ?? (cores >= 4 ? Math.min(4, cores - 2) : 1);
-  const scanners = Array.from({ length: scanWorkerCount }, () => new DicomWorkerClient(timeoutMs));
-  const decoder = new DicomWorkerClient(timeoutMs);
+  const limits = options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {};
+  const scanners = Array.from({ length: scanWorkerCount }, () => new DicomWorkerClient(timeoutMs, limits));
+  const decoder = new DicomWorkerClient(timeoutMs, limits);
 
   async function runImport(paths: string[], signal: AbortSignal, progress: (done: number, total: number, message?: string) => void, report: ImportReport): Promise<ImportReport> {
     const started = Date.now();
     const seen = new Set<string>();
     const queue: string[] = [];
+    const noFollow = new Set<string>();
     const series = new Set<string>();
     const push = (entry: ImportEntry) => {
       report.entries.push(entry);
@@ -110,6 +117,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       else if (!seen.has(f.path)) {
         seen.add(f.path);
         queue.push(f.path);
+        if (f.inFolder) noFollow.add(f.path);
       }
     }
     let done = 0;
@@ -120,7 +128,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
         if (signal.aborted) break;
         const file = queue[next++]!;
         try {
-          const res = await scanner.request({ type: 'scan', path: file }, timeoutMs, signal);
+          const res = await scanner.request({ type: 'scan', path: file, noFollow: noFollow.has(file) }, timeoutMs, signal);
           if (res.type !== 'scan') throw new WorkerRequestError('unreadable', res.type === 'error' ? res.message : 'unexpected worker reply');
           const r = res.result;
           if (r.status === 'ok') {
@@ -139,6 +147,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
                 if (!seen.has(ref)) {
                   seen.add(ref);
                   queue.push(ref);
+                  noFollow.add(ref);
                 }
               }
             }
