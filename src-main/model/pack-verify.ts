@@ -69,6 +69,17 @@ function openPackFile(file: string, name: string): number | PackRefusal {
   }
 }
 
+/** A small pack file (manifest, signature) read whole without following a link. */
+function readPackBytes(file: string, name: string): Buffer | PackRefusal {
+  const fd = openPackFile(file, name);
+  if (typeof fd !== 'number') return fd;
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Reads and hashes one file through a single descriptor: the bytes returned (keep) are the bytes hashed.
  * Without keep, the file is hashed in 1 MiB chunks and nothing is held.
@@ -142,7 +153,9 @@ function checkSignature(dir: string, manifestBytes: Buffer, opts: VerifyOptions)
   }
   let sig;
   try {
-    sig = manifestSignatureSchema.parse(JSON.parse(readFileSync(sigPath, 'utf8')));
+    const sigBytes = readPackBytes(sigPath, 'manifest.sig');
+    if (!Buffer.isBuffer(sigBytes)) return sigBytes;
+    sig = manifestSignatureSchema.parse(JSON.parse(sigBytes.toString('utf8')));
   } catch (e) {
     return refuse(packErrorCodes.signatureInvalid, `manifest.sig is malformed: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -177,7 +190,8 @@ export async function verifyPack(dir: string, opts: VerifyOptions = {}): Promise
   if (link) return refuse(packErrorCodes.symlink, `file ${link} is a symbolic link; packs may not contain links (copy the real file into ${root} instead)`);
   const manifestPath = path.join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) return refuse(packErrorCodes.missingFile, `manifest.json is missing from ${dir}`);
-  const manifestBytes = readFileSync(manifestPath);
+  const manifestBytes = readPackBytes(manifestPath, 'manifest.json');
+  if (!Buffer.isBuffer(manifestBytes)) return manifestBytes;
   let raw: unknown;
   try {
     raw = JSON.parse(manifestBytes.toString('utf8'));
