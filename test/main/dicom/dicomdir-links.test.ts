@@ -11,6 +11,7 @@ import { importReportSchema, type ImportReport } from '../../../src-shared/contr
 import { createDicomService, type DicomService } from '../../../src-main/dicom/dicom-service';
 import type { CallContext } from '../../../src-main/ipc/registry';
 import { JobManager } from '../../../src-main/jobs/job-manager';
+import { DicomWorkerClient } from '../../../src-main/dicom/worker-client';
 import { dicomDirFile, dicomFile, imageElements } from './hostile-files';
 
 const ctx: CallContext = {
@@ -75,5 +76,22 @@ describe('DICOMDIR entries and symbolic links', () => {
     }
     expect(refused(path.join('IMAGES', 'LINKOUT'))?.message).toContain('IMAGES\\LINKOUT');
     expect(refused(path.join('LINKDIR', 'OTHER'))?.message).toContain('LINKDIR');
+  });
+
+  it('a file found by a walk or a DICOMDIR and swapped for a link afterwards is refused when opened', async () => {
+    // The walk and the DICOMDIR check list plain files; the scan opens them without following a link, so
+    // a link put in their place between the listing and the read is not read either.
+    const client = new DicomWorkerClient(20_000);
+    try {
+      const link = path.join(scratch, 'media', 'IMAGES', 'LINKOUT');
+      const res = await client.request({ type: 'scan', path: link, noFollow: true });
+      expect(res).toMatchObject({ type: 'scan', result: { status: 'error', problem: 'refused' } });
+      if (res.type === 'scan' && res.result.status === 'error') expect(res.result.message).toMatch(/symbolic link/);
+      // A path the user gave explicitly may be a link: it is followed.
+      const given = await client.request({ type: 'scan', path: link });
+      expect(given).toMatchObject({ type: 'scan', result: { status: 'ok' } });
+    } finally {
+      await client.close();
+    }
   });
 });
