@@ -7,7 +7,9 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import {
   dicomErrorCodes,
+  probeEntrySchema,
   type dicomContract,
+  type FileProblem,
   type Frame,
   type ImportEntry,
   type ImportReport,
@@ -27,6 +29,8 @@ export interface DicomServiceOptions {
   fileTimeoutMs?: number;
   /** Worker threads parsing files during an import (default: 1, or cores − 2 up to 4 with 4+ cores). */
   scanWorkers?: number;
+  /** Largest file read (default 1 GiB); bigger files are refused with a message, from their header alone. */
+  maxFileBytes?: number;
 }
 
 export interface DicomService {
@@ -40,8 +44,11 @@ export interface DicomService {
   close(): Promise<void>;
 }
 
-/** Every regular file under the given paths (folders recursively; symlinked folders are not followed). */
-async function* expandPaths(paths: string[], signal: AbortSignal): AsyncGenerator<{ path: string; error?: string }> {
+/**
+ * Every regular file under the given paths (folders recursively; links inside folders are not followed).
+ * inFolder: found by the walk, so it is opened without following a link swapped in since.
+ */
+async function* expandPaths(paths: string[], signal: AbortSignal): AsyncGenerator<{ path: string; error?: string; inFolder?: boolean }> {
   for (const p of paths) {
     const abs = path.resolve(p);
     let st;
@@ -74,7 +81,7 @@ async function* expandPaths(paths: string[], signal: AbortSignal): AsyncGenerato
         else if (d.isFile()) files.push(full);
       }
       files.sort();
-      for (const f of files) yield { path: f };
+      for (const f of files) yield { path: f, inFolder: true };
     }
   }
 }
@@ -88,13 +95,15 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   // import never delays the viewer.
   const cores = availableParallelism();
   const scanWorkerCount = options.scanWorkers ?? (cores >= 4 ? Math.min(4, cores - 2) : 1);
-  const scanners = Array.from({ length: scanWorkerCount }, () => new DicomWorkerClient(timeoutMs));
-  const decoder = new DicomWorkerClient(timeoutMs);
+  const limits = options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {};
+  const scanners = Array.from({ length: scanWorkerCount }, () => new DicomWorkerClient(timeoutMs, limits));
+  const decoder = new DicomWorkerClient(timeoutMs, limits);
 
   async function runImport(paths: string[], signal: AbortSignal, progress: (done: number, total: number, message?: string) => void, report: ImportReport): Promise<ImportReport> {
     const started = Date.now();
     const seen = new Set<string>();
     const queue: string[] = [];
+    const noFollow = new Set<string>();
     const series = new Set<string>();
     const push = (entry: ImportEntry) => {
       report.entries.push(entry);
@@ -108,6 +117,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       else if (!seen.has(f.path)) {
         seen.add(f.path);
         queue.push(f.path);
+        if (f.inFolder) noFollow.add(f.path);
       }
     }
     let done = 0;
@@ -118,7 +128,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
         if (signal.aborted) break;
         const file = queue[next++]!;
         try {
-          const res = await scanner.request({ type: 'scan', path: file }, timeoutMs, signal);
+          const res = await scanner.request({ type: 'scan', path: file, noFollow: noFollow.has(file) }, timeoutMs, signal);
           if (res.type !== 'scan') throw new WorkerRequestError('unreadable', res.type === 'error' ? res.message : 'unexpected worker reply');
           const r = res.result;
           if (r.status === 'ok') {
@@ -127,11 +137,17 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
             push({ path: r.path, status: 'ok', seriesUid: r.meta.seriesUid });
           } else {
             push({ path: r.path, status: r.status, problem: r.problem, message: r.message });
+            for (const refused of r.status === 'skipped' ? (r.refusedReferences ?? []) : []) {
+              if (seen.has(refused.path)) continue;
+              seen.add(refused.path);
+              push({ path: refused.path, status: 'error', problem: 'refused', message: refused.message });
+            }
             if (r.status === 'skipped' && r.referencedFiles) {
               for (const ref of r.referencedFiles) {
                 if (!seen.has(ref)) {
                   seen.add(ref);
                   queue.push(ref);
+                  noFollow.add(ref);
                 }
               }
             }
@@ -241,18 +257,37 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     async probe({ paths }) {
       const out: ProbeEntry[] = [];
       const never = new AbortController().signal;
+      const failed = (file: string, problem: FileProblem, error: string): ProbeEntry => ({
+        path: file,
+        ok: false,
+        problem,
+        error,
+        sopClassUid: null,
+        modality: null,
+        transferSyntax: null,
+        rows: null,
+        columns: null,
+        frames: null,
+        pixelSpacing: null,
+        photometric: null,
+        min: null,
+        max: null,
+        mean: null,
+      });
       for await (const f of expandPaths(paths, never)) {
         if (f.error) {
-          out.push({ path: f.path, ok: false, problem: 'unreadable', error: f.error, sopClassUid: null, modality: null, transferSyntax: null, rows: null, columns: null, frames: null, pixelSpacing: null, photometric: null, min: null, max: null, mean: null });
+          out.push(failed(f.path, 'unreadable', f.error));
           continue;
         }
         try {
           const res = await decoder.request({ type: 'probe', path: f.path });
-          if (res.type === 'probe') out.push(res.entry);
-          else throw new WorkerRequestError(res.type === 'error' ? res.problem : 'unreadable', res.type === 'error' ? res.message : 'unexpected worker reply');
+          if (res.type !== 'probe') throw new WorkerRequestError(res.type === 'error' ? res.problem : 'unreadable', res.type === 'error' ? res.message : 'unexpected worker reply');
+          // One entry the response schema refuses must not fail the whole probe: it becomes that file's error.
+          const checked = probeEntrySchema.safeParse(res.entry);
+          if (checked.success) out.push(checked.data);
+          else out.push(failed(f.path, 'decode-failed', `The file's values cannot be reported (${checked.error.issues[0]?.path.join('.') ?? 'entry'}: ${checked.error.issues[0]?.message ?? 'invalid'}).`));
         } catch (e) {
-          const problem = e instanceof WorkerRequestError ? e.problem : 'unreadable';
-          out.push({ path: f.path, ok: false, problem, error: e instanceof Error ? e.message : String(e), sopClassUid: null, modality: null, transferSyntax: null, rows: null, columns: null, frames: null, pixelSpacing: null, photometric: null, min: null, max: null, mean: null });
+          out.push(failed(f.path, e instanceof WorkerRequestError ? e.problem : 'unreadable', e instanceof Error ? e.message : String(e)));
         }
       }
       return out;

@@ -2,13 +2,14 @@
  * The DICOM worker thread: file parsing for imports, frame decoding for the viewer and the probe, off the
  * main event loop. One request at a time; the client (worker-client.ts) restarts it on a hang.
  */
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { statSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
 import { dicomDirReferencedFiles } from './dicomdir';
 import { CodecNotLoadedError, ensureCodec } from './codecs';
-import { DicomFileError, mayBeDicom, parseDicomBytes, type ParsedFile } from './parse';
+import { DicomFileError, parseDicomBytes, type ParsedFile } from './parse';
 import { decodeFrame } from './pixels';
 import { probeBytes, problemOf } from './probe';
+import { readDicomFile } from './read-file';
 import type { ScanResult, WorkerRequest, WorkerResponse } from './worker-protocol';
 
 /**
@@ -26,9 +27,22 @@ async function withCodecs<T>(work: () => T): Promise<T> {
   }
 }
 
-/** A small cache of parsed files so scrolling through a multi-frame file does not re-read it. */
+/** Largest file this worker reads whole (set by the client that started it). */
+const maxFileBytes = (workerData as { maxFileBytes?: number } | null)?.maxFileBytes;
+
+/**
+ * A small cache of parsed files so scrolling through a multi-frame file does not re-read it; bounded in
+ * bytes too, so a few big files never pile up (the newest file is kept whatever its size).
+ */
 const cache = new Map<string, { parsed: ParsedFile; mtimeMs: number }>();
 const CACHE_FILES = 8;
+const CACHE_BYTES = 512 * 1024 * 1024;
+
+function cachedBytes(): number {
+  let total = 0;
+  for (const { parsed } of cache.values()) total += parsed.dataSet.byteArray.length;
+  return total;
+}
 
 function readParsed(path: string): ParsedFile {
   let mtimeMs = 0;
@@ -39,45 +53,29 @@ function readParsed(path: string): ParsedFile {
   }
   const hit = cache.get(path);
   if (hit && hit.mtimeMs === mtimeMs) return hit.parsed;
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new DicomFileError('unreadable', `Cannot read the file: ${(e as Error).message}`);
-  }
-  const parsed = parseDicomBytes(bytes);
+  cache.delete(path);
+  const parsed = parseDicomBytes(readDicomFile(path, { maxBytes: maxFileBytes }));
   cache.set(path, { parsed, mtimeMs });
-  if (cache.size > CACHE_FILES) cache.delete(cache.keys().next().value as string);
+  while (cache.size > 1 && (cache.size > CACHE_FILES || cachedBytes() > CACHE_BYTES)) cache.delete(cache.keys().next().value as string);
   return parsed;
 }
 
-/** The first 132 bytes of a file (fewer when it is shorter). */
-function readHead(path: string): Uint8Array {
-  const fd = openSync(path, 'r');
+export function scanFile(path: string, noFollow = false): ScanResult {
   try {
-    const head = new Uint8Array(132);
-    const n = readSync(fd, head, 0, 132, 0);
-    return head.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-export function scanFile(path: string): ScanResult {
-  try {
-    let bytes: Uint8Array;
-    try {
-      const head = readHead(path);
-      // Not DICOM by its first bytes: say so without reading a possibly huge file.
-      if (head.length > 0 && !mayBeDicom(head)) return { path, status: 'error', problem: 'not-dicom', message: "Not a DICOM file: no 'DICM' marker at byte 128 and no DICOM data set at the start." };
-      bytes = readFileSync(path);
-    } catch (e) {
-      return { path, status: 'error', problem: 'unreadable', message: `Cannot read the file: ${(e as Error).message}` };
-    }
+    // Not DICOM by its first bytes, or over the size cap: said without reading the whole file.
+    const bytes = readDicomFile(path, { maxBytes: maxFileBytes, noFollow, checkHead: true });
     const parsed = parseDicomBytes(bytes);
     if (parsed.isDicomDir) {
-      const referencedFiles = dicomDirReferencedFiles(parsed.dataSet, path);
-      return { path, status: 'skipped', problem: 'no-pixel-data', message: `DICOMDIR listing ${referencedFiles.length} file(s); those are imported instead.`, referencedFiles };
+      const refs = dicomDirReferencedFiles(parsed.dataSet, path);
+      const refusedNote = refs.refused.length ? ` (${refs.refused.length} entr${refs.refused.length === 1 ? 'y' : 'ies'} refused)` : '';
+      return {
+        path,
+        status: 'skipped',
+        problem: 'no-pixel-data',
+        message: `DICOMDIR listing ${refs.files.length + refs.refused.length} file(s)${refusedNote}; those are imported instead.`,
+        referencedFiles: refs.files,
+        refusedReferences: refs.refused,
+      };
     }
     if (!parsed.meta.hasPixels) {
       return { path, status: 'skipped', problem: 'no-pixel-data', message: `Valid DICOM without pixel data (${parsed.meta.modality || 'no modality'}): not an image.` };
@@ -97,13 +95,14 @@ export function scanFile(path: string): ScanResult {
 async function handle(req: WorkerRequest): Promise<{ response: WorkerResponse; transfer: ArrayBuffer[] }> {
   switch (req.type) {
     case 'scan':
-      return { response: { id: req.id, type: 'scan', result: await withCodecs(() => scanFile(req.path)) }, transfer: [] };
+      return { response: { id: req.id, type: 'scan', result: await withCodecs(() => scanFile(req.path, req.noFollow === true)) }, transfer: [] };
     case 'probe': {
       let bytes: Uint8Array;
       try {
-        bytes = readFileSync(req.path);
+        bytes = readDicomFile(req.path, { maxBytes: maxFileBytes });
       } catch (e) {
-        return { response: { id: req.id, type: 'error', problem: 'unreadable', message: `Cannot read the file: ${(e as Error).message}` }, transfer: [] };
+        const { problem, error } = problemOf(e);
+        return { response: { id: req.id, type: 'error', problem, message: error }, transfer: [] };
       }
       return { response: { id: req.id, type: 'probe', entry: await withCodecs(() => probeBytes(req.path, bytes)) }, transfer: [] };
     }

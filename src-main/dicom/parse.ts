@@ -3,7 +3,7 @@
  * and the probe need. Every failure becomes a DicomFileError with a FileProblem and a message a
  * person can act on; nothing else is thrown for bad input.
  */
-import { inflateRawSync } from 'node:zlib';
+import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { dicomParser } from './dicom-parser-lib';
 import type { DataSet, Element } from 'dicom-parser';
 import type { FileProblem, WindowPreset } from '../../src-shared/contracts/dicom';
@@ -20,8 +20,18 @@ export class DicomFileError extends Error {
   }
 }
 
-/** Largest inflated data set we accept from a deflated file (a zip bomb guard). */
-const MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
+/** Largest file read whole, and largest inflated data set: memory per file stays bounded. */
+export const MAX_DICOM_BYTES = 1_000_000_000;
+/** Room for all but the pixel data in an inflated data set (header, overlays, private data). */
+const INFLATE_ROOM_BYTES = 16_000_000;
+/** Most frames one file may declare (per-frame positions are kept for each). */
+export const MAX_FRAMES = 1_000_000;
+
+export function formatBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  return `${Math.ceil(n / 1e3)} KB`;
+}
 
 export interface VoiLut {
   firstValueMapped: number;
@@ -173,11 +183,62 @@ function hasPreamble(bytes: Uint8Array): boolean {
   return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
 }
 
+// The package's types declare DataSet as an interface only; the bundle exports the class.
+const DataSetClass = (dicomParser as unknown as { DataSet: new (parser: unknown, bytes: Uint8Array, elements: Record<string, Element>) => DataSet }).DataSet;
+
+/** Bytes the pixel data of a (partial) data set declares: rows x columns x samples x bits x frames. */
+function declaredPixelBytes(ds: DataSet): number | null {
+  const rows = us(ds, 'x00280010');
+  const columns = us(ds, 'x00280011');
+  const bits = us(ds, 'x00280100');
+  if (!rows || !columns || !bits) return null;
+  const samples = us(ds, 'x00280002') ?? 1;
+  const frames = Math.max(1, Math.floor(num(ds, 'x00280008') ?? 1));
+  return Math.ceil((rows * columns * samples * bits * frames) / 8);
+}
+
+/**
+ * The elements before the pixel data of a deflated data set, from as short a prefix as holds them: the
+ * image attributes say how big the whole data set may plausibly be before it is inflated.
+ */
+function inflatedHeader(deflated: Uint8Array): DataSet | null {
+  for (const take of [4096, 65536, 1 << 20, 16 << 20]) {
+    const prefix = deflated.subarray(0, Math.min(take, deflated.length));
+    let partial: Buffer;
+    try {
+      // Z_SYNC_FLUSH: a prefix inflates to what it holds instead of failing as truncated.
+      partial = inflateRawSync(prefix, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: INFLATE_ROOM_BYTES });
+    } catch {
+      return null;
+    }
+    const ds = new DataSetClass(dicomParser.littleEndianByteArrayParser, partial, {});
+    try {
+      dicomParser.parseDicomDataSetExplicit(ds, new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, partial, 0), partial.length, { untilTag: 'x7fe00010' });
+    } catch {
+      // the prefix ends inside an element: what was read before it is kept
+    }
+    // Past (0028,0100) every image attribute has been seen (elements come in tag order).
+    if (Object.keys(ds.elements).some((t) => t > 'x00280100') || prefix.length === deflated.length) return ds;
+  }
+  return null;
+}
+
 function inflater(arr: Uint8Array, position: number): Uint8Array {
+  const deflated = arr.subarray(position);
+  const header = inflatedHeader(deflated);
+  const pixelBytes = header ? declaredPixelBytes(header) : null;
+  const cap = Math.min(MAX_DICOM_BYTES, INFLATE_ROOM_BYTES + (pixelBytes ?? 0));
   let inflated: Buffer;
   try {
-    inflated = inflateRawSync(arr.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
+    inflated = inflateRawSync(deflated, { maxOutputLength: cap });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      const declared = pixelBytes === null ? 'it declares no image size' : `its declared pixel data needs ${formatBytes(pixelBytes)}`;
+      throw new DicomFileError(
+        'too-large',
+        `The deflated data set inflates to more than ${formatBytes(cap)}, though ${declared}: it was not inflated further (a decompression bomb or a damaged file).`,
+      );
+    }
     throw new DicomFileError('truncated', `The deflated data set cannot be inflated: ${(e as Error).message}`);
   }
   const full = new Uint8Array(position + inflated.length);
@@ -308,6 +369,15 @@ function framePositions(ds: DataSet, frames: number, iop: number[] | null): Arra
   return out;
 }
 
+/** An upper bound on the frames the pixel data element holds (its length over the smallest frame size). */
+function framesPixelDataCanHold(ds: DataSet, rows: number, columns: number, bitsAllocated: number): number {
+  const el = ds.elements.x7fe00010 ?? ds.elements.x7fe00008 ?? ds.elements.x7fe00009;
+  if (!el) return 1;
+  if (el.encapsulatedPixelData) return Math.min(MAX_FRAMES, Math.max(1, el.fragments?.length ?? 1)); // one fragment holds at most one frame
+  const bitsPerFrame = Math.max(1, rows * columns * Math.max(1, bitsAllocated));
+  return Math.min(MAX_FRAMES, Math.max(1, Math.floor((el.length * 8) / bitsPerFrame)));
+}
+
 function int(ds: DataSet, tag: string, fallback: number): number {
   return us(ds, tag) ?? fallback;
 }
@@ -317,6 +387,9 @@ export function readMeta(ds: DataSet, transferSyntaxOverride?: string): Instance
   const pixelElement = ds.elements.x7fe00010;
   const floatEl = ds.elements.x7fe00008 ? 'float' : ds.elements.x7fe00009 ? 'double' : null;
   const frames = Math.max(1, Math.floor(num(ds, 'x00280008') ?? 1));
+  const rows = int(ds, 'x00280010', 0);
+  const columns = int(ds, 'x00280011', 0);
+  const bitsAllocated = int(ds, 'x00280100', 0);
   const pixelMeasures = functionalGroup(ds, 0, 'x00289110');
   const orientationGroup = functionalGroup(ds, 0, 'x00209116');
   const transform = functionalGroup(ds, 0, 'x00289145');
@@ -325,9 +398,6 @@ export function readMeta(ds: DataSet, transferSyntaxOverride?: string): Instance
   const imagerSpacing = nums(ds, 'x00181164', 2);
   const iop = nums(orientationGroup, 'x00200037', 6) ?? nums(ds, 'x00200037', 6);
   const goodSpacing = (s: number[] | null): s is [number, number] => !!s && s.every((v) => v > 0);
-  const rows = int(ds, 'x00280010', 0);
-  const columns = int(ds, 'x00280011', 0);
-  const bitsAllocated = int(ds, 'x00280100', 0);
   const windows = readWindows(voiGroup).length ? readWindows(voiGroup) : readWindows(ds);
   const seriesNumber = num(ds, 'x00200011');
   const instanceNumber = num(ds, 'x00200013');
@@ -373,7 +443,8 @@ export function readMeta(ds: DataSet, transferSyntaxOverride?: string): Instance
     pixelSpacingSource: goodSpacing(spacing) ? 'PixelSpacing' : goodSpacing(imagerSpacing) ? 'ImagerPixelSpacing' : 'none',
     sliceThickness: num(pixelMeasures, 'x00180050') ?? num(ds, 'x00180050'),
     imageOrientationPatient: iop,
-    framePositions: framePositions(ds, frames, iop),
+    // Positions only for the frames the pixel data can hold: decoding refuses a larger declared count.
+    framePositions: framePositions(ds, Math.min(frames, framesPixelDataCanHold(ds, rows, columns, bitsAllocated)), iop),
     floatPixels: floatEl,
   };
 }

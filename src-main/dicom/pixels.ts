@@ -17,7 +17,7 @@ import {
   decodeRle,
   type DecodedCodecFrame,
 } from './codecs';
-import { DicomFileError, type InstanceMeta, type ParsedFile } from './parse';
+import { DicomFileError, MAX_FRAMES, type InstanceMeta, type ParsedFile } from './parse';
 
 export interface DecodedFrame {
   pixels: PixelArray;
@@ -68,6 +68,10 @@ function encapsulatedFrame(parsed: ParsedFile, frameIndex: number): Uint8Array {
   }
   const fragments = pixelElement.fragments;
   if (fragments.length === 0) throw new DicomFileError('wrong-pixel-length', 'The encapsulated pixel data holds no fragments.');
+  if (meta.frames > fragments.length) {
+    // A fragment holds at most one frame (PS3.5 A.4).
+    throw new DicomFileError('wrong-pixel-length', `Number of Frames (0028,0008) is ${meta.frames} but the pixel data holds only ${fragments.length} fragment(s), at least one per frame.`);
+  }
   for (const f of fragments) {
     if (f.position + f.length > dataSet.byteArray.length) {
       throw new DicomFileError('truncated', 'A pixel data fragment runs past the end of the file (truncated file).');
@@ -198,7 +202,7 @@ function nativeRawFrame(parsed: ParsedFile, frameIndex: number): RawFrame {
   if (available < totalNeeded) {
     throw new DicomFileError(
       'wrong-pixel-length',
-      `The pixel data is ${available} bytes but ${meta.frames} frame(s) of ${meta.columns}x${meta.rows}x${meta.samplesPerPixel} at ${meta.bitsAllocated} bits need ${totalNeeded}.`,
+      `The pixel data is ${available} bytes but ${meta.frames} frame(s) of ${meta.columns}x${meta.rows}x${meta.samplesPerPixel} at ${meta.bitsAllocated} bits need ${totalNeeded} bytes.`,
     );
   }
   if (meta.bitsAllocated === 1 && !meta.floatPixels) {
@@ -466,6 +470,10 @@ export function decodeFrame(parsed: ParsedFile, frameIndex: number): DecodedFram
   }
   const encapsulated = !!parsed.pixelElement?.encapsulatedPixelData;
   const raw = parsed.ts.encoding === 'native' && !encapsulated ? nativeRawFrame(parsed, frameIndex) : compressedRawFrame(parsed, frameIndex);
+  // After the length checks above (a count the pixel data cannot hold is reported as such).
+  if (meta.frames > MAX_FRAMES) {
+    throw new DicomFileError('too-large', `Number of Frames (0028,0008) is ${meta.frames}; files with more than ${MAX_FRAMES} frames are not read.`);
+  }
   if (meta.samplesPerPixel === 3) return colourFrame(meta, raw);
   if (meta.photometric === 'PALETTE COLOR') {
     const palette = paletteFrame(parsed, raw);

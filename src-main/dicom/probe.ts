@@ -76,6 +76,13 @@ export function probeBytes(path: string, bytes: Uint8Array, options: ProbeOption
       count += n;
       if (values) parts.push(values);
     }
+    if (count && !(Number.isFinite(min) && Number.isFinite(max) && Number.isFinite(sum))) {
+      // An overflowing rescale (e.g. slope 1e308) gives values no statistic or JSON can hold.
+      throw new DicomFileError(
+        'decode-failed',
+        `The pixel values after Rescale Slope ${meta.rescaleSlope} and Rescale Intercept ${meta.rescaleIntercept} are not finite numbers (they overflow): the rescale values in the header are wrong.`,
+      );
+    }
     entry.ok = true;
     entry.min = count ? min : null;
     entry.max = count ? max : null;

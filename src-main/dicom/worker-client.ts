@@ -30,8 +30,26 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
+export interface WorkerLimits {
+  /** Largest file the worker reads whole (default: parse.ts MAX_DICOM_BYTES). */
+  maxFileBytes?: number;
+  /** The worker's JavaScript heap (MB): a file that needs more stops the worker, not the app. */
+  maxHeapMb?: number;
+}
+
+/**
+ * Heap for one DICOM worker: pixel buffers live outside it; it holds data sets, LUTs and positions. A
+ * backstop only: V8 aborts the whole process, limit or not, when one array grows past it in one go, so
+ * parse.ts and pixels.ts bound every allocation a header value sizes before making it.
+ */
+const DEFAULT_WORKER_HEAP_MB = 512;
+
 /** The worker's entry: the .ts source under tsx/vitest (loaded through tsx), the built .js otherwise. */
-function spawnWorker(): Worker {
+function spawnWorker(limits: WorkerLimits): Worker {
+  const options = {
+    workerData: { maxFileBytes: limits.maxFileBytes },
+    resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb ?? DEFAULT_WORKER_HEAP_MB, maxYoungGenerationSizeMb: 64 },
+  };
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     // Workers do not inherit tsx's loader from --import reliably (vitest has none): register tsx's ESM
@@ -39,9 +57,9 @@ function spawnWorker(): Worker {
     const entry = new URL('./dicom-worker.ts', here).href;
     const tsxApi = path.join(path.dirname(createRequire(here).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
     const source = `import(${JSON.stringify(pathToFileURL(tsxApi).href)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(source, { eval: true });
+    return new Worker(source, { eval: true, ...options });
   }
-  return new Worker(new URL('./dicom-worker.js', here));
+  return new Worker(new URL('./dicom-worker.js', here), options);
 }
 
 export class DicomWorkerClient {
@@ -51,7 +69,10 @@ export class DicomWorkerClient {
   /** Requests are sent one at a time, so a timeout can be pinned on the request that caused it. */
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly timeoutMs = 20_000) {}
+  constructor(
+    private readonly timeoutMs = 20_000,
+    private readonly limits: WorkerLimits = {},
+  ) {}
 
   /**
    * Queues a request. `signal` aborts it: a queued request never starts, a running one terminates the
@@ -68,7 +89,7 @@ export class DicomWorkerClient {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = spawnWorker();
+    const worker = spawnWorker(this.limits);
     worker.unref();
     worker.on('message', (msg: WorkerResponse) => {
       const p = this.pending.get(msg.id);
@@ -77,16 +98,20 @@ export class DicomWorkerClient {
       this.pending.delete(msg.id);
       p.resolve(msg);
     });
-    const fail = (why: string) => {
+    const fail = (why: string, problem: FileProblem = 'unreadable') => {
       if (this.worker === worker) this.worker = null;
       for (const [id, p] of this.pending) {
         if (p.worker !== worker) continue; // a newer worker's requests are not affected
         clearTimeout(p.timer);
         this.pending.delete(id);
-        p.reject(new WorkerRequestError('unreadable', why));
+        p.reject(new WorkerRequestError(problem, why));
       }
     };
-    worker.on('error', (e) => fail(`The DICOM worker failed: ${e.message}`));
+    worker.on('error', (e) => {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        fail(`Reading the file needed more memory than a DICOM worker may use (${this.limits.maxHeapMb ?? DEFAULT_WORKER_HEAP_MB} MB) and was stopped.`, 'too-large');
+      } else fail(`The DICOM worker failed: ${e.message}`);
+    });
     worker.on('exit', (code) => fail(`The DICOM worker stopped (exit code ${code}).`));
     this.worker = worker;
     return worker;

@@ -14,6 +14,8 @@ export interface ScanSkipped {
   message: string;
   /** Files a DICOMDIR refers to (absolute paths), to import next. */
   referencedFiles?: string[];
+  /** DICOMDIR entries refused (links, paths leaving its folder), each with its message. */
+  refusedReferences?: Array<{ path: string; message: string }>;
 }
 export interface ScanFailed {
   path: string;
@@ -33,7 +35,8 @@ export interface DecodedFrameMessage {
 }
 
 export type WorkerRequest =
-  | { id: number; type: 'scan'; path: string }
+  /** noFollow: a file found in a folder or a DICOMDIR; a link there is refused, not followed. */
+  | { id: number; type: 'scan'; path: string; noFollow?: boolean }
   | { id: number; type: 'decode'; path: string; frame: number }
   | { id: number; type: 'probe'; path: string }
   /** Probe bytes already in memory (the mutation fuzz test). */

@@ -37,7 +37,7 @@ export class ModelService {
   }
 
   async load(path: string, provider: 'auto' | LoadedPack['provider']): Promise<LoadedPack> {
-    const verified = await verifyPack(path, this.deps.verifyOptions());
+    const verified = await verifyPack(path, { ...this.deps.verifyOptions(), keepContents: true });
     if (!verified.ok) throw new DomainError(verified.code, verified.message);
     const m = verified.manifest;
     this.deps.assertPackAllowed?.({ id: m.name, version: m.version });

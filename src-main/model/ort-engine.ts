@@ -13,15 +13,16 @@ import type { ExecutionProvider } from '../../src-shared/contracts/app';
  * runs the same under tsx, vitest and a bundled app; onnxruntime-node is required by absolute path.
  */
 
+/** The graphs' bytes as verified (never paths: a file read again could have been swapped since). */
 export interface EngineFiles {
-  lm: string;
-  vision: string;
-  projector: Record<string, string>;
-  embedText: string;
-  headText: string;
-  embedFusion: string | null;
-  headFusion: string | null;
-  vq: string | null;
+  lm: Uint8Array;
+  vision: Uint8Array;
+  projector: Record<string, Uint8Array>;
+  embedText: Uint8Array;
+  headText: Uint8Array;
+  embedFusion: Uint8Array | null;
+  headFusion: Uint8Array | null;
+  vq: Uint8Array | null;
 }
 
 export interface EngineArch {
@@ -65,7 +66,7 @@ export function engineWorkerMain(ort: typeof OrtModule, port: { on(ev: 'message'
   const cancelled = new Set<number>();
   const now = (): number => performance.now();
 
-  const create = async (file: string, wanted: string, threads: number): Promise<{ s: Session; p: string }> => {
+  const create = async (file: Uint8Array, wanted: string, threads: number): Promise<{ s: Session; p: string }> => {
     // No spin-waiting in ORT's thread pools: spinning threads take the cores the main thread and the
     // image worker need (event-loop stalls of 10-35 ms were measured on 2 cores with spinning on).
     const base: OrtModule.InferenceSession.SessionOptions = {
@@ -136,7 +137,7 @@ export function engineWorkerMain(ort: typeof OrtModule, port: { on(ev: 'message'
       const lm = await create(files.lm, m.provider as string, threads);
       provider = lm.p;
       sessions.lm = lm.s;
-      const mk = async (f: string): Promise<Session> => (await create(f, provider, threads)).s;
+      const mk = async (f: Uint8Array): Promise<Session> => (await create(f, provider, threads)).s;
       sessions.vision = await mk(files.vision);
       sessions.embedText = await mk(files.embedText);
       sessions.headText = await mk(files.headText);
@@ -303,8 +304,12 @@ const ort = require(workerData.ortPath);
     return { id, promise };
   }
 
+  /** Creates the sessions from the graphs' bytes; their buffers are transferred (unusable here afterwards). */
   async load(files: EngineFiles, arch: EngineArch, provider: ExecutionProvider, threads = 0): Promise<ExecutionProvider> {
-    const r = await this.call<{ provider: ExecutionProvider }>('load', { files, arch, provider, threads }).promise;
+    const graphs = [files.lm, files.vision, files.embedText, files.headText, files.embedFusion, files.headFusion, files.vq, ...Object.values(files.projector)];
+    const transfer = new Set<ArrayBuffer>();
+    for (const g of graphs) if (g && g.buffer instanceof ArrayBuffer && g.byteOffset === 0 && g.byteLength === g.buffer.byteLength) transfer.add(g.buffer);
+    const r = await this.call<{ provider: ExecutionProvider }>('load', { files, arch, provider, threads }, {}, [...transfer]).promise;
     return r.provider;
   }
 

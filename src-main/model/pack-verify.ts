@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   manifestSignatureSchema,
@@ -20,6 +20,11 @@ export interface VerifyOptions {
   requireSignature?: boolean;
   /** Skip hashing (sizes are still checked). Only for a pack verified moments ago in the same process. */
   skipHashes?: boolean;
+  /**
+   * Keep the bytes of every listed file as they were hashed (always hashes): loadPack loads these, so what
+   * runs is exactly what was verified, whatever happens to the files afterwards.
+   */
+  keepContents?: boolean;
 }
 
 export interface SignatureStatus {
@@ -35,6 +40,8 @@ export interface VerifiedPack {
   signature: SignatureStatus;
   /** sha256 of manifest.json's bytes: identifies the exact pack (recorded with every run). */
   manifestSha256: string;
+  /** With keepContents: the verified bytes of each listed file, by its manifest path (loadPack takes them). */
+  contents?: Map<string, Uint8Array>;
 }
 
 export interface PackRefusal {
@@ -47,15 +54,75 @@ export type VerifyResult = VerifiedPack | PackRefusal;
 
 const refuse = (code: PackErrorCode, message: string): PackRefusal => ({ ok: false, code, message });
 
-export async function sha256File(file: string): Promise<string> {
+// O_NOFOLLOW: a file swapped for a link after the folder was checked fails to open instead of being read.
+const OPEN_NO_FOLLOW = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+
+/** Opens a pack file without following a link; a link (ELOOP) becomes a refusal naming the file. */
+function openPackFile(file: string, name: string): number | PackRefusal {
+  try {
+    return openSync(file, OPEN_NO_FOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return refuse(packErrorCodes.symlink, `file ${name} is a symbolic link; packs may not contain links, so it was not read`);
+    if (code === 'ENOENT') return refuse(packErrorCodes.missingFile, `file ${name} listed in manifest.json is missing`);
+    throw e;
+  }
+}
+
+/** A small pack file (manifest, signature) read whole without following a link. */
+function readPackBytes(file: string, name: string): Buffer | PackRefusal {
+  const fd = openPackFile(file, name);
+  if (typeof fd !== 'number') return fd;
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads and hashes one file through a single descriptor: the bytes returned (keep) are the bytes hashed.
+ * Without keep, the file is hashed in 1 MiB chunks and nothing is held.
+ */
+function readAndHash(fd: number, size: number, keep: boolean): { sha256: string; bytes: Uint8Array | null; read: number } {
   const h = createHash('sha256');
-  await new Promise<void>((resolve, reject) => {
-    createReadStream(file, { highWaterMark: 1 << 20 })
-      .on('data', (c) => h.update(c))
-      .on('end', () => resolve())
-      .on('error', reject);
-  });
-  return h.digest('hex');
+  const bytes = keep ? new Uint8Array(size) : null;
+  const chunk = keep ? null : new Uint8Array(Math.min(size, 1 << 20) || 1);
+  let read = 0;
+  for (;;) {
+    const target = bytes ?? chunk!;
+    const offset = bytes ? read : 0;
+    const want = bytes ? size - read : target.length;
+    if (want === 0) break;
+    const n = readSync(fd, target, offset, want, read);
+    if (n === 0) break;
+    h.update(target.subarray(offset, offset + n));
+    read += n;
+    if (read > size) break; // grew while read: the size check below refuses it
+  }
+  return { sha256: h.digest('hex'), bytes, read };
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const fd = openSync(file, 'r');
+  try {
+    return readAndHash(fd, fstatSync(fd).size, false).sha256;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The first symbolic link anywhere under `root` (relative path), or null. */
+function findSymlink(root: string, rel = ''): string | null {
+  for (const d of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    const child = rel ? `${rel}/${d.name}` : d.name;
+    if (d.isSymbolicLink()) return child;
+    if (d.isDirectory()) {
+      const inner = findSymlink(root, child);
+      if (inner) return inner;
+    }
+  }
+  return null;
 }
 
 function publicKeyFrom(text: string): KeyObject {
@@ -86,7 +153,9 @@ function checkSignature(dir: string, manifestBytes: Buffer, opts: VerifyOptions)
   }
   let sig;
   try {
-    sig = manifestSignatureSchema.parse(JSON.parse(readFileSync(sigPath, 'utf8')));
+    const sigBytes = readPackBytes(sigPath, 'manifest.sig');
+    if (!Buffer.isBuffer(sigBytes)) return sigBytes;
+    sig = manifestSignatureSchema.parse(JSON.parse(sigBytes.toString('utf8')));
   } catch (e) {
     return refuse(packErrorCodes.signatureInvalid, `manifest.sig is malformed: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -114,9 +183,15 @@ function checkSignature(dir: string, manifestBytes: Buffer, opts: VerifyOptions)
  */
 export async function verifyPack(dir: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return refuse(packErrorCodes.notFound, `pack folder ${dir} does not exist`);
+  const root = path.resolve(dir);
+  // Links are refused anywhere in the pack (lstat): a link could point outside it or be swapped later.
+  const realRoot = realpathSync(root);
+  const link = findSymlink(realRoot);
+  if (link) return refuse(packErrorCodes.symlink, `file ${link} is a symbolic link; packs may not contain links (copy the real file into ${root} instead)`);
   const manifestPath = path.join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) return refuse(packErrorCodes.missingFile, `manifest.json is missing from ${dir}`);
-  const manifestBytes = readFileSync(manifestPath);
+  const manifestBytes = readPackBytes(manifestPath, 'manifest.json');
+  if (!Buffer.isBuffer(manifestBytes)) return manifestBytes;
   let raw: unknown;
   try {
     raw = JSON.parse(manifestBytes.toString('utf8'));
@@ -131,18 +206,29 @@ export async function verifyPack(dir: string, opts: VerifyOptions = {}): Promise
   const manifest = parsed.data;
   const sig = checkSignature(dir, manifestBytes, opts);
   if ('ok' in sig) return sig;
-  const root = path.resolve(dir);
   for (const f of manifest.files) {
-    const p = path.resolve(root, f.path);
-    if (!p.startsWith(root + path.sep)) return refuse(packErrorCodes.schema, `file ${f.path} points outside the pack`);
+    const p = path.resolve(realRoot, f.path);
+    if (!p.startsWith(realRoot + path.sep)) return refuse(packErrorCodes.schema, `file ${f.path} points outside the pack`);
     if (!existsSync(p)) return refuse(packErrorCodes.missingFile, `file ${f.path} listed in manifest.json is missing`);
-    const size = statSync(p).size;
+    const size = lstatSync(p).size;
     if (size !== f.size) return refuse(packErrorCodes.sizeMismatch, `file ${f.path} has ${size} bytes, manifest says ${f.size} (truncated or replaced)`);
   }
-  if (!opts.skipHashes) {
+  const contents = opts.keepContents ? new Map<string, Uint8Array>() : undefined;
+  if (!opts.skipHashes || contents) {
     for (const f of manifest.files) {
-      const got = await sha256File(path.join(root, f.path));
-      if (got !== f.sha256) return refuse(packErrorCodes.hashMismatch, `file ${f.path} has sha256 ${got.slice(0, 12)}…, manifest says ${f.sha256.slice(0, 12)}… (tampered or corrupted)`);
+      const fd = openPackFile(path.resolve(realRoot, f.path), f.path);
+      if (typeof fd !== 'number') return fd;
+      let got;
+      try {
+        const st = fstatSync(fd);
+        if (!st.isFile()) return refuse(packErrorCodes.schema, `file ${f.path} is not a regular file`);
+        got = readAndHash(fd, f.size, !!contents);
+      } finally {
+        closeSync(fd);
+      }
+      if (got.read !== f.size) return refuse(packErrorCodes.sizeMismatch, `file ${f.path} changed size while it was read (manifest says ${f.size} bytes)`);
+      if (got.sha256 !== f.sha256) return refuse(packErrorCodes.hashMismatch, `file ${f.path} has sha256 ${got.sha256.slice(0, 12)}…, manifest says ${f.sha256.slice(0, 12)}… (tampered or corrupted)`);
+      if (contents && got.bytes) contents.set(f.path, got.bytes);
     }
   }
   return {
@@ -151,6 +237,7 @@ export async function verifyPack(dir: string, opts: VerifyOptions = {}): Promise
     manifest,
     signature: sig,
     manifestSha256: createHash('sha256').update(manifestBytes).digest('hex'),
+    ...(contents ? { contents } : {}),
   };
 }
 

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { ExecutionProvider } from '../../src-shared/contracts/app';
 import {
@@ -101,37 +99,65 @@ function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new DomainError(modelErrorCodes.cancelled, 'cancelled');
 }
 
-/** Verifies (unless given a verified pack) and loads a pack's sessions (in the engine worker) and tokenizer. */
+/**
+ * The pack with the verified bytes of its files: the given verified pack when it kept them, else a fresh
+ * verification (which must find the same manifest the caller verified).
+ */
+async function verifiedWithContents(dir: string, opts: LoadOptions): Promise<VerifiedPack & { contents: Map<string, Uint8Array> }> {
+  const given = opts.verified;
+  if (given?.contents) return given as VerifiedPack & { contents: Map<string, Uint8Array> };
+  const fresh = await verifyPack(given?.dir ?? dir, { ...opts, skipHashes: false, keepContents: true });
+  if (!fresh.ok) throw new DomainError(fresh.code, fresh.message);
+  if (given && fresh.manifestSha256 !== given.manifestSha256) {
+    throw new DomainError(packErrorCodes.hashMismatch, `manifest.json of ${fresh.dir} changed after the pack was verified; verify the pack again`);
+  }
+  if (!fresh.contents) throw new DomainError(packErrorCodes.loadFailed, 'pack verification kept no file contents');
+  return fresh as VerifiedPack & { contents: Map<string, Uint8Array> };
+}
+
+/**
+ * Verifies (unless given a verified pack that kept its contents) and loads a pack's sessions (in the engine
+ * worker) and tokenizer from the verified bytes: nothing in the pack folder is read after it was hashed.
+ */
 export async function loadPack(dir: string, opts: LoadOptions = {}): Promise<ModelRuntime> {
-  const verified = opts.verified ?? (await verifyPack(dir, opts));
-  if (!verified.ok) throw new DomainError(verified.code, verified.message);
+  const withContents = await verifiedWithContents(dir, opts);
+  const { contents, ...verified } = withContents;
+  // The bytes go to the engine (transferred): a verified pack loads once; loading again verifies again.
+  delete (withContents as VerifiedPack).contents;
   const wanted = !opts.provider || opts.provider === 'auto' ? preferredExecutionProvider(availableExecutionProviders()) : opts.provider;
   const m = verified.manifest;
-  const file = (p: string): string => path.join(verified.dir, p);
+  const bytes = (p: string): Uint8Array => {
+    const b = contents.get(p);
+    if (!b) throw new DomainError(packErrorCodes.missingFile, `file ${p} is not among the pack's verified files`);
+    return b;
+  };
+  const text = (p: string): string => Buffer.from(bytes(p).buffer, bytes(p).byteOffset, bytes(p).byteLength).toString('utf8');
   const engine = new OrtEngine();
   try {
-    const projector: Record<string, string> = {};
-    for (const [name, p] of Object.entries(m.graphs.projector)) projector[name] = file(p);
+    // The tokenizer first: the graphs' buffers are unusable here once handed to the engine.
+    const tokJson = JSON.parse(text('tokenizer.json')) as object;
+    const cfgPath = m.files.find((f) => f.path === 'tokenizer_config.json');
+    const tokCfg = cfgPath ? (JSON.parse(text(cfgPath.path)) as object) : {};
+    const tokenizer = new Tokenizer(tokJson, tokCfg);
+    const projector: Record<string, Uint8Array> = {};
+    for (const [name, p] of Object.entries(m.graphs.projector)) projector[name] = bytes(p);
     const a = m.architecture;
     const provider = await engine.load(
       {
-        lm: file(m.graphs.lm),
-        vision: file(m.graphs.vision),
+        lm: bytes(m.graphs.lm),
+        vision: bytes(m.graphs.vision),
         projector,
-        embedText: file(m.graphs.embed.text),
-        headText: file(m.graphs.head.text),
-        embedFusion: m.graphs.embed.fusion ? file(m.graphs.embed.fusion) : null,
-        headFusion: m.graphs.head.fusion ? file(m.graphs.head.fusion) : null,
-        vq: m.graphs.vqDecoder ? file(m.graphs.vqDecoder) : null,
+        embedText: bytes(m.graphs.embed.text),
+        headText: bytes(m.graphs.head.text),
+        embedFusion: m.graphs.embed.fusion ? bytes(m.graphs.embed.fusion) : null,
+        headFusion: m.graphs.head.fusion ? bytes(m.graphs.head.fusion) : null,
+        vq: m.graphs.vqDecoder ? bytes(m.graphs.vqDecoder) : null,
       },
       { hiddenSize: a.hiddenSize, numLayers: a.numLayers, numKvHeads: a.numKvHeads, headDim: a.headDim },
       wanted,
       opts.threads ?? 0,
     );
-    const tokJson = JSON.parse(readFileSync(file('tokenizer.json'), 'utf8')) as object;
-    const cfgPath = m.files.find((f) => f.path === 'tokenizer_config.json');
-    const tokCfg = cfgPath ? (JSON.parse(readFileSync(file(cfgPath.path), 'utf8')) as object) : {};
-    const tokenizer = new Tokenizer(tokJson, tokCfg);
+    contents.clear();
     const rt = new ModelRuntime(verified, engine, tokenizer, provider);
     await rt.warmUp();
     return rt;

@@ -60,6 +60,10 @@ export const fileProblemSchema = z.enum([
   'decode-failed',
   'unreadable',
   'timeout',
+  /** Not read for safety: a symbolic link or a path outside the folder (DICOMDIR entries). */
+  'refused',
+  /** Larger than the app reads (file size, declared pixel data, inflated data set). */
+  'too-large',
 ]);
 export type FileProblem = z.infer<typeof fileProblemSchema>;
 

@@ -225,5 +225,6 @@ export const packErrorCodes = {
   signatureInvalid: 'PACK_SIGNATURE_INVALID',
   untrustedKey: 'PACK_UNTRUSTED_KEY',
   loadFailed: 'PACK_LOAD_FAILED',
+  symlink: 'PACK_SYMLINK',
 } as const;
 export type PackErrorCode = (typeof packErrorCodes)[keyof typeof packErrorCodes];

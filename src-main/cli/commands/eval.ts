@@ -207,7 +207,7 @@ export const evalCommand: CliCommand = {
     const dataDir = path.resolve(values.data ?? defaultEvalData());
     if (!existsSync(path.join(dataDir, 'index.json'))) throw new UsageError(`no test split in ${dataDir} (expected index.json and images.u8.gz)`);
     const services = await io.services();
-    const verified = await verifyPack(resolvePack(values.pack, services), services.packVerifyOptions());
+    const verified = await verifyPack(resolvePack(values.pack, services), { ...services.packVerifyOptions(), keepContents: true });
     if (!verified.ok) throw new DomainError(verified.code, verified.message);
     const split = EvalSplit.load(dataDir);
     const rt = await loadPack(verified.dir, { verified, provider: 'cpu', ...(threads ? { threads } : {}) });

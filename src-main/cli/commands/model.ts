@@ -21,7 +21,7 @@ function parseWindow(text: string | undefined): WindowChoice | undefined {
 async function openRuntime(packArg: string, io: CliIo, provider: string | undefined) {
   const services = await io.services();
   const dir = resolvePack(packArg, services);
-  const verified = await verifyPack(dir, services.packVerifyOptions());
+  const verified = await verifyPack(dir, { ...services.packVerifyOptions(), keepContents: true });
   if (!verified.ok) throw new DomainError(verified.code, verified.message);
   services.policy.assertPackAllowed({ id: verified.manifest.name, version: verified.manifest.version });
   return { services, rt: await loadPack(dir, { verified, provider: parseProvider(provider) }) };

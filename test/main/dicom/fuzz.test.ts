@@ -4,12 +4,14 @@
  * limit. Zero crashes (worker death), zero hangs (time limit hit), and every file gets a result or a
  * classified error with a message.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dicomParser } from '../../../src-main/dicom/dicom-parser-lib';
 import { DicomWorkerClient, WorkerRequestError } from '../../../src-main/dicom/worker-client';
 import { PYDICOM_FILES } from './fixtures';
+import { absurdFrameCountFile, deflateBombFile, dicomFile, imageElements, writeSparseBigFile } from './hostile-files';
 import { mulberry32 } from '../../support/prng';
 
 const SEEDS = [
@@ -28,6 +30,12 @@ const SEEDS = [
   'ExplVR_BigEnd.dcm',
   'rtdose.dcm',
   'JPEG2000.dcm',
+];
+/** The hostile files of issue #14, made at test time, as seeds too: their mutants must fail as cleanly. */
+const HOSTILE_SEEDS: Array<{ name: string; bytes: () => Uint8Array }> = [
+  { name: 'hostile:frames-999999999999', bytes: absurdFrameCountFile },
+  { name: 'hostile:deflate-bomb-64MiB', bytes: () => deflateBombFile(64) },
+  { name: 'hostile:rescale-slope-1e308', bytes: () => dicomFile(imageElements({ rescaleSlope: '1e308' })) },
 ];
 const MUTANTS = 10_000;
 const PER_FILE_MS = 5_000;
@@ -96,10 +104,10 @@ afterAll(() => client.close());
 
 describe('mutation fuzzing of the DICOM reader', () => {
   it(`survives ${MUTANTS} mutated files without a crash or a hang`, async () => {
-    const seeds = SEEDS.map((name) => {
-      const bytes = new Uint8Array(readFileSync(path.join(PYDICOM_FILES, name)));
-      return { name, bytes, fields: lengthFields(bytes) };
-    });
+    const seeds = [
+      ...SEEDS.map((name) => ({ name, bytes: new Uint8Array(readFileSync(path.join(PYDICOM_FILES, name))) })),
+      ...HOSTILE_SEEDS.map((h) => ({ name: h.name, bytes: h.bytes() })),
+    ].map((s) => ({ ...s, fields: lengthFields(s.bytes) }));
     const r = mulberry32(20261126);
     const outcomes = new Map<string, number>();
     const crashes: string[] = [];
@@ -130,4 +138,30 @@ describe('mutation fuzzing of the DICOM reader', () => {
     expect(unclassified.slice(0, 10)).toEqual([]);
     expect([...outcomes.values()].reduce((a, b) => a + b, 0)).toBe(MUTANTS);
   }, 600_000);
+
+  it('gives each hostile file of issue #14 a classified error, and the worker survives them', async () => {
+    const cases: Array<{ name: string; bytes: Uint8Array; problem: string }> = [
+      { name: 'frames-999999999999', bytes: absurdFrameCountFile(), problem: 'wrong-pixel-length' },
+      { name: 'deflate-bomb-1000MiB', bytes: deflateBombFile(1000), problem: 'too-large' },
+      { name: 'rescale-slope-1e308', bytes: dicomFile(imageElements({ rescaleSlope: '1e308' })), problem: 'decode-failed' },
+    ];
+    for (const c of cases) {
+      const res = await client.request({ type: 'probe-bytes', name: c.name, bytes: c.bytes });
+      expect(res.type, c.name).toBe('probe');
+      if (res.type === 'probe') expect(res.entry, c.name).toMatchObject({ ok: false, problem: c.problem });
+    }
+    // A sparse 1.9 GB file is read from disk (it is never held in memory): refused by its size.
+    const dir = mkdtempSync(path.join(tmpdir(), 'fuzz-sparse-'));
+    try {
+      const file = path.join(dir, 'sparse.dcm');
+      writeSparseBigFile(file, 1.9e9);
+      const res = await client.request({ type: 'probe', path: file });
+      expect(res).toMatchObject({ type: 'error', problem: 'too-large' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // The same worker still answers.
+    const after = await client.request({ type: 'probe-bytes', name: 'good', bytes: dicomFile(imageElements()) });
+    expect(after.type === 'probe' && after.entry.ok).toBe(true);
+  }, 120_000);
 });
