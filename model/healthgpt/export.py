@@ -447,7 +447,10 @@ def random_pack(out_dir: str, seed: int = 0, preset: str = "tiny", layers: Optio
             image_size=112, patch_size=14, vision_hidden_size=256, vision_layers=3, vision_heads=4,
             vision_intermediate_size=512,
             vq=VQConfig(image_size=64, ch=32, ch_mult=[1, 2, 2, 2], z_channels=64, embed_dim=32,
-                        codebook_size=1024, num_groups=8))
+                        codebook_size=1024, num_groups=8),
+            # our tokenizer's layout, not the release's
+            eos_token_ids=["<|end|>", "<|endoftext|>"], bos_token_id=None, base_vocab_size=None,
+            tokenizer_length=None, prompt_template=base.prompt_template)
     else:
         raise ValueError(f"unknown preset {preset}")
     model = HealthGPT(cfg)
