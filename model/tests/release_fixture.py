@@ -1,0 +1,119 @@
+"""A tiny synthetic release on disk: the released file layouts and key names at small sizes.
+
+    base/    Hugging Face Phi-3 layout: config.json, tokenizer files, two bf16 safetensors shards + index
+    clip/    pytorch_model.bin with vision_model.* and a (small) text tower the model does not use
+    com_hlora_weights.bin, gen_hlora_weights.bin, fusion_layer_weights.bin: bf16 torch pickles
+    last.ckpt  {"state_dict": taming GumbelVQ keys + loss.*}
+
+`expected` is the reference model those files should load into (weights rounded through bf16).
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Dict
+
+import torch
+
+from model.healthgpt.checkpoint_io import save_safetensors
+from model.healthgpt.config import HealthGPTConfig, VQConfig
+from model.healthgpt.modeling import HealthGPT
+from model.healthgpt.release import BASE_TOKENIZERS, healthgpt_m3, resize_like_release
+from model.healthgpt.release_map import taming_gumbel_shapes
+
+TINY_LM = dict(hidden_size=32, num_layers=2, num_heads=4, num_kv_heads=2, intermediate_size=48)
+TINY_VQ = VQConfig(kind="taming-gumbel", image_size=32, ch=8, ch_mult=[1, 2], num_res_blocks=1,
+                   attn_resolutions=[16], z_channels=8, embed_dim=8, codebook_size=8192, num_groups=4)
+
+
+def tiny_config() -> HealthGPTConfig:
+    from model.healthgpt.config import PluginConfig
+    return healthgpt_m3(**TINY_LM, image_size=28, patch_size=7, vision_hidden_size=16, vision_layers=3,
+                        vision_heads=2, vision_intermediate_size=32, vq=TINY_VQ,
+                        plugins=[PluginConfig("com", 8, 16, 4, -2, False), PluginConfig("gen", 16, 32, 4, 1, True)])
+
+
+def hf_config(cfg: HealthGPTConfig, **changes) -> Dict:
+    c = {"architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_size": cfg.hidden_size,
+         "num_hidden_layers": cfg.num_layers, "num_attention_heads": cfg.num_heads,
+         "num_key_value_heads": cfg.num_kv_heads, "intermediate_size": cfg.intermediate_size,
+         "rms_norm_eps": cfg.rms_norm_eps, "rope_theta": cfg.rope_theta, "rope_scaling": None,
+         "max_position_embeddings": cfg.max_position, "sliding_window": cfg.sliding_window,
+         "vocab_size": cfg.base_vocab_size, "hidden_act": "silu", "tie_word_embeddings": False,
+         "torch_dtype": "bfloat16"}
+    c.update(changes)
+    return c
+
+
+def phi3_tokenizer_json() -> Dict:
+    """A stand-in with Phi-3's ids: 32000 model tokens, the added tokens at their released ids."""
+    facts = BASE_TOKENIZERS["phi3"]
+    vocab = {f"t{i}": i for i in range(32000)}
+    vocab.update({"<unk>": 0, "<s>": 1, "</s>": 2})
+    added = [{"id": i, "content": t, "special": True} for t, i in facts.special_ids.items() if i >= 32000]
+    return {"version": "1.0", "added_tokens": added, "model": {"type": "BPE", "vocab": vocab, "merges": []}}
+
+
+def _bf16(sd: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    return {k: v.detach().to(torch.bfloat16).clone() for k, v in sd.items()}
+
+
+def write_release(root: str, seed: int = 0) -> Dict:
+    """Write the files under root; returns {"cfg", "expected" (HealthGPT), "paths", "vqgan" (state dict)}."""
+    cfg = tiny_config()
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    src = HealthGPT(cfg)
+    with torch.no_grad():
+        for p in src.parameters():  # B (zero at init), norms and biases get values too
+            p.copy_(torch.randn(p.shape, generator=g) * 0.2)
+    parts = {k: _bf16(v) for k, v in src.release_state_dicts().items()}
+    vis_prefix = "base_model.model.model.vision_tower.vision_tower."
+    base = {k[len("base_model.model."):]: v for k, v in parts["base"].items() if not k.startswith(vis_prefix)}
+    clip = {k[len(vis_prefix):]: v for k, v in parts["base"].items() if k.startswith(vis_prefix)}
+    rows = cfg.base_vocab_size
+    base["model.embed_tokens.weight"] = (torch.randn(rows, cfg.hidden_size, generator=g) * 0.2).to(torch.bfloat16)
+    base["lm_head.weight"] = (torch.randn(rows, cfg.hidden_size, generator=g) * 0.2).to(torch.bfloat16)
+    clip.update({"text_model.embeddings.token_embedding.weight": torch.randn(10, 8), "logit_scale": torch.tensor(2.6),
+                 "visual_projection.weight": torch.randn(8, cfg.vision_hidden_size),
+                 "text_projection.weight": torch.randn(8, 8),
+                 "vision_model.embeddings.position_ids": torch.arange(cfg.num_patches + 1)[None]})
+
+    os.makedirs(os.path.join(root, "base"))
+    os.makedirs(os.path.join(root, "clip"))
+    names = sorted(base)
+    shards = {"model-00001-of-00002.safetensors": names[: len(names) // 2],
+              "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+    weight_map = {}
+    for shard, keys in shards.items():
+        save_safetensors(os.path.join(root, "base", shard), {k: base[k] for k in keys})
+        weight_map.update({k: shard for k in keys})
+    with open(os.path.join(root, "base", "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, f)
+    with open(os.path.join(root, "base", "config.json"), "w") as f:
+        json.dump(hf_config(cfg), f)
+    with open(os.path.join(root, "base", "tokenizer.json"), "w") as f:
+        json.dump(phi3_tokenizer_json(), f)
+    with open(os.path.join(root, "base", "tokenizer_config.json"), "w") as f:
+        json.dump({"add_bos_token": True, "bos_token": "<s>", "tokenizer_class": "LlamaTokenizer"}, f)
+    with open(os.path.join(root, "base", "generation_config.json"), "w") as f:
+        json.dump({"bos_token_id": 1, "eos_token_id": [32000, 32001, 32007]}, f)
+    torch.save(clip, os.path.join(root, "clip", "pytorch_model.bin"))
+    paths = {"base": os.path.join(root, "base"), "vision": os.path.join(root, "clip"),
+             "com": os.path.join(root, "com_hlora_weights.bin"), "gen": os.path.join(root, "gen_hlora_weights.bin"),
+             "fusion": os.path.join(root, "fusion_layer_weights.bin"), "vqgan": os.path.join(root, "last.ckpt")}
+    for part in ("com", "gen", "fusion"):
+        torch.save(parts[part], paths[part])
+    vqgan = {k: torch.randn(s, generator=g) * 0.1 for k, s in taming_gumbel_shapes(cfg.vq).items()}
+    torch.save({"state_dict": {**vqgan, "loss.discriminator.main.0.weight": torch.randn(4, 3, 4, 4)},
+                "global_step": 1}, paths["vqgan"])
+
+    # what the files hold, as our model: bf16-rounded, the base vocabulary resized as the release does
+    expected = HealthGPT(cfg)
+    own = {k: v.float() for k, v in src.state_dict().items()}
+    own = {k: v.to(torch.bfloat16).float() for k, v in own.items()}
+    for ours, theirs in (("base_model.model.model.embed_tokens.weight", "model.embed_tokens.weight"),
+                         ("base_model.model.lm_head.weight", "lm_head.weight")):
+        own[ours] = resize_like_release(base[theirs], cfg.tokenizer_length, cfg.vocab_size).float()
+    expected.load_state_dict(own)
+    return {"cfg": cfg, "expected": expected.eval(), "paths": paths, "vqgan": vqgan}
