@@ -222,6 +222,15 @@ def default_tasks(cfg: HealthGPTConfig) -> Dict[str, Dict[str, Any]]:
     return tasks
 
 
+def manifest_tokenization(cfg: HealthGPTConfig) -> Dict[str, Any]:
+    """{"tokenization": ...} for a pack whose prompts need more than one pass of the tokenizer (the release's
+    <image> splice, a BOS); {} for packs whose vocabulary holds <image> and that have no BOS (the nano)."""
+    split = "<image>" not in cfg.special_ids
+    if not split and cfg.bos_token_id is None:
+        return {}
+    return {"tokenization": {"image": "split" if split else "token", "bos": cfg.bos_token_id}}
+
+
 def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     sid = cfg.special_ids
     m: Dict[str, Any] = {
@@ -232,7 +241,7 @@ def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = N
         "intendedUse": {"demonstration": True, "text": DEMO_TEXT},
         "createdAt": datetime.datetime.utcnow().replace(microsecond=0).isoformat() + "Z",
         "architecture": {
-            "family": "phi3",
+            "family": cfg.family,
             "dtype": "float32",
             "hiddenSize": cfg.hidden_size,
             "numLayers": cfg.num_layers,
@@ -246,7 +255,7 @@ def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = N
             "maxPosition": cfg.max_position,
             "imageTokens": {"start": cfg.image_token_start, "count": cfg.num_image_tokens},
             "specialTokens": {
-                "imagePlaceholder": sid["<image>"],
+                "imagePlaceholder": cfg.image_placeholder_id,
                 "startIndex": sid[START_INDEX],
                 "endIndex": cfg.end_index_id,
                 "pixelNewline": sid.get("<pixel_newline>", cfg.end_index_id + 1),
@@ -263,6 +272,7 @@ def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = N
                 "padColor": [int(x * 255) for x in CLIP_MEAN],
                 "resample": "bicubic-pil",
             },
+            **manifest_tokenization(cfg),
             "plugins": [
                 {"name": p.name, "index": i, "rank": p.rank, "alpha": p.alpha, "experts": p.experts,
                  "visionLayer": p.vision_layer, "visionHiddenIndex": cfg.vision_layer_index(p.name),
