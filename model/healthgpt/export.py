@@ -38,6 +38,7 @@ from .config import CLIP_MEAN, CLIP_STD, HealthGPTConfig, PluginConfig, START_IN
 from .modeling import HealthGPT, HLoRALinear, apply_rope, causal_mask, rope_cos_sin
 from .tokenizer import build_tokenizer, tokenizer_config_json
 from .vq import VQAutoencoder
+from .vqgan import make_vq
 
 OPSET = 17
 FORMAT_VERSION = 1
@@ -181,7 +182,7 @@ class _Fn(nn.Module):
 
 
 class _VQDecodeExport(nn.Module):
-    def __init__(self, vq: VQAutoencoder):
+    def __init__(self, vq: nn.Module):
         super().__init__()
         self.vq = vq
 
@@ -297,18 +298,22 @@ def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = N
 
 def export_pack(
     model: HealthGPT,
-    vq: VQAutoencoder,
+    vq: Optional[nn.Module],
     tokenizer_json_path_or_obj: Union[str, Dict[str, Any]],
     out_dir: str,
     manifest_overrides: Optional[Dict[str, Any]] = None,
     reference_path: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """Write the pack to out_dir (created). Returns the manifest written to manifest.json."""
+    """Write the pack to out_dir (created). Returns the manifest written to manifest.json.
+    vq: VQAutoencoder or GumbelVQGAN; None for a comprehension-only model (no generation plugin)."""
     cfg = model.config
-    if vq.config.codebook_size != cfg.num_image_tokens or vq.config.grid != cfg.vq.grid:
+    if vq is None and any(p.fusion for p in cfg.plugins):
+        raise ValueError("a model with a generation plugin needs its VQ decoder")
+    if vq is not None and (vq.config.codebook_size != cfg.num_image_tokens or vq.config.grid != cfg.vq.grid):
         raise ValueError("VQ codebook/grid do not match the model config")
     model.eval()
-    vq.eval()
+    if vq is not None:
+        vq.eval()
     os.makedirs(out_dir, exist_ok=True)
     if isinstance(tokenizer_json_path_or_obj, str):
         with open(tokenizer_json_path_or_obj, "r", encoding="utf-8") as f:
@@ -374,15 +379,16 @@ def export_pack(
         graphs["lm"] = "lm.onnx"
         # VQ decoder
         g = cfg.vq.grid
-        if vq.config.source_guided:
+        if vq is not None and vq.config.source_guided:
             s = vq.config.image_size
             _export(_VQDecodeExport(vq), (torch.zeros(1, g * g, dtype=torch.long), torch.zeros(1, 3, s, s)),
                     os.path.join(out_dir, "vq_decoder.onnx"), ["image_tokens", "source"], ["pixels"], {})
-        else:
+        elif vq is not None:
             _export(_VQDecodeExport(vq), (torch.zeros(1, g * g, dtype=torch.long),), os.path.join(out_dir, "vq_decoder.onnx"),
                     ["image_tokens"], ["pixels"], {})
-        add("vq_decoder.onnx", "vq-decoder")
-        graphs["vqDecoder"] = "vq_decoder.onnx"
+        if vq is not None:
+            add("vq_decoder.onnx", "vq-decoder")
+            graphs["vqDecoder"] = "vq_decoder.onnx"
 
     # external-data files written by the exporter for big graphs
     listed = {f["path"] for f in files}
@@ -403,8 +409,9 @@ def export_pack(
     return manifest
 
 
-def save_reference(model: HealthGPT, vq: VQAutoencoder, path: str) -> None:
-    torch.save({"config": model.config.to_dict(), "model": model.state_dict(), "vq": vq.state_dict()}, path)
+def save_reference(model: HealthGPT, vq: Optional[nn.Module], path: str) -> None:
+    torch.save({"config": model.config.to_dict(), "model": model.state_dict(),
+                "vq": vq.state_dict() if vq is not None else None}, path)
 
 
 def load_reference(path: str):
@@ -412,7 +419,9 @@ def load_reference(path: str):
     cfg = HealthGPTConfig.from_dict(ck["config"])
     model = HealthGPT(cfg)
     model.load_state_dict(ck["model"])
-    vq = VQAutoencoder(cfg.vq)
+    if ck["vq"] is None:
+        return model.eval(), None
+    vq = make_vq(cfg.vq)
     vq.load_state_dict(ck["vq"])
     return model.eval(), vq.eval()
 

@@ -3,11 +3,13 @@
 Dry run, no weights (every tensor the release would have, mapped and checked, then the pack's tensor table):
     /usr/bin/python3 -m model.healthgpt.release_export --preset m3 --dry-run --config Phi-3-mini-4k-instruct/config.json
 
-Check the real files (reads and maps every tensor, converts to the pack's precision, loads the reference model):
-    /usr/bin/python3 -m model.healthgpt.release_export --preset m3 --check --base Phi-3-mini-4k-instruct \
+Export (reads, checks and maps every tensor, rounds it through the precision, writes the pack):
+    /usr/bin/python3 -m model.healthgpt.release_export --preset m3 --out healthgpt-m3-pack --base Phi-3-mini-4k-instruct \
         --vision clip-vit-large-patch14-336 --com HealthGPT-M3/com_hlora_weights.bin \
         --gen HealthGPT-M3/gen_hlora_weights.bin --fusion HealthGPT-M3/fusion_layer_weights.bin \
-        --vqgan taming_transformers/ckpt/last.ckpt [--precision fp16|fp32]
+        --vqgan taming_transformers/ckpt/last.ckpt [--vqgan-config .../ckpt/model.yaml] [--precision fp16|fp32]
+--check instead of --out: the same reading and checking, no pack. Shapes come from the files' own configs
+(base config.json, CLIP config.json, taming model.yaml next to the checkpoint); the preset gives the rest.
 """
 from __future__ import annotations
 
@@ -123,25 +125,34 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="no weights: tensor names, shapes and pack sizes")
     ap.add_argument("--summary", action="store_true", help="with --dry-run: the per-graph sizes only")
     ap.add_argument("--check", action="store_true", help="read, check and map every given file; no pack")
+    ap.add_argument("--out", help="write the pack to this folder")
+    ap.add_argument("--reference", help="with --out: also save the PyTorch reference (tests, parity checks)")
     for s in ("base", "vision", "com", "gen", "fusion", "vqgan"):
         ap.add_argument(f"--{s}")
+    ap.add_argument("--vqgan-config", help="taming's model.yaml (default: next to --vqgan)")
     ap.add_argument("--precision", default="fp16", choices=sorted(BYTES))
     a = ap.parse_args(argv)
     try:
-        cfg_path = a.config or (os.path.join(a.base, "config.json") if a.base else None)
-        cfg = config_for(a.preset, cfg_path)
         if a.dry_run:
-            print(dry_run(cfg, detail=not a.summary))
+            print(dry_run(config_for(a.preset, a.config or (os.path.join(a.base, "config.json") if a.base else None)),
+                          detail=not a.summary))
             return 0
-        if not a.check:
-            ap.error("give --dry-run or --check (writing the pack is not built yet)")
-        from .release_load import check_base_tokenizer, load_release_model, read_sources
-        paths = {s: getattr(a, s) for s in release_shapes(cfg) if getattr(a, s)}
-        problems = check_base_tokenizer(a.base, cfg) if a.base else ["--base: required"]
+        if not (a.check or a.out) or not a.base:
+            ap.error("give --dry-run, or --base and the other files with --check or --out")
+        from .release_load import load_release_model, check_base_tokenizer, read_sources
+        from .release_pack import export_release_pack, release_config
+        yaml_path = a.vqgan_config or (os.path.join(os.path.dirname(a.vqgan), "model.yaml") if a.vqgan else None)
+        cfg = release_config(a.preset, a.base, a.vision,
+                             yaml_path if yaml_path and os.path.isfile(yaml_path) else None)
+        paths = {s: getattr(a, s) for s in ("base", "vision", "com", "gen", "fusion", "vqgan") if getattr(a, s)}
+        if a.out:
+            m = export_release_pack(cfg, paths, a.out, a.precision, reference_path=a.reference)
+            print(json.dumps({"ok": True, "out": a.out, "files": len(m["files"]), "precision": a.precision}))
+            return 0
+        problems = check_base_tokenizer(a.base, cfg)
         if problems:
             raise ReleaseMappingError("the base tokenizer does not match the release:\n  " + "\n  ".join(problems))
-        tensors = read_sources(paths)
-        load_release_model(cfg, tensors, paths, a.precision)
+        load_release_model(cfg, read_sources(paths), paths, a.precision)
         print(json.dumps({"ok": True, "preset": a.preset, "precision": a.precision, "sources": sorted(paths)}))
         return 0
     except (ReleaseMappingError, ValueError, OSError) as e:

@@ -18,19 +18,38 @@ import torch
 from model.healthgpt.checkpoint_io import save_safetensors
 from model.healthgpt.config import HealthGPTConfig, VQConfig
 from model.healthgpt.modeling import HealthGPT
-from model.healthgpt.release import BASE_TOKENIZERS, healthgpt_m3, resize_like_release
+from model.healthgpt.release import BASE_TOKENIZERS, PRESETS, resize_like_release
 from model.healthgpt.release_map import taming_gumbel_shapes
+from model.healthgpt.tokenizer import build_tokenizer
 
 TINY_LM = dict(hidden_size=32, num_layers=2, num_heads=4, num_kv_heads=2, intermediate_size=48)
-TINY_VQ = VQConfig(kind="taming-gumbel", image_size=32, ch=8, ch_mult=[1, 2], num_res_blocks=1,
-                   attn_resolutions=[16], z_channels=8, embed_dim=8, codebook_size=8192, num_groups=4)
+TINY_VISION = dict(image_size=28, patch_size=7, vision_hidden_size=16, vision_layers=3, vision_heads=2,
+                   vision_intermediate_size=32)
+# taming's GroupNorm has 32 groups: channels are multiples of 32
+TINY_VQ = VQConfig(kind="taming-gumbel", image_size=32, ch=32, ch_mult=[1, 2], num_res_blocks=1,
+                   attn_resolutions=[16], z_channels=32, embed_dim=32, codebook_size=8192, num_groups=32)
 
 
-def tiny_config() -> HealthGPTConfig:
-    from model.healthgpt.config import PluginConfig
-    return healthgpt_m3(**TINY_LM, image_size=28, patch_size=7, vision_hidden_size=16, vision_layers=3,
-                        vision_heads=2, vision_intermediate_size=32, vq=TINY_VQ,
-                        plugins=[PluginConfig("com", 8, 16, 4, -2, False), PluginConfig("gen", 16, 32, 4, 1, True)])
+def tiny_config(preset: str = "m3") -> HealthGPTConfig:
+    """M3 or L14 with small widths; the release's vocabulary, special ids, ranks, alphas and vision layers."""
+    return PRESETS[preset](**TINY_LM, **TINY_VISION, vq=TINY_VQ)
+
+
+def clip_config(cfg: HealthGPTConfig) -> Dict:
+    return {"model_type": "clip", "text_config": {"hidden_size": 8},
+            "vision_config": {"hidden_size": cfg.vision_hidden_size, "num_hidden_layers": cfg.vision_layers,
+                              "num_attention_heads": cfg.vision_heads,
+                              "intermediate_size": cfg.vision_intermediate_size, "image_size": cfg.image_size,
+                              "patch_size": cfg.patch_size, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5}}
+
+
+def taming_yaml(vq: VQConfig) -> str:
+    return (f"model:\n  target: taming.models.vqgan.GumbelVQ\n  params:\n    kl_weight: 1.0e-08\n"
+            f"    embed_dim: {vq.embed_dim}\n    n_embed: {vq.codebook_size}\n    ddconfig:\n      double_z: false\n"
+            f"      z_channels: {vq.z_channels}\n      resolution: {vq.image_size}\n      in_channels: 3\n"
+            f"      out_ch: 3\n      ch: {vq.ch}\n      ch_mult: {list(vq.ch_mult)}\n"
+            f"      num_res_blocks: {vq.num_res_blocks}\n      attn_resolutions: {list(vq.attn_resolutions)}\n"
+            f"      dropout: 0.0\n")
 
 
 def hf_config(cfg: HealthGPTConfig, **changes) -> Dict:
@@ -45,22 +64,31 @@ def hf_config(cfg: HealthGPTConfig, **changes) -> Dict:
     return c
 
 
-def phi3_tokenizer_json() -> Dict:
-    """A stand-in with Phi-3's ids: 32000 model tokens, the added tokens at their released ids."""
-    facts = BASE_TOKENIZERS["phi3"]
-    vocab = {f"t{i}": i for i in range(32000)}
-    vocab.update({"<unk>": 0, "<s>": 1, "</s>": 2})
-    added = [{"id": i, "content": t, "special": True} for t, i in facts.special_ids.items() if i >= 32000]
-    return {"version": "1.0", "added_tokens": added, "model": {"type": "BPE", "vocab": vocab, "merges": []}}
+def base_tokenizer_json(family: str) -> Dict:
+    """A stand-in for the base's tokenizer.json with its special ids: our byte-level BPE (shifted up by 3 for Phi-3,
+    whose <unk> <s> </s> sit at 0..2) plus the added tokens at their released ids; ids in between are unused.
+    len(tokenizer): Phi-3 32011 (its last added token is 32010), Phi-4 100352 (<|dummy_87|> at 100351)."""
+    tj = build_tokenizer(text_vocab_size=400, num_image_tokens=0)
+    shift = 3 if family == "phi3" else 0
+    tj["model"]["vocab"] = {k: v + shift for k, v in tj["model"]["vocab"].items()}
+    special = dict(BASE_TOKENIZERS[family].special_ids)
+    if family == "phi4":
+        special["<|dummy_87|>"] = 100351
+    tj["added_tokens"] = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                           "normalized": False, "special": True}
+                          for t, i in sorted(special.items(), key=lambda kv: kv[1])]
+    return tj
 
 
 def _bf16(sd: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     return {k: v.detach().to(torch.bfloat16).clone() for k, v in sd.items()}
 
 
-def write_release(root: str, seed: int = 0) -> Dict:
-    """Write the files under root; returns {"cfg", "expected" (HealthGPT), "paths", "vqgan" (state dict)}."""
-    cfg = tiny_config()
+def write_release(root: str, seed: int = 0, preset: str = "m3") -> Dict:
+    """Write the files under root; returns {"cfg", "expected" (HealthGPT), "paths", "vqgan" (state dict)}.
+    L14 ("l14") has a comprehension plugin only: no gen, fusion or VQGAN files."""
+    cfg = tiny_config(preset)
+    has_gen = any(p.fusion for p in cfg.plugins)
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     src = HealthGPT(cfg)
@@ -93,27 +121,41 @@ def write_release(root: str, seed: int = 0) -> Dict:
     with open(os.path.join(root, "base", "config.json"), "w") as f:
         json.dump(hf_config(cfg), f)
     with open(os.path.join(root, "base", "tokenizer.json"), "w") as f:
-        json.dump(phi3_tokenizer_json(), f)
+        json.dump(base_tokenizer_json(cfg.family), f)
     with open(os.path.join(root, "base", "tokenizer_config.json"), "w") as f:
-        json.dump({"add_bos_token": True, "bos_token": "<s>", "tokenizer_class": "LlamaTokenizer"}, f)
+        json.dump({"add_bos_token": True, "bos_token": "<s>", "tokenizer_class": "LlamaTokenizer"}
+                  if cfg.family == "phi3" else {"bos_token": "<|endoftext|>", "tokenizer_class": "GPT2Tokenizer"}, f)
     with open(os.path.join(root, "base", "generation_config.json"), "w") as f:
-        json.dump({"bos_token_id": 1, "eos_token_id": [32000, 32001, 32007]}, f)
+        json.dump({"eos_token_id": cfg.eos_ids if len(cfg.eos_ids) > 1 else cfg.eos_ids[0]}, f)
     torch.save(clip, os.path.join(root, "clip", "pytorch_model.bin"))
+    with open(os.path.join(root, "clip", "config.json"), "w") as f:
+        json.dump(clip_config(cfg), f)
+    with open(os.path.join(root, "model.yaml"), "w") as f:
+        f.write(taming_yaml(cfg.vq))
     paths = {"base": os.path.join(root, "base"), "vision": os.path.join(root, "clip"),
              "com": os.path.join(root, "com_hlora_weights.bin"), "gen": os.path.join(root, "gen_hlora_weights.bin"),
              "fusion": os.path.join(root, "fusion_layer_weights.bin"), "vqgan": os.path.join(root, "last.ckpt")}
-    for part in ("com", "gen", "fusion"):
-        torch.save(parts[part], paths[part])
     vqgan = {k: torch.randn(s, generator=g) * 0.1 for k, s in taming_gumbel_shapes(cfg.vq).items()}
-    torch.save({"state_dict": {**vqgan, "loss.discriminator.main.0.weight": torch.randn(4, 3, 4, 4)},
-                "global_step": 1}, paths["vqgan"])
+    if has_gen:
+        for part in ("com", "gen", "fusion"):
+            torch.save(parts[part], paths[part])
+        torch.save({"state_dict": {**vqgan, "loss.discriminator.main.0.weight": torch.randn(4, 3, 4, 4)},
+                    "global_step": 1}, paths["vqgan"])
+    else:
+        torch.save(parts["com"], paths["com"])
+        paths = {k: paths[k] for k in ("base", "vision", "com")}
 
     # what the files hold, as our model: bf16-rounded, the base vocabulary resized as the release does
     expected = HealthGPT(cfg)
     own = {k: v.float() for k, v in src.state_dict().items()}
-    own = {k: v.to(torch.bfloat16).float() for k, v in own.items()}
+    own = {k: v.to(torch.bfloat16).float() for k, v in own.items() if has_gen or not k.startswith("fusion.")}
     for ours, theirs in (("base_model.model.model.embed_tokens.weight", "model.embed_tokens.weight"),
                          ("base_model.model.lm_head.weight", "lm_head.weight")):
         own[ours] = resize_like_release(base[theirs], cfg.tokenizer_length, cfg.vocab_size).float()
-    expected.load_state_dict(own)
+    expected.load_state_dict(own, strict=has_gen)
     return {"cfg": cfg, "expected": expected.eval(), "paths": paths, "vqgan": vqgan}
+
+
+if __name__ == "__main__":  # the Node tests write the release with: python -m model.tests.release_fixture ROOT
+    import sys
+    print(json.dumps(write_release(sys.argv[1], preset=sys.argv[2] if len(sys.argv) > 2 else "m3")["paths"]))

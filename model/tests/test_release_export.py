@@ -90,9 +90,9 @@ class SyntheticRelease(unittest.TestCase):
     def test_misshapen_key_named(self):
         t = self.copy_tensors()
         k = "base_model.model.model.layers.0.self_attn.qkv_proj.lora_A.weight"
-        t["gen"][k] = torch.zeros(8, 32)  # the com rank in the gen file
-        with self.assertRaisesRegex(ReleaseMappingError, r"misshapen 1 keys: .*qkv_proj\.lora_A\.weight \[8, 32\] "
-                                                         r"\(expected \[16, 32\]\)"):
+        t["gen"][k] = torch.zeros(64, 32)  # the com rank in the gen file
+        with self.assertRaisesRegex(ReleaseMappingError, r"misshapen 1 keys: .*qkv_proj\.lora_A\.weight \[64, 32\] "
+                                                         r"\(expected \[256, 32\]\)"):
             self.load(t)
 
     def test_leftover_key_named_and_all_problems_at_once(self):
@@ -189,6 +189,37 @@ class SyntheticRelease(unittest.TestCase):
                             ({"tie_word_embeddings": True}, "tie_word_embeddings")):
             with self.assertRaisesRegex(ReleaseMappingError, msg):
                 lm_fields_from_hf_config(hf_config(cfg, **change), "config.json")
+
+
+class SyntheticL14(unittest.TestCase):
+    """Phi-4 base, comprehension only: no gen, fusion or VQGAN file; GQA 4/2 heads; no BOS."""
+
+    def test_loads_and_exports_without_generation(self):
+        with tempfile.TemporaryDirectory() as root:
+            rel = write_release(os.path.join(root, "release"), seed=3, preset="l14")
+            cfg, paths = rel["cfg"], rel["paths"]
+            self.assertEqual(sorted(paths), ["base", "com", "vision"])
+            self.assertEqual(check_base_tokenizer(paths["base"], cfg), [])
+            model, vq = load_release_model(cfg, read_sources(paths), paths, "fp32")
+            self.assertIsNone(vq)
+            want = rel["expected"].state_dict()
+            for k, v in model.state_dict().items():
+                if not k.startswith("fusion."):  # no fusion pair in L14; the pack has none
+                    self.assertTrue(torch.equal(v, want[k]), k)
+            out = os.path.join(root, "pack")
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.assertEqual(main(["--preset", "l14", "--out", out, "--base", paths["base"], "--vision",
+                                       paths["vision"], "--com", paths["com"]]), 0)
+            with open(os.path.join(out, "manifest.json")) as f:
+                m = json.load(f)
+            a = m["architecture"]
+            self.assertEqual((a["family"], a["vocabSize"], a["tokenization"]), ("phi4", 108547, {"image": "split",
+                                                                                               "bos": None}))
+            self.assertEqual(a["specialTokens"]["eos"], [100265])
+            self.assertEqual(sorted(m["tasks"]), ["report", "vqa"])
+            self.assertIn("<|im_start|>user<|im_sep|>\n<image>\n{question}<|im_end|>", m["tasks"]["vqa"]["promptTemplate"])
+            self.assertNotIn("vqDecoder", m["graphs"])
+            self.assertFalse(os.path.exists(os.path.join(out, "vq_decoder.onnx")))
 
 
 class FormatsAndShapes(unittest.TestCase):
