@@ -253,7 +253,8 @@ def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = N
             "vocabSize": cfg.vocab_size,
             "ropeTheta": cfg.rope_theta,
             "rmsNormEps": cfg.rms_norm_eps,
-            "maxPosition": cfg.max_position,
+            # full attention (the runtime's) equals a sliding window (Phi-3-mini-4k: 2047) while all fits in it
+            "maxPosition": min(cfg.max_position, cfg.sliding_window + 1) if cfg.sliding_window else cfg.max_position,
             "imageTokens": {"start": cfg.image_token_start, "count": cfg.num_image_tokens},
             "specialTokens": {
                 "imagePlaceholder": cfg.image_placeholder_id,
@@ -469,7 +470,7 @@ def random_pack(out_dir: str, seed: int = 0, preset: str = "tiny", layers: Optio
                         codebook_size=1024, num_groups=8),
             # our tokenizer's layout, not the release's
             eos_token_ids=["<|end|>", "<|endoftext|>"], bos_token_id=None, base_vocab_size=None,
-            tokenizer_length=None, prompt_template=base.prompt_template)
+            tokenizer_length=None, sliding_window=None, prompt_template=base.prompt_template)
     else:
         raise ValueError(f"unknown preset {preset}")
     model = HealthGPT(cfg)

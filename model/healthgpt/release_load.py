@@ -31,32 +31,35 @@ def read_sources(paths: Dict[str, str]) -> Dict[str, Dict[str, torch.Tensor]]:
 
 
 def load_release_model(cfg: HealthGPTConfig, tensors: Dict[str, Dict[str, torch.Tensor]], files: Dict[str, str],
-                       precision: str = "fp16") -> Tuple[HealthGPT, Optional[Dict[str, torch.Tensor]]]:
-    """(HealthGPT in float32 holding the weights at `precision`, the VQGAN state dict at `precision` or None)."""
+                       precision: str = "fp16", consume: bool = False
+                       ) -> Tuple[HealthGPT, Optional[Dict[str, torch.Tensor]]]:
+    """(HealthGPT in float32 holding the weights at `precision`, the VQGAN state dict at `precision` or None).
+    consume: take each tensor out of `tensors` once copied, so the peak is the model plus the unread sources
+    (not the model twice)."""
     dtype = PRECISIONS[precision]
     check_release(release_shapes(cfg), {s: {k: tuple(v.shape) for k, v in sd.items()} for s, sd in tensors.items()},
                   files)
-    mapped: Dict[str, torch.Tensor] = {}
-    vqgan: Optional[Dict[str, torch.Tensor]] = None
-    for source, sd in tensors.items():
-        skip = NOT_USED.get(source, ())
-        kept = {k: v for k, v in sd.items() if not k.startswith(skip)}
-        if source == "vqgan":
-            vqgan = {k: to_dtype(f"{files[source]}: {k}", v, dtype) for k, v in kept.items()}
-            continue
-        for k, v in kept.items():
-            if source == "base" and k in ("model.embed_tokens.weight", "lm_head.weight"):
-                v = resize_like_release(v, cfg.tokenizer_length or cfg.vocab_size, cfg.vocab_size)
-            mapped[own_key(cfg, source, k)] = to_dtype(f"{files[source]}: {k}", v, dtype).float()
     model = HealthGPT(cfg)
-    own = model.state_dict()
+    own = model.state_dict()  # shares storage with the parameters: copy_ fills the model in place
+    sources = {own_key(cfg, s, k): (s, k) for s, sd in tensors.items() if s != "vqgan"
+               for k in sd if not k.startswith(NOT_USED.get(s, ()))}
     has_fusion = any(p.fusion for p in cfg.plugins)
-    uncovered = [k for k in own if k not in mapped and (has_fusion or not k.startswith("fusion."))]
-    stray = [k for k in mapped if k not in own]
+    uncovered = [k for k in own if k not in sources and (has_fusion or not k.startswith("fusion."))]
+    stray = [k for k in sources if k not in own]
     if uncovered or stray:  # release_shapes and own_key disagree with the model: a bug here, not in the files
         raise ReleaseMappingError(f"mapping incomplete: model keys without a source {sorted(uncovered)[:20]}, "
                                   f"mapped keys the model lacks {sorted(stray)[:20]}")
-    model.load_state_dict(mapped, strict=False)
+    with torch.no_grad():
+        for ours, (source, k) in sources.items():
+            v = tensors[source].pop(k) if consume else tensors[source][k]
+            if source == "base" and k in ("model.embed_tokens.weight", "lm_head.weight"):
+                v = resize_like_release(v, cfg.tokenizer_length or cfg.vocab_size, cfg.vocab_size)
+            own[ours].copy_(to_dtype(f"{files[source]}: {k}", v, dtype))
+    vqgan: Optional[Dict[str, torch.Tensor]] = None
+    if "vqgan" in tensors:
+        skip = NOT_USED["vqgan"]
+        vqgan = {k: to_dtype(f"{files['vqgan']}: {k}", v, dtype) for k, v in tensors["vqgan"].items()
+                 if not k.startswith(skip)}
     model.eval()
     return model, vqgan
 

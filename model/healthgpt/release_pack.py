@@ -98,7 +98,7 @@ def export_release_pack(cfg: HealthGPTConfig, paths: Dict[str, str], out_dir: st
     problems = check_base_tokenizer(paths["base"], cfg)
     if problems:
         raise ReleaseMappingError("the base tokenizer does not match the release:\n  " + "\n  ".join(problems))
-    model, vq_state = load_release_model(cfg, read_sources(paths), paths, precision)
+    model, vq_state = load_release_model(cfg, read_sources(paths), paths, precision, consume=True)
     vq = None
     if vq_state is not None:
         vq = GumbelVQGAN(cfg.vq)

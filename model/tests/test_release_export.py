@@ -47,6 +47,20 @@ class SyntheticRelease(unittest.TestCase):
         for k, v in self.rel["vqgan"].items():
             self.assertTrue(torch.equal(vqgan[k], v), k)
 
+    def test_consume_empties_the_sources_it_copied(self):
+        t = self.copy_tensors()
+        self.load(t)
+        self.assertEqual(sum(len(sd) for sd in t.values()), sum(len(sd) for sd in self.tensors.values()))
+        load_release_model(self.rel["cfg"], t, self.rel["paths"], "fp32", consume=True)
+        left = {s: sorted(sd) for s, sd in t.items() if s != "vqgan" and sd}
+        self.assertEqual(set(left), {"vision"})  # only the CLIP text tower and buffers the model does not use
+        self.assertTrue(all(not k.startswith("vision_model.") or k.endswith("position_ids") for k in left["vision"]))
+
+    def test_manifest_limits_m3_to_its_sliding_window(self):
+        from model.healthgpt.export import build_manifest
+        self.assertEqual(build_manifest(healthgpt_m3())["architecture"]["maxPosition"], 2048)
+        self.assertEqual(build_manifest(healthgpt_l14())["architecture"]["maxPosition"], 16384)
+
     def test_loaded_model_answers_like_the_reference(self):
         model, _ = self.load()
         cfg = self.rel["cfg"]

@@ -257,7 +257,11 @@ export class ModelRuntime {
     const { spec, plugin } = this.task(taskName, 'comprehension');
     const question = req.question.trim() || spec.defaultQuestion || '';
     const { ids: promptIds, at } = this.promptIds(spec.promptTemplate.replaceAll('{question}', question));
-    const maxTokens = Math.max(1, Math.min(req.maxTokens ?? 256, this.arch.maxPosition));
+    // prompt + image + answer stay within maxPosition (for M3 the base's sliding window, which full attention
+    // matches only while everything fits in it)
+    const room = this.arch.maxPosition - (promptIds.length - 1 + this.arch.vision.numPatches);
+    if (room < 1) throw new DomainError(modelErrorCodes.badInput, `the question is too long for this model (${this.arch.maxPosition} positions)`);
+    const maxTokens = Math.max(1, Math.min(req.maxTokens ?? 256, room));
     throwIfAborted(req.signal);
     const t0 = now();
     const img = await this.imageEmbeds(req.image, plugin);

@@ -74,6 +74,24 @@ describe('release tokenization (BOS, <image> splice) in the runtime', () => {
     expect(mine.tokens).toEqual(ref.tokens);
   });
 
+  it('ask keeps prompt + image + answer within maxPosition (the M3 sliding window) and refuses a prompt past it', async () => {
+    const short = path.join(built.root, 'short');
+    cpSync(split.dir, short, { recursive: true });
+    const question = 'Is the liver enlarged?';
+    const promptLength = rt.promptIds(rt.manifest.tasks.vqa!.promptTemplate.replaceAll('{question}', question)).ids.length - 1 + rt.arch.vision.numPatches;
+    editManifest(short, (a) => {
+      a.maxPosition = promptLength + 3;
+    });
+    const small = await loadPack(short, { provider: 'cpu' });
+    try {
+      const r = await small.ask({ image: readPngImage(png), question, maxTokens: 50 });
+      expect(r.tokens.length).toBeLessThanOrEqual(3);
+      await expect(small.ask({ image: readPngImage(png), question: 'word '.repeat(20) })).rejects.toThrow(/too long for this model/);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('the schema takes the Phi-4 family and refuses a -200 placeholder without the split tokenization', async () => {
     const phi4 = path.join(built.root, 'phi4');
     cpSync(split.dir, phi4, { recursive: true });
