@@ -131,6 +131,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ap.add_argument(f"--{s}")
     ap.add_argument("--vqgan-config", help="taming's model.yaml (default: next to --vqgan)")
     ap.add_argument("--precision", default="fp16", choices=sorted(BYTES))
+    ap.add_argument("--name", help="pack name (default healthgpt-m3 / healthgpt-l14)")
+    ap.add_argument("--version", help="pack version (default 1.0.0)")
     a = ap.parse_args(argv)
     try:
         if a.dry_run:
@@ -146,7 +148,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              yaml_path if yaml_path and os.path.isfile(yaml_path) else None)
         paths = {s: getattr(a, s) for s in ("base", "vision", "com", "gen", "fusion", "vqgan") if getattr(a, s)}
         if a.out:
-            m = export_release_pack(cfg, paths, a.out, a.precision, reference_path=a.reference)
+            names = {k: v for k, v in (("name", a.name), ("version", a.version)) if v}
+            m = export_release_pack(cfg, paths, a.out, a.precision, names, reference_path=a.reference)
             print(json.dumps({"ok": True, "out": a.out, "files": len(m["files"]), "precision": a.precision}))
             return 0
         problems = check_base_tokenizer(a.base, cfg)

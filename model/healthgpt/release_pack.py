@@ -106,7 +106,7 @@ def export_release_pack(cfg: HealthGPTConfig, paths: Dict[str, str], out_dir: st
     tj = extend_tokenizer(_json(os.path.join(paths["base"], "tokenizer.json")), cfg)
     name = {"phi3": "healthgpt-m3", "phi4": "healthgpt-l14"}[cfg.family]
     overrides: Dict[str, Any] = {
-        "name": name, "version": "1.0.0-release", "licence": "see the HealthGPT, Phi and CLIP licences",
+        "name": name, "version": "1.0.0", "licence": "see the HealthGPT, Phi and CLIP licences",
         "intendedUse": {"demonstration": True,
                         "text": f"HealthGPT research release, {DEMO_TEXT}; values rounded through {precision}"},
     }

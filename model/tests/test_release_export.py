@@ -223,9 +223,10 @@ class SyntheticL14(unittest.TestCase):
             out = os.path.join(root, "pack")
             with contextlib.redirect_stdout(io.StringIO()):
                 self.assertEqual(main(["--preset", "l14", "--out", out, "--base", paths["base"], "--vision",
-                                       paths["vision"], "--com", paths["com"]]), 0)
+                                       paths["vision"], "--com", paths["com"], "--version", "2.1.0"]), 0)
             with open(os.path.join(out, "manifest.json")) as f:
                 m = json.load(f)
+            self.assertEqual((m["name"], m["version"]), ("healthgpt-l14", "2.1.0"))
             a = m["architecture"]
             self.assertEqual((a["family"], a["vocabSize"], a["tokenization"]), ("phi4", 108547, {"image": "split",
                                                                                                "bos": None}))
