@@ -6,12 +6,14 @@ release extends it, the tasks the release can do, the model loaded and checked b
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from .config import END_INDEX, PIXEL_NEWLINE, START_INDEX, HealthGPTConfig, VQConfig
 from .export import DEMO_TEXT, default_tasks, export_pack
+from .onnx_fp16 import store_weights_fp16
 from .release import PRESETS, VQ_IDX_NUMS
 from .release_load import check_base_tokenizer, load_release_model, read_sources
 from .release_map import ReleaseMappingError, lm_fields_from_hf_config
@@ -113,6 +115,28 @@ def export_release_pack(cfg: HealthGPTConfig, paths: Dict[str, str], out_dir: st
     overrides.update(manifest_overrides or {})
     manifest = export_pack(model, vq, tj, out_dir, overrides, reference_path=reference_path)
     manifest["tasks"] = {k: v for k, v in manifest["tasks"].items() if k in release_tasks(cfg)}  # overrides merge
+    if precision == "fp16":
+        for entry in manifest["files"]:
+            if entry["path"].endswith(".onnx"):
+                store_weights_fp16(os.path.join(out_dir, entry["path"]))
+        manifest["architecture"]["dtype"] = "float16"  # stored weights; the graphs compute in float32
+        manifest["files"] = _relist(out_dir, manifest["files"])
     with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2)
     return manifest
+
+
+def _relist(out_dir: str, files: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The pack's files after the graphs were rewritten: sizes and hashes anew, external-data files as weights."""
+    roles = {f["path"]: f["role"] for f in files}
+    out = []
+    for fn in sorted(os.listdir(out_dir)):
+        p = os.path.join(out_dir, fn)
+        if fn in ("manifest.json", "manifest.sig") or not os.path.isfile(p):
+            continue
+        h = hashlib.sha256()
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        out.append({"path": fn, "role": roles.get(fn, "weights"), "size": os.path.getsize(p), "sha256": h.hexdigest()})
+    return out

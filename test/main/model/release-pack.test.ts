@@ -18,11 +18,11 @@ interface RefAnswer {
 const REPO = path.resolve(__dirname, '../../..');
 
 /** Writes the synthetic release of `preset` under root and exports it with the release exporter's CLI. */
-function exportSyntheticRelease(root: string, preset: 'm3' | 'l14'): BuiltPack {
+function exportSyntheticRelease(root: string, preset: 'm3' | 'l14', precision: 'fp16' | 'fp32'): BuiltPack {
   const py = (args: string[]): string => execFileSync(PYTHON, args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const src = JSON.parse(py(['-m', 'model.tests.release_fixture', path.join(root, 'release'), preset])) as Record<string, string>;
   const pack = { root, dir: path.join(root, 'pack'), reference: path.join(root, 'reference.pt'), cleanup: () => undefined };
-  py(['-m', 'model.healthgpt.release_export', '--preset', preset, '--out', pack.dir, '--reference', pack.reference, ...Object.entries(src).flatMap(([s, p]) => [`--${s}`, p])]);
+  py(['-m', 'model.healthgpt.release_export', '--preset', preset, '--precision', precision, '--out', pack.dir, '--reference', pack.reference, ...Object.entries(src).flatMap(([s, p]) => [`--${s}`, p])]);
   return pack;
 }
 
@@ -37,7 +37,7 @@ describe('a pack exported from released files', () => {
 
   beforeAll(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'hgpt-release-pack-'));
-    pack = exportSyntheticRelease(root, 'm3');
+    pack = exportSyntheticRelease(root, 'm3', 'fp16'); // weights stored as fp16, graphs computing in float32
     png = path.join(root, 'in.png');
     writeTestPng(png, 45, 52, 9, false);
     rt = await loadPack(pack.dir, { provider: 'cpu' });
@@ -50,6 +50,7 @@ describe('a pack exported from released files', () => {
   it('has the release vocabulary, special ids, tokenization and tasks', () => {
     const a = rt.arch;
     expect(a.family).toBe('phi3');
+    expect(a.dtype).toBe('float16');
     expect(a.vocabSize).toBe(40206);
     expect(a.tokenization).toEqual({ image: 'split', bos: 1 });
     expect(a.specialTokens).toEqual({ imagePlaceholder: RELEASE_IMAGE_TOKEN_INDEX, startIndex: 32011, endIndex: 40204, pixelNewline: 40205, eos: [32000, 32001, 32007] });
@@ -88,7 +89,7 @@ describe('a pack exported from released HealthGPT-L14 files (Phi-4 base, compreh
 
   beforeAll(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'hgpt-release-l14-'));
-    pack = exportSyntheticRelease(root, 'l14');
+    pack = exportSyntheticRelease(root, 'l14', 'fp32');
     png = path.join(root, 'in.png');
     writeTestPng(png, 40, 40, 2, true);
     rt = await loadPack(pack.dir, { provider: 'cpu' });
@@ -100,6 +101,7 @@ describe('a pack exported from released HealthGPT-L14 files (Phi-4 base, compreh
 
   it('ask: Phi-4 template without BOS, the same greedy tokens and logits within 1e-3; no generation', async () => {
     expect(rt.arch.family).toBe('phi4');
+    expect(rt.arch.dtype).toBe('float32');
     expect(rt.manifest.graphs.vqDecoder).toBeUndefined();
     const question = 'Is there a fracture?';
     const mine = await rt.ask({ image: readPngImage(png), question, maxTokens: 8, collectLogits: true });
