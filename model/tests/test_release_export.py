@@ -249,6 +249,41 @@ class FormatsAndShapes(unittest.TestCase):
                 self.assertEqual(back[k].dtype, v.dtype, k)
                 self.assertTrue(torch.equal(back[k], v), k)
 
+    def test_safetensors_header_problems_named(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "x.safetensors")
+            save_safetensors(p, {"w": torch.zeros(2, 2)})
+            with open(p, "rb") as f:
+                raw = f.read()
+            for old, new, msg in ((b'"F32"', b'"F8X"', r"tensor w has dtype 'F8X'"),
+                                  (b'[2,2]', b'[2,3]', r"tensor w has 16 bytes for shape \[2, 3\] F32 \(24 expected\)")):
+                bad = os.path.join(d, "bad.safetensors")
+                with open(bad, "wb") as f:
+                    f.write(raw.replace(old, new))
+                with self.assertRaisesRegex(CheckpointError, msg):
+                    load_safetensors(bad)
+            with open(p, "wb") as f:
+                f.write(raw[:5])
+            with self.assertRaisesRegex(CheckpointError, "shorter than its 8-byte header length"):
+                load_safetensors(p)
+
+    def test_vision_and_vqgan_configs_checked(self):
+        from model.healthgpt.release_pack import vision_fields_from_clip_config, vq_from_taming_yaml
+        from model.tests.release_fixture import TINY_VQ, taming_yaml
+        with self.assertRaisesRegex(ReleaseMappingError, "config.json: vision hidden_act 'gelu'"):
+            vision_fields_from_clip_config({"vision_config": {"hidden_act": "gelu"}}, "config.json")
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "model.yaml")
+            for text, msg in ((taming_yaml(TINY_VQ).replace("double_z: false", "double_z: true"), "double_z is set"),
+                              (taming_yaml(TINY_VQ).replace("n_embed: 8192", "n_embed: 16384"), "n_embed 16384")):
+                with open(p, "w") as f:
+                    f.write(text)
+                with self.assertRaisesRegex(ReleaseMappingError, "model.yaml: " + msg):
+                    vq_from_taming_yaml(p)
+            with open(p, "w") as f:
+                f.write(taming_yaml(TINY_VQ))
+            self.assertEqual(vq_from_taming_yaml(p), TINY_VQ)
+
     def test_to_dtype_refuses_non_finite(self):
         with self.assertRaisesRegex(ReleaseMappingError, "x: has non-finite values"):
             to_dtype("x", torch.tensor([1.0, float("inf")], dtype=torch.bfloat16), torch.float16)
