@@ -19,6 +19,9 @@ PIXEL_NEWLINE = "<pixel_newline>"
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
+# llava.constants.IMAGE_TOKEN_INDEX: the released code splices the image at this id, never a vocabulary id
+RELEASE_IMAGE_TOKEN_INDEX = -200
+
 PHI3_TEMPLATE = (
     "<|system|>\nYou are a helpful AI assistant.<|end|>\n<|user|>\n<image>\n{question}<|end|>\n<|assistant|>\n"
 )
@@ -53,6 +56,10 @@ class VQConfig:
     codebook_size: int = 64
     num_groups: int = 8  # GroupNorm groups (must divide every channel count)
     source_guided: bool = False  # decoder also sees the task's source image (see vq.py)
+    # "plain": our small VQ (vq.py); "taming-gumbel": taming-transformers' GumbelVQ, the released decoder
+    kind: str = "plain"
+    num_res_blocks: int = 1  # taming-gumbel only: ResBlocks per encoder level (the decoder has one more)
+    attn_resolutions: List[int] = field(default_factory=list)  # taming-gumbel only: levels with attention
 
     @property
     def downsample(self) -> int:
@@ -65,7 +72,8 @@ class VQConfig:
 
 @dataclass
 class HealthGPTConfig:
-    # language model (Phi-3 style decoder)
+    # language model (Phi-3 style decoder; Phi-4 has the same layout, family "phi4")
+    family: str = "phi3"
     hidden_size: int = 64
     num_layers: int = 2
     num_heads: int = 4
@@ -74,6 +82,7 @@ class HealthGPTConfig:
     rms_norm_eps: float = 1e-5
     rope_theta: float = 10000.0
     max_position: int = 4096
+    sliding_window: Optional[int] = None  # the base's attention window (Phi-3-mini-4k: 2047), None = full
     # vocabulary (ids as in the tokenizer)
     vocab_size: int = 512 + len(CHAT_SPECIAL_TOKENS) + 64 + 3
     text_vocab_size: int = 512
@@ -81,6 +90,11 @@ class HealthGPTConfig:
     num_image_tokens: int = 64  # = VQ codebook size
     special_ids: Dict[str, int] = field(default_factory=dict)  # token text -> id (filled by __post_init__)
     eos_token_ids: List[str] = field(default_factory=lambda: ["<|end|>", "<|endoftext|>"])
+    bos_token_id: Optional[int] = None  # prepended to the prompt when the base tokenizer adds one (Phi-3: 1)
+    # rows of the base checkpoint's embedding (Phi-3-mini: 32064) and len(tokenizer) before the image tokens
+    # were added (Phi-3-mini: 32011); the release resizes to tokenizer_length + new tokens (release.py)
+    base_vocab_size: Optional[int] = None
+    tokenizer_length: Optional[int] = None
     # vision tower (CLIP ViT style, quick_gelu)
     image_size: int = 28
     patch_size: int = 7
@@ -119,6 +133,13 @@ class HealthGPTConfig:
                 raise ValueError(f"plugin {p.name}: rank must be divisible by experts")
         if self.num_image_tokens != self.vq.codebook_size:
             raise ValueError("num_image_tokens must equal vq.codebook_size")
+        if self.family not in ("phi3", "phi4"):
+            raise ValueError(f"unknown family {self.family!r} (phi3 or phi4)")
+        by_id: Dict[int, str] = {}
+        for tok, i in self.special_ids.items():
+            if i in by_id:
+                raise ValueError(f"special tokens {by_id[i]} and {tok} share id {i}")
+            by_id[i] = tok
 
     # ---- derived -------------------------------------------------------------------------
     @property
@@ -131,7 +152,9 @@ class HealthGPTConfig:
 
     @property
     def image_placeholder_id(self) -> int:
-        return self.special_ids["<image>"]
+        """The `<image>` token's id where the tokenizer has one, else the release's -200 sentinel, which
+        the prompt builder splices in between tokenizer calls (release.release_prompt_ids)."""
+        return self.special_ids.get("<image>", RELEASE_IMAGE_TOKEN_INDEX)
 
     @property
     def start_index_id(self) -> int:
@@ -195,19 +218,7 @@ class HealthGPTConfig:
         return cls(**kw)
 
     @classmethod
-    def phi3_mini(cls, num_layers: int = 32, vocab_size: int = 40206, **overrides: Any) -> "HealthGPTConfig":
-        """Phi-3-mini + CLIP ViT-L/14-336 shapes as in HealthGPT-M3 (vocab layout of the release)."""
-        ids = {"<|endoftext|>": 32000, "<|assistant|>": 32001, "<|system|>": 32006, "<|end|>": 32007,
-               "<|user|>": 32010, "<image>": 32011 - 1,  # placeholder slot; the release uses -200
-               START_INDEX: 32011, END_INDEX: 40204, PIXEL_NEWLINE: 40205}
-        kw: Dict[str, Any] = dict(
-            hidden_size=3072, num_layers=num_layers, num_heads=32, num_kv_heads=32, intermediate_size=8192,
-            rope_theta=10000.0, vocab_size=vocab_size, text_vocab_size=32011, image_token_start=32012,
-            num_image_tokens=8192, special_ids=ids, image_size=336, patch_size=14, vision_hidden_size=1024,
-            vision_layers=24, vision_heads=16, vision_intermediate_size=4096,
-            plugins=[PluginConfig("com", 64, 128, 4, -2, False), PluginConfig("gen", 256, 512, 4, 1, True)],
-            vq=VQConfig(image_size=256, ch=128, ch_mult=[1, 1, 2, 2, 4], z_channels=256, embed_dim=256,
-                        codebook_size=8192, num_groups=32),
-        )
-        kw.update(overrides)
-        return cls(**kw)
+    def phi3_mini(cls, num_layers: int = 32, **overrides: Any) -> "HealthGPTConfig":
+        """HealthGPT-M3 as released (Phi-3-mini-4k-instruct base); see release.healthgpt_m3."""
+        from .release import healthgpt_m3
+        return healthgpt_m3(num_layers=num_layers, **overrides)

@@ -38,6 +38,7 @@ from .config import CLIP_MEAN, CLIP_STD, HealthGPTConfig, PluginConfig, START_IN
 from .modeling import HealthGPT, HLoRALinear, apply_rope, causal_mask, rope_cos_sin
 from .tokenizer import build_tokenizer, tokenizer_config_json
 from .vq import VQAutoencoder
+from .vqgan import make_vq
 
 OPSET = 17
 FORMAT_VERSION = 1
@@ -181,7 +182,7 @@ class _Fn(nn.Module):
 
 
 class _VQDecodeExport(nn.Module):
-    def __init__(self, vq: VQAutoencoder):
+    def __init__(self, vq: nn.Module):
         super().__init__()
         self.vq = vq
 
@@ -222,6 +223,15 @@ def default_tasks(cfg: HealthGPTConfig) -> Dict[str, Dict[str, Any]]:
     return tasks
 
 
+def manifest_tokenization(cfg: HealthGPTConfig) -> Dict[str, Any]:
+    """{"tokenization": ...} for a pack whose prompts need more than one pass of the tokenizer (the release's
+    <image> splice, a BOS); {} for packs whose vocabulary holds <image> and that have no BOS (the nano)."""
+    split = "<image>" not in cfg.special_ids
+    if not split and cfg.bos_token_id is None:
+        return {}
+    return {"tokenization": {"image": "split" if split else "token", "bos": cfg.bos_token_id}}
+
+
 def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     sid = cfg.special_ids
     m: Dict[str, Any] = {
@@ -232,7 +242,7 @@ def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = N
         "intendedUse": {"demonstration": True, "text": DEMO_TEXT},
         "createdAt": datetime.datetime.utcnow().replace(microsecond=0).isoformat() + "Z",
         "architecture": {
-            "family": "phi3",
+            "family": cfg.family,
             "dtype": "float32",
             "hiddenSize": cfg.hidden_size,
             "numLayers": cfg.num_layers,
@@ -243,10 +253,11 @@ def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = N
             "vocabSize": cfg.vocab_size,
             "ropeTheta": cfg.rope_theta,
             "rmsNormEps": cfg.rms_norm_eps,
-            "maxPosition": cfg.max_position,
+            # full attention (the runtime's) equals a sliding window (Phi-3-mini-4k: 2047) while all fits in it
+            "maxPosition": min(cfg.max_position, cfg.sliding_window + 1) if cfg.sliding_window else cfg.max_position,
             "imageTokens": {"start": cfg.image_token_start, "count": cfg.num_image_tokens},
             "specialTokens": {
-                "imagePlaceholder": sid["<image>"],
+                "imagePlaceholder": cfg.image_placeholder_id,
                 "startIndex": sid[START_INDEX],
                 "endIndex": cfg.end_index_id,
                 "pixelNewline": sid.get("<pixel_newline>", cfg.end_index_id + 1),
@@ -263,6 +274,7 @@ def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = N
                 "padColor": [int(x * 255) for x in CLIP_MEAN],
                 "resample": "bicubic-pil",
             },
+            **manifest_tokenization(cfg),
             "plugins": [
                 {"name": p.name, "index": i, "rank": p.rank, "alpha": p.alpha, "experts": p.experts,
                  "visionLayer": p.vision_layer, "visionHiddenIndex": cfg.vision_layer_index(p.name),
@@ -287,18 +299,22 @@ def build_manifest(cfg: HealthGPTConfig, overrides: Optional[Dict[str, Any]] = N
 
 def export_pack(
     model: HealthGPT,
-    vq: VQAutoencoder,
+    vq: Optional[nn.Module],
     tokenizer_json_path_or_obj: Union[str, Dict[str, Any]],
     out_dir: str,
     manifest_overrides: Optional[Dict[str, Any]] = None,
     reference_path: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """Write the pack to out_dir (created). Returns the manifest written to manifest.json."""
+    """Write the pack to out_dir (created). Returns the manifest written to manifest.json.
+    vq: VQAutoencoder or GumbelVQGAN; None for a comprehension-only model (no generation plugin)."""
     cfg = model.config
-    if vq.config.codebook_size != cfg.num_image_tokens or vq.config.grid != cfg.vq.grid:
+    if vq is None and any(p.fusion for p in cfg.plugins):
+        raise ValueError("a model with a generation plugin needs its VQ decoder")
+    if vq is not None and (vq.config.codebook_size != cfg.num_image_tokens or vq.config.grid != cfg.vq.grid):
         raise ValueError("VQ codebook/grid do not match the model config")
     model.eval()
-    vq.eval()
+    if vq is not None:
+        vq.eval()
     os.makedirs(out_dir, exist_ok=True)
     if isinstance(tokenizer_json_path_or_obj, str):
         with open(tokenizer_json_path_or_obj, "r", encoding="utf-8") as f:
@@ -364,15 +380,16 @@ def export_pack(
         graphs["lm"] = "lm.onnx"
         # VQ decoder
         g = cfg.vq.grid
-        if vq.config.source_guided:
+        if vq is not None and vq.config.source_guided:
             s = vq.config.image_size
             _export(_VQDecodeExport(vq), (torch.zeros(1, g * g, dtype=torch.long), torch.zeros(1, 3, s, s)),
                     os.path.join(out_dir, "vq_decoder.onnx"), ["image_tokens", "source"], ["pixels"], {})
-        else:
+        elif vq is not None:
             _export(_VQDecodeExport(vq), (torch.zeros(1, g * g, dtype=torch.long),), os.path.join(out_dir, "vq_decoder.onnx"),
                     ["image_tokens"], ["pixels"], {})
-        add("vq_decoder.onnx", "vq-decoder")
-        graphs["vqDecoder"] = "vq_decoder.onnx"
+        if vq is not None:
+            add("vq_decoder.onnx", "vq-decoder")
+            graphs["vqDecoder"] = "vq_decoder.onnx"
 
     # external-data files written by the exporter for big graphs
     listed = {f["path"] for f in files}
@@ -393,8 +410,9 @@ def export_pack(
     return manifest
 
 
-def save_reference(model: HealthGPT, vq: VQAutoencoder, path: str) -> None:
-    torch.save({"config": model.config.to_dict(), "model": model.state_dict(), "vq": vq.state_dict()}, path)
+def save_reference(model: HealthGPT, vq: Optional[nn.Module], path: str) -> None:
+    torch.save({"config": model.config.to_dict(), "model": model.state_dict(),
+                "vq": vq.state_dict() if vq is not None else None}, path)
 
 
 def load_reference(path: str):
@@ -402,7 +420,9 @@ def load_reference(path: str):
     cfg = HealthGPTConfig.from_dict(ck["config"])
     model = HealthGPT(cfg)
     model.load_state_dict(ck["model"])
-    vq = VQAutoencoder(cfg.vq)
+    if ck["vq"] is None:
+        return model.eval(), None
+    vq = make_vq(cfg.vq)
     vq.load_state_dict(ck["vq"])
     return model.eval(), vq.eval()
 
@@ -447,7 +467,10 @@ def random_pack(out_dir: str, seed: int = 0, preset: str = "tiny", layers: Optio
             image_size=112, patch_size=14, vision_hidden_size=256, vision_layers=3, vision_heads=4,
             vision_intermediate_size=512,
             vq=VQConfig(image_size=64, ch=32, ch_mult=[1, 2, 2, 2], z_channels=64, embed_dim=32,
-                        codebook_size=1024, num_groups=8))
+                        codebook_size=1024, num_groups=8),
+            # our tokenizer's layout, not the release's
+            eos_token_ids=["<|end|>", "<|endoftext|>"], bos_token_id=None, base_vocab_size=None,
+            tokenizer_length=None, sliding_window=None, prompt_template=base.prompt_template)
     else:
         raise ValueError(f"unknown preset {preset}")
     model = HealthGPT(cfg)

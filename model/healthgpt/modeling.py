@@ -23,11 +23,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import HealthGPTConfig, PluginConfig
+from .config import RELEASE_IMAGE_TOKEN_INDEX, HealthGPTConfig, PluginConfig
 
 PastKV = List[Tuple[torch.Tensor, torch.Tensor]]
 IGNORE_INDEX = -100
-RELEASE_IMAGE_TOKEN_INDEX = -200  # placeholder id used by the released inference code
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from PIL import Image
 
 from .config import CLIP_MEAN, CLIP_STD
 from .export import load_reference
+from .release import release_prompt_ids
 from .tokenizer import Tokenizer
 
 
@@ -59,6 +60,15 @@ def build_prompt(manifest: Dict[str, Any], task: str, question: str) -> str:
     return t["promptTemplate"].replace("{question}", q)
 
 
+def prompt_ids(manifest: Dict[str, Any], tok: Tokenizer, prompt: str) -> List[int]:
+    """As the pack says: one pass, or the release's splice (release_prompt_ids), with its BOS if any."""
+    tk = manifest["architecture"].get("tokenization") or {"image": "token", "bos": None}
+    bos = tk.get("bos")
+    if tk["image"] == "split":
+        return release_prompt_ids(prompt, lambda s: ([bos] if bos is not None else []) + tok.encode(s), bos)
+    return ([bos] if bos is not None else []) + tok.encode(prompt)
+
+
 def run(req: Dict[str, Any], pack: str, weights: str) -> Dict[str, Any]:
     torch.set_num_threads(int(req.get("threads", torch.get_num_threads())))
     with open(f"{pack}/manifest.json", "r", encoding="utf-8") as f:
@@ -69,7 +79,7 @@ def run(req: Dict[str, Any], pack: str, weights: str) -> Dict[str, Any]:
     plugin = manifest["tasks"][task]["plugin"]
     ids = req.get("promptIds")
     if ids is None:
-        ids = Tokenizer(f"{pack}/tokenizer.json").encode(build_prompt(manifest, task, req.get("question", "")))
+        ids = prompt_ids(manifest, Tokenizer(f"{pack}/tokenizer.json"), build_prompt(manifest, task, req.get("question", "")))
     px = preprocess(req["image"], cfg.image_size) if req.get("image") else None
     out: Dict[str, Any] = {"promptIds": ids}
     if req.get("returnPixelValues") and px is not None:

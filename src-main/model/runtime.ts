@@ -2,6 +2,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import type { ExecutionProvider } from '../../src-shared/contracts/app';
 import {
   packErrorCodes,
+  RELEASE_IMAGE_TOKEN_INDEX,
   type ComprehensionTask,
   type GenerationTask,
   type PackManifest,
@@ -243,11 +244,25 @@ export class ModelRuntime {
     return { ...r, preprocessMs, visionMs: now() - t, ...(pixelValues ? { pixelValues } : {}) };
   }
 
-  private placeholderAt(promptIds: number[]): number {
+  /**
+   * The prompt's ids and where the image goes. 'split' packs follow the released code: the pieces around
+   * "<image>" are encoded apart (no piece sees its neighbour, as each was its own tokenizer call), the BOS goes
+   * once at the front, the image sits at RELEASE_IMAGE_TOKEN_INDEX. Otherwise one pass, "<image>" a token.
+   */
+  promptIds(prompt: string): { ids: number[]; at: number } {
+    const tk = this.arch.tokenization;
+    const bos = tk?.bos != null ? [tk.bos] : [];
+    if (tk?.image === 'split') {
+      const pieces = prompt.split('<image>');
+      if (pieces.length !== 2) throw new DomainError(modelErrorCodes.badInput, 'the prompt must contain exactly one <image> placeholder');
+      const head = [...bos, ...this.encode(pieces[0]!)];
+      return { ids: [...head, RELEASE_IMAGE_TOKEN_INDEX, ...this.encode(pieces[1]!)], at: head.length };
+    }
+    const ids = [...bos, ...this.encode(prompt)];
     const ph = this.arch.specialTokens.imagePlaceholder;
-    const at = promptIds.indexOf(ph);
-    if (at < 0 || promptIds.indexOf(ph, at + 1) >= 0) throw new DomainError(modelErrorCodes.badInput, 'the prompt must contain exactly one <image> placeholder');
-    return at;
+    const at = ids.indexOf(ph);
+    if (at < 0 || ids.indexOf(ph, at + 1) >= 0) throw new DomainError(modelErrorCodes.badInput, 'the prompt must contain exactly one <image> placeholder');
+    return { ids, at };
   }
 
   private runInfo(task: string, plugin: PluginSpec, image: ModelImage): RunInfo {
@@ -267,9 +282,12 @@ export class ModelRuntime {
     const taskName = req.task ?? 'vqa';
     const { spec, plugin } = this.task(taskName, 'comprehension');
     const question = req.question.trim() || spec.defaultQuestion || '';
-    const promptIds = this.encode(spec.promptTemplate.replaceAll('{question}', question));
-    const at = this.placeholderAt(promptIds);
-    const maxTokens = Math.max(1, Math.min(req.maxTokens ?? 256, this.arch.maxPosition));
+    const { ids: promptIds, at } = this.promptIds(spec.promptTemplate.replaceAll('{question}', question));
+    // prompt + image + answer stay within maxPosition (for M3 the base's sliding window, which full attention
+    // matches only while everything fits in it)
+    const room = this.arch.maxPosition - (promptIds.length - 1 + this.arch.vision.numPatches);
+    if (room < 1) throw new DomainError(modelErrorCodes.badInput, `the question is too long for this model (${this.arch.maxPosition} positions)`);
+    const maxTokens = Math.max(1, Math.min(req.maxTokens ?? 256, room));
     throwIfAborted(req.signal);
     const t0 = now();
     const img = await this.imageEmbeds(req.image, plugin);
@@ -338,8 +356,7 @@ export class ModelRuntime {
     this.ensureOpen();
     const { spec, plugin } = this.task(req.task, 'generation');
     if (!this.manifest.graphs.vqDecoder) throw new DomainError(modelErrorCodes.noGeneration, 'this pack has no VQ decoder');
-    const promptIds = this.encode(spec.promptTemplate.replaceAll('{question}', ''));
-    const at = this.placeholderAt(promptIds);
+    const { ids: promptIds, at } = this.promptIds(spec.promptTemplate.replaceAll('{question}', ''));
     const { start, count } = this.arch.imageTokens;
     const total = this.arch.vq.grid ** 2;
     throwIfAborted(req.signal);

@@ -61,8 +61,24 @@ export const pluginSpecSchema = z.object({
 });
 export type PluginSpec = z.infer<typeof pluginSpecSchema>;
 
+/** The id the released code splices the image at (LLaVA's IMAGE_TOKEN_INDEX): never a vocabulary id. */
+export const RELEASE_IMAGE_TOKEN_INDEX = -200;
+
+/**
+ * How a prompt becomes ids. 'token' (the default when absent): "<image>" is a token of the pack's vocabulary and
+ * the prompt is encoded in one pass. 'split': as the released HealthGPT does it (tokenizer_image_token): the
+ * prompt is split at "<image>", each piece encoded on its own, the image spliced between them at
+ * RELEASE_IMAGE_TOKEN_INDEX. `bos`: the base tokenizer's BOS, put once at the front (null: none).
+ */
+export const tokenizationSchema = z.object({
+  image: z.enum(['token', 'split']),
+  bos: int.nonnegative().nullable(),
+});
+export type PackTokenization = z.infer<typeof tokenizationSchema>;
+
 export const architectureSchema = z.object({
-  family: z.literal('phi3'),
+  /** The decoder's base: Phi-3 (M3, nano) or Phi-4 (L14); both are Phi3ForCausalLM-style decoders. */
+  family: z.enum(['phi3', 'phi4']),
   dtype: z.enum(['float32', 'float16']),
   hiddenSize: posInt,
   numLayers: posInt,
@@ -76,7 +92,8 @@ export const architectureSchema = z.object({
   maxPosition: posInt,
   imageTokens: z.object({ start: int.nonnegative(), count: posInt }),
   specialTokens: z.object({
-    imagePlaceholder: int.nonnegative(),
+    /** The `<image>` token's id, or RELEASE_IMAGE_TOKEN_INDEX with tokenization.image 'split'. */
+    imagePlaceholder: int.nonnegative().or(z.literal(RELEASE_IMAGE_TOKEN_INDEX)),
     startIndex: int.nonnegative(),
     endIndex: int.nonnegative(),
     pixelNewline: int.nonnegative(),
@@ -93,6 +110,7 @@ export const architectureSchema = z.object({
     padColor: z.tuple([int.min(0).max(255), int.min(0).max(255), int.min(0).max(255)]),
     resample: z.literal('bicubic-pil'),
   }),
+  tokenization: tokenizationSchema.optional(),
   plugins: z.array(pluginSpecSchema).min(1),
   maxRank: posInt,
   vq: z.object({
@@ -170,6 +188,13 @@ export const packManifestSchema = z
     if (a.numHeads % a.numKvHeads !== 0) ctx.addIssue({ code: 'custom', message: 'numHeads must be a multiple of numKvHeads', path: ['architecture'] });
     if (a.imageTokens.start + a.imageTokens.count > a.vocabSize) ctx.addIssue({ code: 'custom', message: 'image-token range exceeds the vocabulary', path: ['architecture', 'imageTokens'] });
     if (a.imageTokens.count !== a.vq.codebookSize) ctx.addIssue({ code: 'custom', message: 'image-token count must equal the VQ codebook size', path: ['architecture', 'vq'] });
+    const split = a.tokenization?.image === 'split';
+    if (split !== (a.specialTokens.imagePlaceholder === RELEASE_IMAGE_TOKEN_INDEX))
+      ctx.addIssue({ code: 'custom', message: `imagePlaceholder is ${RELEASE_IMAGE_TOKEN_INDEX} exactly when tokenization.image is 'split'`, path: ['architecture', 'specialTokens'] });
+    const ids = [a.specialTokens.startIndex, a.specialTokens.endIndex, a.specialTokens.pixelNewline, ...a.specialTokens.eos];
+    if (a.tokenization?.bos != null) ids.push(a.tokenization.bos);
+    if (!split) ids.push(a.specialTokens.imagePlaceholder);
+    if (ids.some((id) => id >= a.vocabSize)) ctx.addIssue({ code: 'custom', message: 'a special token id is outside the vocabulary', path: ['architecture', 'specialTokens'] });
     if (a.vq.sourceGuided && a.vq.imageSize !== a.vision.imageSize)
       ctx.addIssue({ code: 'custom', message: 'a source-guided VQ decoder needs the vision image size', path: ['architecture', 'vq'] });
     if (m.intendedUse.demonstration && !m.intendedUse.text.toLowerCase().includes(DEMONSTRATION_TEXT))

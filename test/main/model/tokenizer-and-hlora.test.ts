@@ -47,7 +47,8 @@ describe('hand-written tokenizer.json', () => {
 
 describe('H-LoRA unit tests (Python)', () => {
   it('router weights sum to 1 per token, the plugin switch changes outputs, the base is untouched', () => {
-    const out = execFileSync(PYTHON, ['-m', 'unittest', 'discover', '-s', 'tests', '-v'], { cwd: MODEL_DIR, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    // from the repo root, as scripts/test-all.mjs runs them: newer tests import the package as model.healthgpt
+    const out = execFileSync(PYTHON, ['-m', 'unittest', 'discover', '-s', 'model/tests', '-t', '.', '-v'], { cwd: path.dirname(MODEL_DIR), stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
     expect(out).toBe(''); // unittest reports on stderr; a failure makes execFileSync throw
   });
 });
