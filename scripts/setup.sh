@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   python3-torch python3-onnx    # PyTorch reference, training, export, parity checks (/usr/bin/python3)
   python3-numpy python3-scipy python3-skimage
   python3-nibabel python3-pydicom   # real volumes; DICOM reference decoder
+  python3-yaml python3-cryptography # release exporter: taming's model.yaml; Ed25519 pack signing
   mricron-data insighttoolkit5-examples   # real public MRI used by HealthGPT-nano and the fixtures
   dcmtk dicom3tools             # dcmdump / dciodvfy validate exported DICOM
   g++ make python3              # better-sqlite3 builds from source
