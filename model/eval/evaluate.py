@@ -90,7 +90,7 @@ def sr_baselines(sr_in: np.ndarray, low: np.ndarray) -> Dict[str, np.ndarray]:
 
 
 # Colin27's test slab is the training subject (another slab): reported apart, never in the held-out headline row.
-SAME_SUBJECT_SETS = ("colin27_test",)
+SAME_SUBJECT_SETS = ("colin27_test", "colin27_val")
 
 
 def _table(slices: List[Dict], preds: Dict[str, np.ndarray], target: np.ndarray) -> Dict[str, Dict[str, float]]:
