@@ -659,6 +659,11 @@ def export(model, vq, tok_json, pack_dir: str, data_dir: str, metrics: Dict) -> 
     tasks["sr"].update({"inputWindow": "auto", "output": {"modality": "same", "range": [0, 1]},
                         "dataConsistency": "block-mean"})
     tasks["recon"].update({"inputWindow": "auto", "output": {"modality": "same", "range": [0, 1]}})
+    # native resolution: tiles of the input size trained on (SR: the low-resolution 32², others: the 128² slice)
+    gen_tile = model.config.vq.image_size
+    tasks["sr"]["tiling"] = {"inputTile": gen_tile // 4, "overlap": gen_tile // 16}
+    for t in ("ct2mri", "mri2ct", "recon"):
+        tasks[t]["tiling"] = {"inputTile": gen_tile, "overlap": gen_tile // 4}
     overrides["tasks"] = tasks
     export_pack(model, vq, tok_json, pack_dir, overrides)
     if os.path.exists(card):  # the model card travels inside the pack, hashed like every file

@@ -365,8 +365,8 @@ export class ModelRuntime {
   }
 
   /**
-   * Generation at the input's native resolution: an input larger than the model's square is generated in
-   * overlapping tiles of that square (in input pixels: vision size / output scale) and blended (tiling.ts);
+   * Generation at the input's native resolution: an input larger than the task's declared tile (spec.tiling,
+   * the input size the model was trained on) is generated in overlapping tiles and blended (tiling.ts);
    * then the task's post-processing (outputPostprocess) on the whole image.
    */
   async generate(req: GenerateRequest): Promise<GenerateResult> {
@@ -374,8 +374,9 @@ export class ModelRuntime {
     const { spec } = this.task(req.task, 'generation');
     if (!this.manifest.graphs.vqDecoder) throw new DomainError(modelErrorCodes.noGeneration, 'this pack has no VQ decoder');
     const scale = spec.outputScale ?? 1;
-    const tile = Math.max(1, Math.floor(this.arch.vq.imageSize / scale));
-    const overlap = Math.floor(tile / 4);
+    // without a declared tiling, one tile as large as the input: the single-square path
+    const tile = spec.tiling?.inputTile ?? Math.max(req.image.rgb.width, req.image.rgb.height);
+    const overlap = spec.tiling?.overlap ?? 0;
     const t0 = now();
     const total = this.arch.vq.grid ** 2;
     let first: { vqPixels: Float32Array; vqSize: number; promptIds: number[] } | undefined;

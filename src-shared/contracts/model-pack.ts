@@ -163,6 +163,12 @@ export const taskSpecSchema = z.object({
    */
   heldOut: z.object({ beatsBaseline: z.boolean(), baseline: z.string().min(1).max(200) }).optional(),
   /**
+   * Generation at native resolution: an input larger than `inputTile` pixels on a side is generated in
+   * overlapping inputTile² tiles (the input size the model was trained on), blended across `overlap` pixels.
+   * Absent: one square, the input resized to the vision size (packs that do not say what they were trained on).
+   */
+  tiling: z.object({ inputTile: posInt, overlap: z.number().int().nonnegative() }).refine((t) => t.overlap * 2 <= t.inputTile, 'overlap must be at most half the tile').optional(),
+  /**
    * Comprehension: the question types the model was trained on, with the phrasings it was trained on; the app
    * offers them and notes visibly that any other question is outside what the model was trained for.
    */

@@ -16,6 +16,11 @@ describe('the shipped nano pack says what it does not do (issue #18)', () => {
     expect(manifest.tasks.mri2ct?.heldOut).toEqual({ beatsBaseline: false, baseline: 'identity' });
   });
 
+  it('declares native-resolution tiling at the input sizes it was trained on', () => {
+    expect(manifest.tasks.sr?.tiling).toEqual({ inputTile: 32, overlap: 8 });
+    expect(manifest.tasks.ct2mri?.tiling).toEqual({ inputTile: 128, overlap: 32 });
+  });
+
   it('declares the question types it was trained on; the issue\'s questions get the note, trained ones do not', () => {
     const types = manifest.tasks.vqa?.questionTypes ?? [];
     expect(types.map((t) => t.type)).toEqual(['modality', 'plane', 'abnormality', 'side', 'contrast']);
