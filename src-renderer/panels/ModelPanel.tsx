@@ -30,7 +30,7 @@ export function ModelPanel() {
     <div className="panel wf-panel" data-testid="model-panel">
       <PackSection pack={pack} />
       <AskSection left={left} offered={offered} questionTypes={pack.loaded?.questionTypes} onRun={setLastRun} onSettled={settled} />
-      <GenerateSection left={left} offered={offered} onRun={setLastRun} onSettled={settled} />
+      <GenerateSection left={left} offered={offered} belowBaseline={pack.loaded?.belowBaseline} onRun={setLastRun} onSettled={settled} />
       {lastRun && <RunFollowUp key={lastRun.runId} run={lastRun} />}
     </div>
   );
