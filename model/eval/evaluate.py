@@ -82,6 +82,17 @@ def consistent_with_input(pred: np.ndarray, low: np.ndarray) -> np.ndarray:
     return np.clip(pred + np.kron(low / 255.0 - means, np.ones((f, f))), 0.0, 1.0)
 
 
+def sr_baselines(sr_in: np.ndarray, low: np.ndarray) -> Dict[str, np.ndarray]:
+    """SR baselines: plain bicubic (reference) and the equal baseline, bicubic given the same data-consistency
+    projection the model's output gets (consistent_with_input), so model and baseline are compared like for like."""
+    bic = sr_in / 255.0
+    return {"bicubic": bic, "bicubic+projection": consistent_with_input(bic, low)}
+
+
+# Colin27's test slab is the training subject (another slab): reported apart, never in the held-out headline row.
+SAME_SUBJECT_SETS = ("colin27_test", "colin27_val")
+
+
 def _table(slices: List[Dict], preds: Dict[str, np.ndarray], target: np.ndarray) -> Dict[str, Dict[str, float]]:
     """Mean PSNR/SSIM per test set for each prediction method; slices[i] is the record of target[i]."""
     sets = collections.defaultdict(list)
@@ -94,6 +105,13 @@ def _table(slices: List[Dict], preds: Dict[str, np.ndarray], target: np.ndarray)
             row[f"{name}_psnr"] = float(np.mean([psnr(p[i], target[i]) for i in idx]))
             row[f"{name}_ssim"] = float(np.mean([ssim(p[i], target[i]) for i in idx]))
         res[tset] = row
+    held = [i for i, r in enumerate(slices) if r["test_set"] not in SAME_SUBJECT_SETS]
+    if held:
+        row = {"n": len(held)}
+        for name, p in preds.items():
+            row[f"{name}_psnr"] = float(np.mean([psnr(p[i], target[i]) for i in held]))
+            row[f"{name}_ssim"] = float(np.mean([ssim(p[i], target[i]) for i in held]))
+        res["held_out"] = row
     return res
 
 
@@ -115,7 +133,7 @@ def eval_generation(model, vq, enc: Encoder, split: Split, train: Split, tasks: 
             pred, oracle = consistent_with_input(pred, split.lr[idx]), consistent_with_input(oracle, split.lr[idx])
         preds = {"model": pred, "oracle": oracle}
         if task == "sr":
-            preds["bicubic"] = split.sr_in[idx] / 255.0
+            preds.update(sr_baselines(split.sr_in[idx], split.lr[idx]))
         else:
             preds["identity"] = inp
             ref = quantile_reference((train.mri if kind == "mri" else train.ct) / 255.0)

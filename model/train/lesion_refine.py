@@ -163,7 +163,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--workers", type=int, default=0, help="data-drawing processes (0: in the training process)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--check-every", type=int, default=1000, help="lesion-map check on the test split every N steps")
+    ap.add_argument("--check-every", type=int, default=1000, help="lesion-map check on the validation split every N steps")
     ap.add_argument("--max-seconds", type=float, default=None,
                     help="stop after this long even if steps remain (the learning-rate schedule then follows time)")
     a = ap.parse_args()
@@ -178,10 +178,10 @@ def main():
         metrics = json.load(f)
     enc = Encoder(model.config, Tokenizer(tok_json))
     train = load_split(a.data, "train")
-    test = load_split(a.data, "test") if a.check_every else None  # only the lesion-map checks read it
+    val = load_split(a.data, "val") if a.check_every else None  # only the lesion-map checks read it; never the test split
     log(f"lesion refinement from {a.src} on {device}: {a.steps} steps x {a.batch}", fh)
     result = lesion_refine(model, enc, train, a.steps, a.batch, a.lr, a.seed, device, a.workers, fh,
-                           check=test, check_every=a.check_every, max_seconds=a.max_seconds)
+                           check=val, check_every=a.check_every, max_seconds=a.max_seconds)
     log("lesion refinement " + json.dumps(result), fh)
     save_reference(model, vq, os.path.join(a.out, "final.pt"))
     metrics["lesion_refine"] = (metrics.get("lesion_refine") or []) + [result]  # one entry per leg

@@ -375,7 +375,7 @@ def refine_comprehension(model: HealthGPT, enc: Encoder, train: Split, steps: in
                answer_and_lesion_map_loss(model, layer, lesion_map, lesion_weight), "refine", fh)
 
 
-def ablation(stage2_state, stage3, cfg: HealthGPTConfig, tok_json: Dict, vq: VQAutoencoder, enc: Encoder, test: Split,
+def ablation(stage2_state, stage3, cfg: HealthGPTConfig, tok_json: Dict, vq: VQAutoencoder, enc: Encoder, val: Split,
              train: Split, S: Dict, seed: int, timings: Dict[str, float], fh) -> Dict:
     """The seesaw ablation: from the stage-2 checkpoint, both arms with freshly initialised adapters (seeded), the
     same stage-3 steps and batches and the same total rank: the H-LoRA plugins vs one plain LoRA shared by both
@@ -395,8 +395,8 @@ def ablation(stage2_state, stage3, cfg: HealthGPTConfig, tok_json: Dict, vq: VQA
     out = {}
     for name, m in (("hlora", hl), ("joint_lora", joint)):
         m.eval()
-        out[name] = {"sr": eval_generation(m, vq, enc, test, train, ("sr",), S["eval_limit"])["sr"],
-                     "vqa": eval_vqa(m, enc, test, train, limit=S["vqa_limit"])}
+        out[name] = {"sr": eval_generation(m, vq, enc, val, train, ("sr",), S["eval_limit"])["sr"],
+                     "vqa": eval_vqa(m, enc, val, train, limit=S["vqa_limit"])}
     log("ablation " + json.dumps(out), fh)
     return out
 
@@ -468,8 +468,10 @@ def main():
         subprocess.run(cmd, check=True)
     limit = 24 if a.smoke else None
     train = load_split(a.data, "train", limit)
-    test = load_split(a.data, "test", 6 if a.smoke else None)
-    log(f"data: train {train.n} slices / {len(train.qa())} QA, test {test.n} slices / {len(test.qa())} QA", fh)
+    # every table training writes, and every choice made from them, uses the validation split; the test split
+    # is read only by the final evaluation (model/eval/evaluate.py, `healthgpt eval`), never here
+    val = load_split(a.data, "val", 6 if a.smoke else None)
+    log(f"data: train {train.n} slices / {len(train.qa())} QA, validation {val.n} slices / {len(val.qa())} QA", fh)
 
     # tokenizer on the dataset's text
     from healthgpt.config import PHI3_TEMPLATE
@@ -508,14 +510,14 @@ def main():
     used = len(np.unique(np.concatenate([codes["mri"], codes["ct"]])))
     log(f"codebook entries used on train: {used}/{CODEBOOK}", fh)
     if not a.reuse_vq and vq.config.source_guided:
-        vq_tokens_only = eval_vq(vq, test, with_source=False)  # before the decoder learns its source path
+        vq_tokens_only = eval_vq(vq, val, with_source=False)  # before the decoder learns its source path
         log("vq recon from tokens alone " + json.dumps(vq_tokens_only), fh)
         vq.train()
         timings["guided_decoder"] = train_guided_decoder(vq, train, codes, S["guide_steps"], S["guide_bs"], vq_rng, fh)
         vq.eval()
         for p in vq.parameters():
             p.requires_grad_(False)
-    vq_metrics = eval_vq(vq, test)
+    vq_metrics = eval_vq(vq, val)
     log("vq recon " + json.dumps(vq_metrics), fh)
     if a.vq_only:
         torch.save({"config": cfg.to_dict(), "vq": vq.state_dict(), "vq_tokens_only": vq_tokens_only},
@@ -565,7 +567,7 @@ def main():
             return run(ps, steps, 1e-3, lambda s: B.com() if s % 2 == 0 else B.gen(GEN_TASKS, [0.35, 0.25, 0.25, 0.15]),
                        lm_loss(m), name, fh)
         if a.ablation_only:
-            result = ablation(stage2_state, stage3, cfg, tok_json, vq, enc, test, train, S, a.seed, timings, fh)
+            result = ablation(stage2_state, stage3, cfg, tok_json, vq, enc, val, train, S, a.seed, timings, fh)
             with open(os.path.join(a.out, "metrics.json"), "w") as f:
                 json.dump({"seed": a.seed, "settings": S, "timings_s": timings, "ablation": result}, f, indent=1)
             log(f"ablation done in {time.time() - T0:.0f}s", fh)
@@ -592,10 +594,10 @@ def main():
         p.requires_grad_(False)
     save_reference(model, vq, os.path.join(a.out, "final.pt"))
 
-    # ---- evaluation (PyTorch reference, held-out test split)
+    # ---- evaluation on the validation split (PyTorch reference); the test split's is a separate, final step
     t = time.time()
-    gen_metrics = eval_generation(model, vq, enc, test, train, S["eval_tasks"], limit=S["eval_limit"])
-    vqa_metrics = eval_vqa(model, enc, test, train, limit=S["vqa_limit"])
+    gen_metrics = eval_generation(model, vq, enc, val, train, S["eval_tasks"], limit=S["eval_limit"])
+    vqa_metrics = eval_vqa(model, enc, val, train, limit=S["vqa_limit"])
     timings["eval"] = time.time() - t
     log("gen " + json.dumps(gen_metrics), fh)
     log("vqa " + json.dumps(vqa_metrics), fh)
@@ -603,7 +605,7 @@ def main():
     timings["total"] = time.time() - T0
     metrics = {"seed": a.seed, "smoke": a.smoke, "settings": S, "timings_s": timings, "vq": vq_metrics,
                "vq_tokens_only": vq_tokens_only,
-               "codebook_used": used, "gen": gen_metrics, "vqa": vqa_metrics, "ablation": None, "lesion_refine": legs,
+               "codebook_used": used, "eval_split": "val", "gen": gen_metrics, "vqa": vqa_metrics, "ablation": None, "lesion_refine": legs,
                "torch": torch.__version__, "threads": a.threads}
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
@@ -611,7 +613,7 @@ def main():
         export(model, vq, tok_json, a.pack, a.data, metrics)
     # ---- ablation: one joint LoRA vs H-LoRA plugins (same stage-2 start, steps, batches, total rank)
     if not a.no_ablation:
-        metrics["ablation"] = ablation(stage2_state, stage3, cfg, tok_json, vq, enc, test, train, S, a.seed, timings, fh)
+        metrics["ablation"] = ablation(stage2_state, stage3, cfg, tok_json, vq, enc, val, train, S, a.seed, timings, fh)
         timings["total_with_ablation"] = time.time() - T0
         with open(os.path.join(a.out, "metrics.json"), "w") as f:
             json.dump(metrics, f, indent=1)
@@ -657,6 +659,11 @@ def export(model, vq, tok_json, pack_dir: str, data_dir: str, metrics: Dict) -> 
     tasks["sr"].update({"inputWindow": "auto", "output": {"modality": "same", "range": [0, 1]},
                         "dataConsistency": "block-mean"})
     tasks["recon"].update({"inputWindow": "auto", "output": {"modality": "same", "range": [0, 1]}})
+    # native resolution: tiles of the input size trained on (SR: the low-resolution 32², others: the 128² slice)
+    gen_tile = model.config.vq.image_size
+    tasks["sr"]["tiling"] = {"inputTile": gen_tile // 4, "overlap": gen_tile // 16}
+    for t in ("ct2mri", "mri2ct", "recon"):
+        tasks[t]["tiling"] = {"inputTile": gen_tile, "overlap": gen_tile // 4}
     overrides["tasks"] = tasks
     export_pack(model, vq, tok_json, pack_dir, overrides)
     if os.path.exists(card):  # the model card travels inside the pack, hashed like every file

@@ -54,6 +54,10 @@ export class ModelService {
       manifestSha256: verified.manifestSha256,
       provider: rt.provider,
       tasks: Object.keys(m.tasks),
+      belowBaseline: Object.fromEntries(
+        Object.entries(m.tasks).flatMap(([t, spec]) => (spec?.heldOut && !spec.heldOut.beatsBaseline ? [[t, spec.heldOut.baseline]] : [])),
+      ),
+      questionTypes: m.tasks.vqa?.questionTypes ?? [],
     };
     this.deps.onProviderChange?.(rt.provider);
     return this.info;

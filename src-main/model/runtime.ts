@@ -11,7 +11,8 @@ import {
 } from '../../src-shared/contracts/model-pack';
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { availableExecutionProviders, preferredExecutionProvider } from '../app/execution-providers';
-import type { Rgb8 } from './image-ops';
+import { blockMeanConsistent, type Rgb8 } from './image-ops';
+import { generateTiled } from './tiling';
 import { ImageWorker } from './image-worker';
 import { OrtEngine } from './ort-engine';
 import { verifyPack, type VerifiedPack, type VerifyOptions } from './pack-verify';
@@ -351,17 +352,76 @@ export class ModelRuntime {
     };
   }
 
-  /** Generation: exactly grid² image tokens (logits restricted to the image range), VQ decode, resample. */
+  /**
+   * The post-processing the model's output gets after it is at the input's geometry, named: SR with
+   * dataConsistency 'block-mean' is projected onto the images whose scale×scale block means equal the input.
+   * The eval applies exactly these steps to its interpolation baseline too, so both sides get the same.
+   */
+  outputPostprocess(task: GenerationTask): { steps: string[]; apply: (pixels: Float32Array, input: Rgb8) => Float32Array } {
+    const { spec } = this.task(task, 'generation');
+    const scale = spec.outputScale ?? 1;
+    if (scale > 1 && spec.dataConsistency === 'block-mean') return { steps: ['block-mean projection'], apply: (p, input) => blockMeanConsistent(p, input, scale) };
+    return { steps: [], apply: (p) => p };
+  }
+
+  /**
+   * Generation at the input's native resolution: an input larger than the task's declared tile (spec.tiling,
+   * the input size the model was trained on) is generated in overlapping tiles and blended (tiling.ts);
+   * then the task's post-processing (outputPostprocess) on the whole image.
+   */
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     this.ensureOpen();
-    const { spec, plugin } = this.task(req.task, 'generation');
+    const { spec } = this.task(req.task, 'generation');
     if (!this.manifest.graphs.vqDecoder) throw new DomainError(modelErrorCodes.noGeneration, 'this pack has no VQ decoder');
+    const scale = spec.outputScale ?? 1;
+    // without a declared tiling, one tile as large as the input: the single-square path
+    const tile = spec.tiling?.inputTile ?? Math.max(req.image.rgb.width, req.image.rgb.height);
+    const overlap = spec.tiling?.overlap ?? 0;
+    const t0 = now();
+    const total = this.arch.vq.grid ** 2;
+    let first: { vqPixels: Float32Array; vqSize: number; promptIds: number[] } | undefined;
+    const tokens: number[] = [];
+    const timings = { preprocessMs: 0, visionMs: 0, prefillMs: 0, tokensMs: 0, vqDecodeMs: 0, postprocessMs: 0, totalMs: 0 };
+    const logits: Float32Array[] = [];
+    const tiled = await generateTiled(req.image.rgb, tile, overlap, scale, async (crop, info) => {
+      const g = await this.generateSquare(req, crop, (done) => req.onProgress?.(info.index * total + done, info.count * total));
+      first ??= g;
+      tokens.push(...g.tokens);
+      if (g.logits) logits.push(...g.logits);
+      for (const k of ['preprocessMs', 'visionMs', 'prefillMs', 'tokensMs', 'vqDecodeMs', 'postprocessMs'] as const) timings[k] += g.timings[k];
+      return g.pixels;
+    });
+    const t = now();
+    const pixels = this.outputPostprocess(req.task).apply(tiled, req.image.rgb);
+    timings.postprocessMs += now() - t;
+    timings.totalMs = now() - t0;
+    const rows = req.image.rgb.height;
+    const cols = req.image.rgb.width;
+    const sp = req.image.pixelSpacing;
+    return {
+      ...this.runInfo(req.task, this.task(req.task, 'generation').plugin, req.image),
+      pixels,
+      rows: rows * scale,
+      cols: cols * scale,
+      pixelSpacing: sp ? [sp[0] / scale, sp[1] / scale] : null,
+      outputScale: scale,
+      vqPixels: first!.vqPixels,
+      vqSize: first!.vqSize,
+      tokens,
+      promptIds: first!.promptIds,
+      timings,
+      ...(req.collectLogits ? { logits } : {}),
+    };
+  }
+
+  /** One square of generation: exactly grid² image tokens (logits restricted to the image range), VQ decode, resample to the crop × scale. */
+  private async generateSquare(req: GenerateRequest, crop: Rgb8, onProgress: (done: number) => void) {
+    const { spec, plugin } = this.task(req.task, 'generation');
     const { ids: promptIds, at } = this.promptIds(spec.promptTemplate.replaceAll('{question}', ''));
     const { start, count } = this.arch.imageTokens;
     const total = this.arch.vq.grid ** 2;
     throwIfAborted(req.signal);
-    const t0 = now();
-    const img = await this.imageEmbeds(req.image, plugin, this.arch.vq.sourceGuided === true);
+    const img = await this.imageEmbeds({ ...req.image, rgb: crop }, plugin, this.arch.vq.sourceGuided === true);
     throwIfAborted(req.signal);
     const logits: Float32Array[] = [];
     let done = 0;
@@ -370,7 +430,7 @@ export class ModelRuntime {
       { promptIds, placeholderAt: at, imageEmbeds: img.embeds, nImage: img.n, pluginIndex: plugin.index, fusion: plugin.fusion, maxSteps: total, eos: [], range: [start, start + count], collectLogits: req.collectLogits === true },
       (_token, l) => {
         if (l) logits.push(l);
-        req.onProgress?.(++done, total);
+        onProgress(++done);
       },
       req.signal,
     );
@@ -381,26 +441,15 @@ export class ModelRuntime {
     const vq = await this.engine.vqDecode(out.tokens.map((x) => x - start), img.pixelValues);
     const vqDecodeMs = now() - t;
     t = now();
-    const scale = spec.outputScale ?? 1;
-    const rows = req.image.rgb.height;
-    const cols = req.image.rgb.width;
-    const consistent = scale > 1 && spec.dataConsistency === 'block-mean' ? req.image.rgb : undefined;
-    const pixels = await this.worker.postprocess(vq.pixels.slice(), vq.size, rows, cols, scale, consistent);
-    const postprocessMs = now() - t;
-    const sp = req.image.pixelSpacing;
+    const pixels = await this.worker.postprocess(vq.pixels.slice(), vq.size, crop.height, crop.width, spec.outputScale ?? 1);
     return {
-      ...this.runInfo(req.task, plugin, req.image),
       pixels,
-      rows: rows * scale,
-      cols: cols * scale,
-      pixelSpacing: sp ? [sp[0] / scale, sp[1] / scale] : null,
-      outputScale: scale,
       vqPixels: vq.pixels,
       vqSize: vq.size,
       tokens: out.tokens,
       promptIds,
-      timings: { preprocessMs: img.preprocessMs, visionMs: img.visionMs, prefillMs: out.prefillMs, tokensMs, vqDecodeMs, postprocessMs, totalMs: now() - t0 },
-      ...(req.collectLogits ? { logits } : {}),
+      logits: req.collectLogits ? logits : undefined,
+      timings: { preprocessMs: img.preprocessMs, visionMs: img.visionMs, prefillMs: out.prefillMs, tokensMs, vqDecodeMs, postprocessMs: now() - t },
     };
   }
 

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { DEMONSTRATION_REPORT_WARNING, untrainedQuestionNote } from '../../src-shared/question-types';
 import { constants as fsConstants, copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { dicomContract, Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
@@ -161,8 +162,12 @@ export class WorkflowService {
           runId, caseId: where.caseId, task: request.task, prompt: question, packId: `${rt.manifest.name}@${rt.manifest.version}`, packHash: rt.manifestSha256,
           plugin: spec.plugin, executionProvider: rt.provider, params: { sliceIndex: request.sliceIndex, maxTokens: request.maxTokens, window: window.text, decoding: 'greedy' }, seed: null, startedAt, inputSeriesIds: [where.seriesId],
         });
-        let text = '';
+        // a demonstration pack's report carries its warning inside the text (it is copied and exported as text)
+        const banner = request.task === 'report' && rt.manifest.intendedUse.demonstration ? `${DEMONSTRATION_REPORT_WARNING}\n\n` : '';
+        const note = request.task === 'vqa' ? untrainedQuestionNote(question, rt.manifest.tasks.vqa?.questionTypes) : null;
+        let text = banner;
         let tokens = 0;
+        if (banner) progress({ done: 0, total: request.maxTokens, appendText: banner });
         try {
           const result = await rt.ask({
             image, question, task: request.task, maxTokens: request.maxTokens, signal,
@@ -172,11 +177,11 @@ export class WorkflowService {
               progress({ done: tokens, total: request.maxTokens, appendText: delta });
             },
           });
-          text = result.text;
+          text = banner + result.text;
           const stop = signal.aborted ? 'cancelled' : result.stopReason;
           await this.deps.history.recordOutput({ outputId: `out-${randomUUID()}`, runId, kind: 'text', label: request.task === 'report' ? 'Draft report' : 'Answer', text, artifacts: [] });
           await this.deps.history.finishRun({ runId, status: stop === 'cancelled' ? 'cancelled' : 'succeeded', timing: result.timings });
-          return { runId, caseId: where.caseId, text, stopReason: stop, provider: rt.provider, packName: rt.manifest.name };
+          return { runId, caseId: where.caseId, text, stopReason: stop, provider: rt.provider, packName: rt.manifest.name, ...(note ? { note } : {}) };
         } catch (e) {
           // Whatever streamed before a cancel or failure is kept with the run.
           if (text) await this.deps.history.recordOutput({ outputId: `out-${randomUUID()}`, runId, kind: 'text', label: 'Partial answer', text, artifacts: [] });

@@ -29,8 +29,8 @@ export function ModelPanel() {
   return (
     <div className="panel wf-panel" data-testid="model-panel">
       <PackSection pack={pack} />
-      <AskSection left={left} offered={offered} onRun={setLastRun} onSettled={settled} />
-      <GenerateSection left={left} offered={offered} onRun={setLastRun} onSettled={settled} />
+      <AskSection left={left} offered={offered} questionTypes={pack.loaded?.questionTypes} onRun={setLastRun} onSettled={settled} />
+      <GenerateSection left={left} offered={offered} belowBaseline={pack.loaded?.belowBaseline} onRun={setLastRun} onSettled={settled} />
       {lastRun && <RunFollowUp key={lastRun.runId} run={lastRun} />}
     </div>
   );

@@ -157,6 +157,22 @@ export const taskSpecSchema = z.object({
   dataConsistency: z.literal('block-mean').optional(),
   /** Generation: the modality of the output and the modality-unit range that output 0..1 maps to. */
   output: z.object({ modality: z.enum(['CT', 'MR', 'same']), range: z.tuple([z.number(), z.number()]) }).optional(),
+  /**
+   * The task against its equal baseline on held-out subjects (from `healthgpt eval`): beatsBaseline false
+   * makes the app say next to the task that it does not beat that baseline; baseline names it.
+   */
+  heldOut: z.object({ beatsBaseline: z.boolean(), baseline: z.string().min(1).max(200) }).optional(),
+  /**
+   * Generation at native resolution: an input larger than `inputTile` pixels on a side is generated in
+   * overlapping inputTile² tiles (the input size the model was trained on), blended across `overlap` pixels.
+   * Absent: one square, the input resized to the vision size (packs that do not say what they were trained on).
+   */
+  tiling: z.object({ inputTile: posInt, overlap: z.number().int().nonnegative() }).refine((t) => t.overlap * 2 <= t.inputTile, 'overlap must be at most half the tile').optional(),
+  /**
+   * Comprehension: the question types the model was trained on, with the phrasings it was trained on; the app
+   * offers them and notes visibly that any other question is outside what the model was trained for.
+   */
+  questionTypes: z.array(z.object({ type: z.string().min(1).max(64), questions: z.array(z.string().min(1).max(300)).min(1).max(32) })).max(32).optional(),
 });
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 

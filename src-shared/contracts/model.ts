@@ -74,6 +74,10 @@ export const loadedPackSchema = z.object({
   manifestSha256: z.string(),
   provider: executionProviderSchema,
   tasks: z.array(z.string()),
+  /** Tasks that do not beat their equal baseline on held-out data, with the baseline named (manifest heldOut). */
+  belowBaseline: z.record(z.string(), z.string()).optional(),
+  /** Question types the pack's VQA was trained on, with their trained phrasings. */
+  questionTypes: z.array(z.object({ type: z.string(), questions: z.array(z.string()) })).optional(),
 });
 export type LoadedPack = z.infer<typeof loadedPackSchema>;
 

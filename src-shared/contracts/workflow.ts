@@ -34,6 +34,8 @@ export const askOutcomeSchema = z.object({
   stopReason: z.enum(['eos', 'maxTokens', 'cancelled']),
   provider: z.string(),
   packName: z.string(),
+  /** Shown next to the answer: e.g. the question is not of a type the pack was trained on. */
+  note: z.string().optional(),
 });
 export type AskOutcome = z.infer<typeof askOutcomeSchema>;
 

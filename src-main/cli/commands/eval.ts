@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { DomainError } from '../../../src-shared/ipc/envelope';
 import { histogramMatch, meanMetrics, normaliseAnswer, type GrayImage, type MeanMetrics } from '../../model/eval-metrics';
 import { EvalSplit } from '../../model/eval-split';
-import { pilResizeBicubicRgb8 } from '../../model/image-ops';
+import { pilResizeBicubicRgb8, type Rgb8 } from '../../model/image-ops';
 import { imageFromGray8 } from '../../model/model-image';
 import { verifyPack } from '../../model/pack-verify';
 import { loadPack, type ModelRuntime } from '../../model/runtime';
@@ -33,7 +33,11 @@ export interface ImageTaskReport {
   pack: { name: string; version: string; demonstration: boolean };
   provider: string;
   data: string;
-  /** Per test set, then "all": mean PSNR (dB) and SSIM of the model and of each baseline. */
+  /** What each test set is: its label, and whether the model never saw that subject (headline) or not. */
+  sets: Record<string, { label: string; heldOut: boolean }>;
+  /** The post-processing steps each method got (the equal baselines get the model's). */
+  postprocess: Record<string, string[]>;
+  /** Per test set, "held-out" (every held-out set, the headline) and "all" (the same-subject slab too): mean PSNR (dB) and SSIM. */
   results: Record<string, Record<string, MeanMetrics>>;
   secondsPerImage: number;
   totalSeconds: number;
@@ -62,39 +66,86 @@ export function bicubicUpsample(g: { rows: number; cols: number; data: Uint8Arra
   return { rows: outRows, cols: outCols, data };
 }
 
+/**
+ * The test sets of the split: which subjects the model never saw (headline figures) and which is the
+ * training subject's other slab (reported apart, never in the headline).
+ */
+export const TEST_SETS: Record<string, { label: string; heldOut: boolean }> = {
+  itk_t1: { label: 'ITK T1 (held-out subject)', heldOut: true },
+  macaque: { label: 'macaque (held-out species)', heldOut: true },
+  colin27_test: { label: 'Colin27 same subject (other slab)', heldOut: false },
+};
+/** The headline row: every held-out set together; the same-subject slab is not in it. */
+export const HELD_OUT = 'held-out';
+
+function rgbOf(g: { rows: number; cols: number; data: Uint8Array }): Rgb8 {
+  const rgb = new Uint8Array(g.rows * g.cols * 3);
+  for (let i = 0; i < g.rows * g.cols; i++) rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = g.data[i]!;
+  return { width: g.cols, height: g.rows, data: rgb };
+}
+
+/**
+ * One slice of an image task: the model's output (app runtime, whole generate path) and the baselines. SR's
+ * equal baseline is bicubic given every post-processing step the model's output gets (rt.outputPostprocess:
+ * the block-mean projection), so the comparison is like for like; plain bicubic is kept for reference.
+ */
+export async function imagePredictions(rt: ModelRuntime, split: EvalSplit, task: Exclude<EvalTask, 'vqa'>, i: number) {
+  const targetKind = task === 'mri2ct' ? 'ct' : 'mri';
+  const inputKind = task === 'sr' ? 'lr' : task === 'ct2mri' ? 'ct' : 'mri';
+  const inp = split.gray8(inputKind, i);
+  const target = split.image(targetKind, i);
+  const t = performance.now();
+  const out = await rt.generate({ task, image: imageFromGray8(inp.data, inp.rows, inp.cols) });
+  const ms = performance.now() - t;
+  if (out.rows !== target.rows || out.cols !== target.cols) {
+    throw new DomainError('EVAL_GEOMETRY', `${task}: model output ${out.rows}x${out.cols}, target ${target.rows}x${target.cols}`);
+  }
+  const post = rt.outputPostprocess(task);
+  const preds: Record<string, GrayImage> = { model: { rows: out.rows, cols: out.cols, data: out.pixels } };
+  const postprocess: Record<string, string[]> = { model: post.steps };
+  const equal = (name: string, img: GrayImage): void => {
+    if (post.steps.length === 0) {
+      preds[name] = img;
+      postprocess[name] = [];
+      return;
+    }
+    preds[name] = img; // without the model's post-processing, for reference
+    postprocess[name] = [];
+    const key = `${name}+${post.steps.join('+')}`;
+    preds[key] = { rows: img.rows, cols: img.cols, data: post.apply(Float32Array.from(img.data), rgbOf(inp)) };
+    postprocess[key] = post.steps;
+  };
+  if (task === 'sr') {
+    equal('bicubic', bicubicUpsample(inp, target.rows, target.cols));
+  } else {
+    const x = split.image(inputKind, i);
+    equal('identity', x);
+    equal('histmatch', histogramMatch(x, split.index.histReference[targetKind]));
+  }
+  return { target, preds, postprocess, ms };
+}
+
 export async function evalImageTask(rt: ModelRuntime, split: EvalSplit, task: Exclude<EvalTask, 'vqa'>, limit?: number): Promise<ImageTaskReport> {
   const t0 = performance.now();
   const idx = pick(split.slices.length, limit);
-  const targetKind = task === 'mri2ct' ? 'ct' : 'mri';
-  const inputKind = task === 'sr' ? 'lr' : task === 'ct2mri' ? 'ct' : 'mri';
   const bySet = new Map<string, { preds: Record<string, GrayImage[]>; targets: GrayImage[] }>();
   let genMs = 0;
+  let postprocess: Record<string, string[]> = {};
   for (const i of idx) {
-    const inp = split.gray8(inputKind, i);
-    const target = split.image(targetKind, i);
-    const t = performance.now();
-    const out = await rt.generate({ task, image: imageFromGray8(inp.data, inp.rows, inp.cols) });
-    genMs += performance.now() - t;
-    if (out.rows !== target.rows || out.cols !== target.cols) {
-      throw new DomainError('EVAL_GEOMETRY', `${task}: model output ${out.rows}x${out.cols}, target ${target.rows}x${target.cols}`);
-    }
-    const preds: Record<string, GrayImage> = { model: { rows: out.rows, cols: out.cols, data: out.pixels } };
-    if (task === 'sr') {
-      preds.bicubic = bicubicUpsample(inp, target.rows, target.cols);
-    } else {
-      const x = split.image(inputKind, i);
-      preds.identity = x;
-      preds.histmatch = histogramMatch(x, split.index.histReference[targetKind]);
-    }
-    for (const set of [split.slices[i]!.testSet, 'all']) {
+    const p = await imagePredictions(rt, split, task, i);
+    genMs += p.ms;
+    postprocess = p.postprocess;
+    const setId = split.slices[i]!.testSet;
+    for (const set of TEST_SETS[setId]?.heldOut === false ? [setId, 'all'] : [setId, HELD_OUT, 'all']) {
       let e = bySet.get(set);
       if (!e) bySet.set(set, (e = { preds: {}, targets: [] }));
-      e.targets.push(target);
-      for (const [k, v] of Object.entries(preds)) (e.preds[k] ??= []).push(v);
+      e.targets.push(p.target);
+      for (const [k, v] of Object.entries(p.preds)) (e.preds[k] ??= []).push(v);
     }
   }
+  const order = (s: string): number => (s === HELD_OUT ? 2 : s === 'all' ? 4 : TEST_SETS[s]?.heldOut === false ? 3 : 1);
   const results: ImageTaskReport['results'] = {};
-  for (const [set, e] of [...bySet.entries()].sort(([a], [b]) => (a === 'all' ? 1 : b === 'all' ? -1 : a.localeCompare(b)))) {
+  for (const [set, e] of [...bySet.entries()].sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))) {
     results[set] = Object.fromEntries(Object.entries(e.preds).map(([k, v]) => [k, meanMetrics(v, e.targets)]));
   }
   const m = rt.manifest;
@@ -104,6 +155,8 @@ export async function evalImageTask(rt: ModelRuntime, split: EvalSplit, task: Ex
     pack: { name: m.name, version: m.version, demonstration: m.intendedUse.demonstration },
     provider: rt.provider,
     data: split.dir,
+    sets: Object.fromEntries(Object.keys(results).map((k) => [k, k === HELD_OUT ? { label: 'all held-out sets (headline)', heldOut: true } : k === 'all' ? { label: 'all, same subject included (no headline)', heldOut: false } : (TEST_SETS[k] ?? { label: k, heldOut: true })])),
+    postprocess,
     results,
     secondsPerImage: idx.length ? genMs / idx.length / 1000 : 0,
     totalSeconds: (performance.now() - t0) / 1000,
@@ -158,11 +211,12 @@ const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x)
 const f3 = (x: number): string => x.toFixed(3);
 
 function imageTable(r: ImageTaskReport): string {
-  const methods = Object.keys(r.results.all ?? {});
-  const lines = [`${r.task} on the held-out test split — ${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ' (demonstration model, not for clinical use)' : ''}`];
-  lines.push(['test set'.padEnd(14), 'n'.padStart(4), ...methods.map((m) => `${m} PSNR/SSIM`.padStart(22))].join(' '));
+  const methods = Object.keys(r.results[HELD_OUT] ?? Object.values(r.results)[0] ?? {});
+  const lines = [`${r.task} on the test split — ${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ' (demonstration model, not for clinical use)' : ''}`];
+  lines.push(`post-processing: ${methods.map((m) => `${m}: ${r.postprocess[m]?.join(' + ') || 'none'}`).join('; ')}`);
+  lines.push([''.padEnd(36), 'n'.padStart(4), ...methods.map((m) => `${m} PSNR/SSIM`.padStart(Math.max(22, m.length + 11)))].join(' '));
   for (const [set, row] of Object.entries(r.results)) {
-    lines.push([set.padEnd(14), String(row[methods[0]!]?.n ?? 0).padStart(4), ...methods.map((m) => `${f2(row[m]!.psnr)} / ${f3(row[m]!.ssim)}`.padStart(22))].join(' '));
+    lines.push([(r.sets[set]?.label ?? set).padEnd(36), String(row[methods[0]!]?.n ?? 0).padStart(4), ...methods.map((m) => `${f2(row[m]!.psnr)} / ${f3(row[m]!.ssim)}`.padStart(Math.max(22, m.length + 11)))].join(' '));
   }
   lines.push(`${f2(r.secondsPerImage)} s per image (${r.provider})`);
   return lines.join('\n');
@@ -183,7 +237,7 @@ export const evalCommand: CliCommand = {
   summary: "Evaluate a model pack on the held-out test split with the app's runtime, next to simple baselines",
   usage:
     'healthgpt eval --pack <pack-folder-or-name> --task sr|ct2mri|mri2ct|vqa [--data <split folder>] [--limit N] [--threads N] [--json]\n' +
-    '  sr: PSNR/SSIM vs bicubic; ct2mri, mri2ct: vs identity and histogram matching; vqa: accuracy per question type vs majority answer',
+    '  sr: PSNR/SSIM vs bicubic, plain and with the model\'s block-mean projection; held-out subjects apart from the training subject\'s other slab; ct2mri, mri2ct: vs identity and histogram matching; vqa: accuracy per question type vs majority answer',
   async run(args, io) {
     const { values } = parseArgs({
       args,

@@ -4,11 +4,24 @@ import { useWorkstation } from '../../app/workstation-context';
 import type { PaneView } from '../../viewer/viewer-service';
 import { describeError, jobFailure } from './messages';
 import type { FinishedRun } from './RunFollowUp';
+import { untrainedQuestionNote, type QuestionType } from '../../../src-shared/question-types';
 
 type AskTask = 'vqa' | 'report';
 
 /** A question about the slice shown in the left pane, or a draft report; the answer streams in. */
-export const AskSection = memo(function AskSection({ left, offered, onRun, onSettled }: { left: PaneView; offered: string[] | null; onRun: (run: FinishedRun) => void; onSettled: () => void }) {
+export const AskSection = memo(function AskSection({
+  left,
+  offered,
+  questionTypes,
+  onRun,
+  onSettled,
+}: {
+  left: PaneView;
+  offered: string[] | null;
+  questionTypes?: QuestionType[];
+  onRun: (run: FinishedRun) => void;
+  onSettled: () => void;
+}) {
   const { client, jobs } = useWorkstation();
   const [question, setQuestion] = useState('');
   const [maxTokens, setMaxTokens] = useState(256);
@@ -66,6 +79,8 @@ export const AskSection = memo(function AskSection({ left, offered, onRun, onSet
   };
 
   const running = jobId !== null || starting;
+  // shown while typing, before anything is asked: the demonstration model answers only what it was trained on
+  const untrained = question.trim() ? untrainedQuestionNote(question, questionTypes) : null;
   const state = running ? 'streaming' : outcome ? (outcome.stopReason === 'cancelled' ? 'cancelled' : 'done') : problem ? 'error' : 'idle';
   return (
     <section className="wf-section" aria-label="Ask about the current slice" data-testid="ask-section">
@@ -80,6 +95,27 @@ export const AskSection = memo(function AskSection({ left, offered, onRun, onSet
           if (!running) void ask('vqa');
         }}
       >
+        {questionTypes && questionTypes.length > 0 && (
+          <select
+            aria-label="Questions the model was trained on"
+            data-testid="ask-trained-questions"
+            value=""
+            onChange={(e) => {
+              if (e.target.value) setQuestion(e.target.value);
+            }}
+          >
+            <option value="">Questions the model was trained on…</option>
+            {questionTypes.map((t) => (
+              <optgroup key={t.type} label={t.type}>
+                {t.questions.map((q) => (
+                  <option key={q} value={q}>
+                    {q}
+                  </option>
+                ))}
+              </optgroup>
+            ))}
+          </select>
+        )}
         <textarea
           rows={2}
           value={question}
@@ -94,6 +130,11 @@ export const AskSection = memo(function AskSection({ left, offered, onRun, onSet
             }
           }}
         />
+        {untrained && (
+          <p className="wf-warn" role="note" data-testid="ask-untrained-note">
+            {untrained}
+          </p>
+        )}
         <div className="wf-row">
           <button type="submit" disabled={running || !can('vqa')} data-testid="ask-button">
             Ask
@@ -122,6 +163,11 @@ export const AskSection = memo(function AskSection({ left, offered, onRun, onSet
           {outcome && (
             <div className="muted" data-testid="ask-final" data-run-id={outcome.runId} data-stop={outcome.stopReason}>
               {outcome.stopReason === 'cancelled' ? 'Cancelled: the partial answer is kept with the case. ' : outcome.stopReason === 'maxTokens' ? 'Stopped at the length limit. ' : ''}
+              {outcome.note && (
+                <span className="wf-warn" role="note" data-testid="ask-outcome-note">
+                  {outcome.note}{' '}
+                </span>
+              )}
               Run <code>{outcome.runId}</code> · {outcome.packName} · {outcome.provider.toUpperCase()}
             </div>
           )}

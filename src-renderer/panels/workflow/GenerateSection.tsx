@@ -29,7 +29,19 @@ function formatEta(s: number): string {
  * series, with per-slice progress, time left and cancel. The generated series opens in the right pane
  * when its first slice is written and grows there, linked to the left pane.
  */
-export const GenerateSection = memo(function GenerateSection({ left, offered, onRun, onSettled }: { left: PaneView; offered: string[] | null; onRun: (run: FinishedRun) => void; onSettled: () => void }) {
+export const GenerateSection = memo(function GenerateSection({
+  left,
+  offered,
+  belowBaseline,
+  onRun,
+  onSettled,
+}: {
+  left: PaneView;
+  offered: string[] | null;
+  belowBaseline?: Record<string, string>;
+  onRun: (run: FinishedRun) => void;
+  onSettled: () => void;
+}) {
   const { client, jobs } = useWorkstation();
   const viewer = useViewer();
   const tasks = generationTaskNames.filter((t) => offered === null || offered.includes(t));
@@ -166,6 +178,11 @@ export const GenerateSection = memo(function GenerateSection({ left, offered, on
           </select>
         </label>
       </div>
+      {chosen && belowBaseline?.[chosen] !== undefined && (
+        <p className="wf-warn" role="note" data-testid="generate-below-baseline">
+          {taskLabel(chosen)} does not beat {belowBaseline[chosen]} on held-out data (model card).
+        </p>
+      )}
       <fieldset className="wf-scope" disabled={running}>
         <legend>Scope</legend>
         {(

@@ -47,6 +47,12 @@ export function PackSection({ pack }: { pack: PackState }) {
             {loaded.tasks.map((t) => (
               <span key={t} className="wf-chip" data-testid="pack-task" data-task={t}>
                 {taskLabel(t)}
+                {loaded.belowBaseline?.[t] !== undefined && (
+                  <span className="wf-below" role="note" data-testid="pack-task-below-baseline">
+                    {' '}
+                    — does not beat {loaded.belowBaseline[t]} on held-out data
+                  </span>
+                )}
               </span>
             ))}
           </div>

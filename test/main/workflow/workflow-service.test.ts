@@ -8,6 +8,7 @@ import type { CallContext } from '../../../src-main/ipc/registry';
 import { createServices, type Services } from '../../../src-main/services';
 import { ensureGeneratedSeries } from '../dicom/fixtures';
 import { buildRandomPack, type BuiltPack } from '../model/pack-fixture';
+import { DEMONSTRATION_REPORT_WARNING } from '../../../src-shared/question-types';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const MR_SERIES = path.join(REPO, 'test/fixtures/generated/mr_axial');
@@ -54,6 +55,18 @@ describe('reading workflow in main: ask, generate, history, export (tiny random 
   afterAll(async () => {
     await services?.close();
     pack?.cleanup();
+  });
+
+  it('a drafted report of a demonstration pack carries the demonstration warning inside its text, streamed and saved', async () => {
+    const { ctx, events } = recordingCtx();
+    const final = await runJob(services, 'workflow:ask', { seriesUid, sliceIndex: 20, task: 'report', question: '', maxTokens: 8 }, ctx);
+    expect(final.status, JSON.stringify(final)).toBe('done');
+    const result = (final as { result: { text: string; runId: string; caseId: string } }).result;
+    expect(result.text.startsWith(DEMONSTRATION_REPORT_WARNING)).toBe(true);
+    const streamed = events.filter((e) => e.channel === 'jobs:progress').map((e) => (e.payload.appendText as string | undefined) ?? '').join('');
+    expect(streamed.startsWith(DEMONSTRATION_REPORT_WARNING)).toBe(true);
+    const run = (await services.history.getCase(result.caseId)).runs.find((r) => r.runId === result.runId)!;
+    expect(run.outputs.find((o) => o.kind === 'text')?.text).toBe(result.text);
   });
 
   it('asks about a slice: the answer streams token by token and is saved to the case', async () => {
