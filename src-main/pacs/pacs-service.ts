@@ -80,8 +80,11 @@ export class PacsService {
   readonly handlers: DomainHandlers<typeof pacsContract>;
   /** Set by tests and the bench only. */
   hooks: RetrieveHooks = {};
+  /** The configured nodes (the CLI resolves --node here and checks ad hoc --url nodes against the policy). */
+  readonly nodes: PacsNodes;
 
   constructor(private readonly options: PacsServiceOptions) {
+    this.nodes = options.nodes;
     const node = (name: string) => options.nodes.get(name);
     this.handlers = {
       listNodes: () => options.nodes.summaries(),
