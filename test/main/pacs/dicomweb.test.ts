@@ -145,6 +145,28 @@ describe('PACS over DICOMweb (real Orthanc on loopback)', () => {
     expect(JSON.stringify(final)).not.toContain('not-the-password');
   });
 
+  it('cancel mid-retrieve ends the job cancelled with the partial series marked; the next retrieve completes it', async () => {
+    const h = makeHarness([{ name: 'orthanc', url: orthanc.dicomWebUrl, auth: { type: 'basic', username: 'radiologist', password: PASSWORD } }]);
+    try {
+      let jobId = '';
+      h.pacs.hooks.afterStored = (count) => {
+        if (count === 3) h.jobs.cancel(jobId);
+      };
+      jobId = (await h.pacs.handlers.retrieve({ node: 'orthanc', studyUid: PHANTOM_STUDY, seriesUid: originalSeries }, ctx)).jobId;
+      const final = await h.jobs.wait(jobId);
+      h.pacs.hooks = {};
+      expect(final.status).toBe('cancelled');
+      const entry = (final as { result: RetrieveReport }).result.series[0]!;
+      expect(entry).toMatchObject({ state: 'partial', expected: 40, message: expect.stringMatching(/cancelled/) });
+      expect(dcmFiles(entry.folder)).toHaveLength(entry.stored);
+      const resumed = await retrieve(h, originalSeries);
+      expect(resumed.series[0]).toMatchObject({ state: 'complete', stored: 40, fetched: 40 - entry.stored });
+      expect(digests(dcmFiles(entry.folder))).toEqual(digests(fixture.original));
+    } finally {
+      await h.close();
+    }
+  });
+
   it('an unknown node and a node the policy forbids are refused before any request', async () => {
     expect((await refusal(() => harness.pacs.handlers.echo({ node: 'nowhere' }, ctx))).code).toBe('PACS_UNKNOWN_NODE');
     expect((await refusal(() => harness.pacs.handlers.echo({ node: 'blocked' }, ctx))).code).toBe('PACS_NODE_FORBIDDEN');
