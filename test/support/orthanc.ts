@@ -28,6 +28,11 @@ export interface OrthancOptions {
   users?: Record<string, string>;
   /** Peers Orthanc may C-MOVE to: name → [AE title, host, port]. */
   modalities?: Record<string, [string, string, number]>;
+  /**
+   * Serve DIMSE on dicomPort (any calling AE may C-GET/C-FIND): off unless a test or the bench needs it,
+   * because Orthanc has no bind address for DICOM and would listen on every interface.
+   */
+  dicom?: boolean;
 }
 
 export class OrthancServer {
@@ -67,6 +72,9 @@ export class OrthancServer {
       HttpPort: this.httpPort,
       DicomPort: this.dicomPort,
       DicomAet: 'ORTHANC',
+      DicomServerEnabled: this.options.dicom === true,
+      DicomAlwaysAllowGet: true,
+      DicomAlwaysAllowFind: true,
       RemoteAccessAllowed: false,
       AuthenticationEnabled: Boolean(this.options.users),
       RegisteredUsers: this.options.users ?? {},

@@ -3,7 +3,7 @@
  * local store, send back, wrong credentials, refused nodes. Orthanc requires basic auth throughout.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pacsFindRequestSchema, type PacsFindRequest, type RetrieveReport } from '../../../src-shared/contracts/pacs';
@@ -60,6 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.close();
   await orthanc?.stop();
+  for (const d of [orthanc?.dir, fixture?.dir, harness?.dataDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 describe('PACS over DICOMweb (real Orthanc on loopback)', () => {
@@ -164,6 +165,7 @@ describe('PACS over DICOMweb (real Orthanc on loopback)', () => {
       expect(digests(dcmFiles(entry.folder))).toEqual(digests(fixture.original));
     } finally {
       await h.close();
+      rmSync(h.dataDir, { recursive: true, force: true });
     }
   });
 
@@ -213,6 +215,7 @@ describe('Orthanc stopped mid-retrieve', () => {
     } finally {
       await h.close();
       await server.stop();
+      for (const d of [server.dir, study.dir, h.dataDir]) rmSync(d, { recursive: true, force: true });
     }
   });
 });

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallContext } from '../../../src-main/ipc/registry';
@@ -17,11 +17,13 @@ import { dcmFiles, makeHarness, makePhantomStudy, PYDICOM_FILES, sha256, type Pa
 const ctx: CallContext = { sink: { id: 'test', send: () => {}, isAlive: () => true }, sender: { transport: 'direct', origin: null, isMainFrame: true, authenticated: true } };
 let server: Server;
 let harness: PacsHarness;
+let fixtureDir = '';
 let good: { file: string; study: string; series: string; sop: string };
 const MISSING_SOP = '1.2.3.4.5.6.7.8.9';
 
 beforeAll(async () => {
   const fixture = makePhantomStudy();
+  fixtureDir = fixture.dir;
   const file = fixture.original[0]!;
   const checked = checkInstance(readFileSync(file));
   if ('refused' in checked) throw new Error(checked.refused);
@@ -55,6 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.close();
   await new Promise((r) => server?.close(r));
+  for (const d of [fixtureDir, harness?.dataDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 describe('a misbehaving DICOMweb peer', () => {

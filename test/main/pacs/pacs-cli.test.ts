@@ -3,10 +3,10 @@
  * 127.0.0.1: a node from the data folder's pacs-nodes.json, and an ad hoc --url node.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { OrthancServer } from '../../support/orthanc';
 import { digests, makePhantomStudy, PHANTOM_STUDY, PYDICOM_FILES, sha256 } from './pacs-fixtures';
 
@@ -35,6 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await orthanc?.stop();
+  for (const d of [orthanc?.dir, fixture?.dir, dataDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 describe('healthgpt pacs (real Orthanc on loopback)', () => {
@@ -52,6 +53,7 @@ describe('healthgpt pacs (real Orthanc on loopback)', () => {
 
   it('retrieve --study --out stores the series in the local store and copies it, byte-identical; send posts a folder and Orthanc holds it', async () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-pacs-out-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
     const r = runHealthgpt(['pacs', 'retrieve', '--node', 'orthanc', '--study', PHANTOM_STUDY, '--out', out, '--json'], env());
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { series: Array<{ seriesUid: string; state: string; stored: number; folder: string }>; copiedTo: string[] };
