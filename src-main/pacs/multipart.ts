@@ -37,12 +37,16 @@ function parseHeaders(text: string): Record<string, string> {
 export async function* readMultipart(stream: AsyncIterable<Uint8Array>, boundary: string, maxPartBytes: number): AsyncGenerator<MultipartPart> {
   // A CRLF in front makes the first delimiter look like every other one.
   const delimiter = Buffer.from(`\r\n--${boundary}`);
-  let buf: Buffer = Buffer.from('\r\n');
   let state: 'preamble' | 'after-delimiter' | 'headers' | 'body' | 'done' = 'preamble';
   let headers: Record<string, string> = {};
   let searchFrom = 0;
   const iterator = stream[Symbol.asyncIterator]();
   let ended = false;
+  // `buf` is a view of a reusable store that grows by doubling: appending a chunk copies only that chunk
+  // (concatenating per chunk would copy a large part over and over).
+  let store = Buffer.allocUnsafe(1 << 20);
+  store.write('\r\n', 0, 'latin1');
+  let buf: Buffer = store.subarray(0, 2);
   const more = async (): Promise<boolean> => {
     if (ended) return false;
     const next = await iterator.next();
@@ -50,7 +54,17 @@ export async function* readMultipart(stream: AsyncIterable<Uint8Array>, boundary
       ended = true;
       return false;
     }
-    buf = buf.length ? Buffer.concat([buf, next.value]) : Buffer.from(next.value);
+    const chunk = next.value;
+    const needed = buf.length + chunk.length;
+    if (buf.byteOffset - store.byteOffset + needed > store.length) {
+      const grown = needed > store.length ? Buffer.allocUnsafe(Math.max(needed, store.length * 2)) : store;
+      buf.copy(grown, 0); // copy handles the overlap when compacting within the same store
+      store = grown;
+      buf = store.subarray(0, buf.length);
+    }
+    const at = buf.byteOffset - store.byteOffset;
+    store.set(chunk, at + buf.length);
+    buf = store.subarray(at, at + needed);
     return true;
   };
   while (state !== 'done') {
@@ -62,7 +76,7 @@ export async function* readMultipart(stream: AsyncIterable<Uint8Array>, boundary
         if (!(await more())) throw new MultipartError('the response ended in the middle of a part');
         continue;
       }
-      if (state === 'body') yield { headers, body: buf.subarray(0, at) };
+      if (state === 'body') yield { headers, body: Buffer.from(buf.subarray(0, at)) };
       buf = buf.subarray(at + delimiter.length);
       searchFrom = 0;
       state = 'after-delimiter';
