@@ -3,7 +3,7 @@
  * STOW-RS. Credentials are added to each request's headers here and appear in no message: errors name
  * the node and the HTTP status, never the Authorization header or a response body that could echo it.
  */
-import { pacsErrorCodes, type PacsFindQuery, type PacsFindResult } from '../../src-shared/contracts/pacs';
+import { dicomUidSchema, pacsErrorCodes, type PacsFindQuery, type PacsFindResult } from '../../src-shared/contracts/pacs';
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { boundaryOf, readMultipart, writeMultipart, type MultipartPart } from './multipart';
 import type { PacsNodeConfig } from './pacs-nodes';
@@ -16,8 +16,30 @@ export const MAX_INSTANCE_BYTES = 1024 * 1024 * 1024;
 /** Largest QIDO-RS answer read (JSON). */
 const MAX_QIDO_BYTES = 64 * 1024 * 1024;
 
-function isAbort(e: unknown): boolean {
-  return e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError');
+const isUid = (u: string) => dicomUidSchema.safeParse(u).success;
+
+/**
+ * The body's chunks, failing when none arrives within idleMs: a peer that stops sending mid-series
+ * ends the retrieve (partial, resumable) instead of holding it forever.
+ */
+async function* withIdleLimit(body: AsyncIterable<Uint8Array>, idleMs: number, what: string, onIdle: () => void): AsyncGenerator<Uint8Array> {
+  const iterator = body[Symbol.asyncIterator]();
+  for (;;) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const idle = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new DomainError(pacsErrorCodes.unreachable, `${what} sent nothing for ${idleMs} ms.`));
+        onIdle(); // then abort the request, so the pending read ends and the connection closes
+      }, idleMs);
+    });
+    try {
+      const next = await Promise.race([iterator.next(), idle]);
+      if (next.done) return;
+      yield next.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 export class DicomWebClient {
@@ -114,23 +136,28 @@ export class DicomWebClient {
   /** The SOP Instance UIDs of a series, as the peer lists them. */
   async instanceUids(studyUid: string, seriesUid: string, signal?: AbortSignal): Promise<string[]> {
     const rows = await this.qido(`studies/${studyUid}/series/${seriesUid}/instances`, {}, signal);
-    return rows.map((r) => text(r, '00080018')).filter((u) => u !== '');
+    // UIDs go into request paths and file names: anything else from the peer is left out.
+    return rows.map((r) => text(r, '00080018')).filter(isUid);
   }
 
   async seriesUids(studyUid: string, signal?: AbortSignal): Promise<string[]> {
     const rows = await this.qido(`studies/${studyUid}/series`, {}, signal);
-    return rows.map((r) => text(r, '0020000E')).filter((u) => u !== '');
+    return rows.map((r) => text(r, '0020000E')).filter(isUid);
   }
 
   /** WADO-RS: the parts of a multipart/related answer as they arrive. */
   async *retrieve(relative: string, signal: AbortSignal): AsyncGenerator<MultipartPart> {
-    const res = await this.request(relative, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*', signal });
-    const boundary = boundaryOf(res.headers.get('content-type'));
-    if (!boundary || !res.body) {
-      await res.body?.cancel();
-      throw new DomainError(pacsErrorCodes.badResponse, `PACS node "${this.node.name}" did not answer a retrieve with multipart/related.`);
+    const local = new AbortController();
+    const res = await this.request(relative, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*', signal: AbortSignal.any([signal, local.signal]) });
+    try {
+      const boundary = boundaryOf(res.headers.get('content-type'));
+      if (!boundary || !res.body) throw new DomainError(pacsErrorCodes.badResponse, `PACS node "${this.node.name}" did not answer a retrieve with multipart/related.`);
+      const body = withIdleLimit(res.body as AsyncIterable<Uint8Array>, this.node.timeoutMs, `PACS node "${this.node.name}"`, () => local.abort());
+      yield* readMultipart(body, boundary, MAX_INSTANCE_BYTES);
+    } finally {
+      // However the reading ends (done, refused, stalled, stopped by the caller), the connection is released.
+      local.abort();
     }
-    yield* readMultipart(res.body as AsyncIterable<Uint8Array>, boundary, MAX_INSTANCE_BYTES);
   }
 
   /** STOW-RS of DICOM files; returns the peer's response data set. */
@@ -176,8 +203,4 @@ function findResult(r: DicomJson, seriesStudy: string | null): PacsFindResult {
     seriesNumber: series ? numberOrNull(r, '00200011') : null,
     instanceCount: count === null ? null : Math.trunc(count),
   };
-}
-
-export function isAbortError(e: unknown): boolean {
-  return isAbort(e);
 }

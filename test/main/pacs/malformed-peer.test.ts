@@ -30,7 +30,15 @@ beforeAll(async () => {
   good = { file, study: checked.studyUid, series: checked.seriesUid, sop: checked.sopInstanceUid };
   const base = `/dicom-web/studies/${good.study}/series/${good.series}`;
   server = createServer((req, res) => {
-    if (req.url === `${base}/instances`) {
+    const url = req.url?.replace(/^\/stall/, '');
+    if (req.url === `/stall${base}`) {
+      // The good instance, then nothing more: the connection stays open and silent.
+      const { body, contentType } = writeMultipart([readFileSync(file)]);
+      res.writeHead(200, { 'content-type': contentType });
+      res.write(body.subarray(0, body.length - 4)); // all but the closing '--\r\n'
+      return;
+    }
+    if (url === `${base}/instances`) {
       res.writeHead(200, { 'content-type': 'application/dicom+json' });
       res.end(JSON.stringify([{ '00080018': { vr: 'UI', Value: [good.sop] } }, { '00080018': { vr: 'UI', Value: [MISSING_SOP] } }]));
     } else if (req.url === base) {
@@ -51,11 +59,13 @@ beforeAll(async () => {
   harness = makeHarness([
     { name: 'odd', url: `http://127.0.0.1:${port}/dicom-web` },
     { name: 'broken-json', url: `http://127.0.0.1:${port}/broken-json` },
+    { name: 'stalls', url: `http://127.0.0.1:${port}/stall/dicom-web`, timeoutMs: 500 },
   ]);
 });
 
 afterAll(async () => {
   await harness?.close();
+  server?.closeAllConnections();
   await new Promise((r) => server?.close(r));
   for (const d of [fixtureDir, harness?.dataDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
@@ -71,6 +81,21 @@ describe('a misbehaving DICOMweb peer', () => {
     expect(stored.map((f) => path.basename(f))).toEqual([`${good.sop}.dcm`]);
     expect(sha256(stored[0]!)).toBe(sha256(good.file));
     expect(harness.dicom.index.detail(good.series)?.imageCount).toBe(1);
+  });
+
+  it('a peer that goes silent mid-series: the retrieve ends (no hang) with what arrived stored and the series partial', async () => {
+    const h = makeHarness([{ name: 'stalls', url: harness.pacs.nodes.get('stalls').url, timeoutMs: 500 }]);
+    try {
+      const started = await h.pacs.handlers.retrieve({ node: 'stalls', studyUid: good.study, seriesUid: good.series }, ctx);
+      const final = await h.jobs.wait(started.jobId);
+      expect(final.status).toBe('done');
+      const entry = (final as { result: RetrieveReport }).result.series[0]!;
+      expect(entry).toMatchObject({ state: 'partial', expected: 2, stored: 1, message: expect.stringMatching(/sent nothing for 500 ms/) });
+      expect(sha256(dcmFiles(entry.folder)[0]!)).toBe(sha256(good.file));
+    } finally {
+      await h.close();
+      rmSync(h.dataDir, { recursive: true, force: true });
+    }
   });
 
   it('a search answered with broken JSON, or a retrieve answered with HTML, fails with PACS_BAD_RESPONSE', async () => {
