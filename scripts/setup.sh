@@ -14,7 +14,8 @@ DEBIAN_PACKAGES=(
   python3-nibabel python3-pydicom   # real volumes; DICOM reference decoder
   python3-yaml python3-cryptography # release exporter: taming's model.yaml; Ed25519 pack signing
   mricron-data insighttoolkit5-examples   # real public MRI used by HealthGPT-nano and the fixtures
-  dcmtk dicom3tools             # dcmdump / dciodvfy validate exported DICOM
+  dcmtk dicom3tools             # dcmdump / dciodvfy validate exported DICOM; getscu/movescu: PACS bench peers
+  orthanc orthanc-dicomweb      # the real PACS the test/main/pacs tests start on 127.0.0.1
   g++ make python3              # better-sqlite3 builds from source
   iproute2                      # `ss`: the no-outbound-network test inspects the service's sockets
 )

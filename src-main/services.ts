@@ -21,6 +21,8 @@ import type { ExecutionProvider } from '../src-shared/contracts/app';
 import { DomainError } from '../src-shared/ipc/envelope';
 import { ExportDestinations, type SaveDialog } from './fs/export-destination';
 import { workflowErrorCodes } from '../src-shared/contracts/workflow';
+import { PacsNodes } from './pacs/pacs-nodes';
+import { PacsService } from './pacs/pacs-service';
 
 export const APP_ORIGIN = 'app://healthgpt';
 
@@ -53,6 +55,8 @@ export interface Services {
   readonly model: ModelService;
   /** Ask, generate, export on imported series, recorded in the history (src-main/workflow). */
   readonly workflow: WorkflowService;
+  /** PACS find, retrieve into the local store, send (src-main/pacs); nodes from <data>/pacs-nodes.json and the policy. */
+  readonly pacs: PacsService;
   /** How packs are verified before loading (policy first, then resources/trusted-keys.json). */
   packVerifyOptions(): VerifyOptions;
   /** Where window-requested exports go (main names them; a window never passes a path). */
@@ -119,6 +123,9 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     assertExportAllowed: () => policy.assertExportAllowed(),
     exports,
   });
+  // A locked (invalid) policy forbids every node, as it forbids every task.
+  const pacsNodes = PacsNodes.inDataDir(dataDir, policy.locked ? { forbidden: ['*'] } : (policy.policy?.pacs ?? {}));
+  const pacs = new PacsService({ jobs, dicom, dataDir, nodes: pacsNodes });
   const handlers: AllHandlers = {
     app: createAppHandlers({
       mode: options.mode,
@@ -134,6 +141,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     dicom: dicom.handlers,
     model: createModelHandlers(model, modelDeps),
     workflow: createWorkflowHandlers(workflow),
+    pacs: pacs.handlers,
   };
   const registry = new IpcRegistry(handlers, workstationSenderPolicy(APP_ORIGIN));
   return {
@@ -144,6 +152,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     dicom,
     model,
     workflow,
+    pacs,
     packVerifyOptions,
     exports,
     dataDir,

@@ -6,6 +6,7 @@ import { dicomProbeCommand } from './commands/dicom-probe';
 import { infoCommand } from './commands/info';
 import { evalCommand } from './commands/eval';
 import { modelCommands } from './commands/model';
+import { pacsCommands } from './commands/pacs';
 
 /** Every CLI command. Names are an interface hospital IT scripts rely on: never rename one. */
-export const commandTable: CliCommand[] = [infoCommand, dicomProbeCommand, historyListCommand, historyExportCommand, historyCheckCommand, ...modelCommands, evalCommand];
+export const commandTable: CliCommand[] = [infoCommand, dicomProbeCommand, historyListCommand, historyExportCommand, historyCheckCommand, ...modelCommands, evalCommand, ...pacsCommands];

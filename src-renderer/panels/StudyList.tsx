@@ -4,6 +4,7 @@ import { useWorkstation } from '../app/workstation-context';
 import { useViewer } from '../viewer/viewer-context';
 import type { PaneId } from '../viewer/viewer-service';
 import { autoWindow } from '../viewer/windowing';
+import { PacsPanel } from './PacsPanel';
 
 const THUMB = 64;
 
@@ -79,6 +80,7 @@ export function StudyList() {
   const [importing, setImporting] = useState(false);
   const [dragging, setDragging] = useState(false);
   const [openSeries, setOpenSeries] = useState<Record<PaneId, string | null>>({ original: null, generated: null });
+  const [source, setSource] = useState<'files' | 'pacs'>('files');
 
   const refresh = useCallback(async (): Promise<StudySummary[]> => {
     const r = await client.dicom.listStudies({});
@@ -203,8 +205,31 @@ export function StudyList() {
       onDrop={onDrop}
       data-testid="study-list"
     >
-      <h2>Import</h2>
+      <div className="tabs" role="tablist">
+        <button type="button" role="tab" aria-selected={source === 'files'} onClick={() => setSource('files')} data-testid="source-files">
+          Import
+        </button>
+        <button type="button" role="tab" aria-selected={source === 'pacs'} onClick={() => setSource('pacs')} data-testid="source-pacs">
+          PACS
+        </button>
+      </div>
+      {source === 'pacs' && (
+        <PacsPanel
+          onStarted={() => {
+            // Like an import: the first retrieved series opens in an empty pane while the rest still arrives.
+            knownSeries.current = new Set(studies.flatMap((st) => st.series.map((se) => se.seriesUid)));
+            autoOpen.current = !viewer.seriesIn('original');
+          }}
+          onArrived={scheduleRefresh}
+          onFinished={() => {
+            autoOpen.current = false;
+            void refreshDuringImport();
+          }}
+        />
+      )}
+      <h2 hidden={source !== 'files'}>Import</h2>
       <form
+        hidden={source !== 'files'}
         className="import-form"
         onSubmit={(e) => {
           e.preventDefault();

@@ -6,6 +6,7 @@ import { jobEvents, jobsContract } from './jobs';
 import { modelContract } from './model';
 import { workflowContract } from './workflow';
 import { policyContract } from './policy';
+import { pacsContract } from './pacs';
 
 /**
  * Every domain the main process serves. The main-side registry, the preload, the loopback bridge and the
@@ -19,6 +20,7 @@ export const contracts = {
   dicom: dicomContract,
   model: modelContract,
   workflow: workflowContract,
+  pacs: pacsContract,
 } as const satisfies Record<string, DomainContract>;
 
 export type Contracts = typeof contracts;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { operation } from '../ipc/define';
+import { pacsPolicySchema } from './pacs';
 
 /**
  * The machine-wide policy file hospital IT deploys (see docs/it-deployment.md). Unknown keys are errors,
@@ -56,6 +57,8 @@ export const machinePolicySchema = z
       .url()
       .refine((u) => u.startsWith('https://'), 'updateUrl must be an https:// address')
       .optional(),
+    /** PACS nodes IT pins (with their credentials) and node names or hosts no one may use. */
+    pacs: pacsPolicySchema.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
