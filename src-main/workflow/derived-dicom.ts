@@ -166,8 +166,8 @@ export class DerivedSeriesWriter {
     this.derivation = `${TASK_TEXT[request.task]} by ${p.packName} ${p.packVersion} (HealthGPT)${p.demonstration ? '; demonstration model, not for clinical use' : ''}`.slice(0, 1024);
   }
 
-  /** Writes slice `index` (0-based; Instance Number index + 1) atomically and returns its file. */
-  writeSlice(slice: DerivedSlice, index: number, incomplete = false): string {
+  /** Writes slice `index` (0-based; Instance Number index + 1) atomically; returns its file and the bytes written. */
+  writeSlice(slice: DerivedSlice, index: number, incomplete = false): { path: string; bytes: Uint8Array } {
     const request = this.request;
     const p = request.provenance;
     const now = this.now;
@@ -276,7 +276,7 @@ export class DerivedSeriesWriter {
     writeFileAtomic(file, bytes);
     this.files[index] = file;
     this.sopInstanceUids[index] = sopInstanceUid;
-    return file;
+    return { path: file, bytes };
   }
 }
 

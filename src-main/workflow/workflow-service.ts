@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { constants as fsConstants, copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { dicomContract, Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
+import type { Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
 import type { PackManifest, TaskSpec } from '../../src-shared/contracts/model-pack';
 import { workflowErrorCodes, type AskOutcome, type GenerateOutcome, type workflowContract } from '../../src-shared/contracts/workflow';
 import { DomainError } from '../../src-shared/ipc/envelope';
@@ -11,7 +11,8 @@ import { fileStamp, type ExportDestinations } from '../fs/export-destination';
 import { makePrivateDir } from '../fs/private-files';
 import { reencodeViewPng } from './view-png';
 import { isDiskFull } from '../fs/disk-full';
-import type { CallContext, DomainHandlers, EventSink } from '../ipc/registry';
+import type { DicomService } from '../dicom/dicom-service';
+import type { CallContext, DomainHandlers } from '../ipc/registry';
 import type { JobManager } from '../jobs/job-manager';
 import { imageFromGray8 } from '../model/model-image';
 import type { ModelRuntime } from '../model/runtime';
@@ -22,7 +23,7 @@ import { outputToStored, resolveWindow, toModalityUnits, windowTo8bit, type Inpu
 /** The slice of other services the workflow needs; each is the real service in the app. */
 export interface WorkflowDeps {
   jobs: JobManager;
-  dicom: { handlers: DomainHandlers<typeof dicomContract>; index: { image(seriesUid: string, index: number): { instance: { path: string } } | null } };
+  dicom: Pick<DicomService, 'getSeries' | 'getFrame' | 'imageFile' | 'indexWritten'>;
   /** The loaded model, or null (the app runs with no model); loads the default pack on first use. */
   model: () => Promise<ModelRuntime | null>;
   history: HistoryService;
@@ -32,14 +33,6 @@ export interface WorkflowDeps {
   /** Where exports the window asks for go (main names them; the window never passes a path). */
   exports: ExportDestinations;
 }
-
-const INTERNAL_SENDER = { transport: 'direct' as const, origin: null, isMainFrame: true, authenticated: true };
-
-function internalCtx(sink: EventSink): CallContext {
-  return { sink, sender: INTERNAL_SENDER };
-}
-
-const quietSink: EventSink = { id: 'workflow-internal', send: () => {}, isAlive: () => true };
 
 function stableId(prefix: string, text: string): string {
   return `${prefix}-${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
@@ -74,17 +67,17 @@ export class WorkflowService {
   }
 
   private async series(seriesUid: string): Promise<SeriesDetail> {
-    const series = await this.deps.dicom.handlers.getSeries({ seriesUid }, internalCtx(quietSink));
+    const series = this.deps.dicom.getSeries(seriesUid);
     if (series.imageCount === 0) throw new DomainError(workflowErrorCodes.notImage, 'This series holds no images (a report, plan or other non-image object); the model reads images.');
     return series;
   }
 
   private async frame(seriesUid: string, index: number): Promise<Frame> {
-    return this.deps.dicom.handlers.getFrame({ seriesUid, index }, internalCtx(quietSink));
+    return this.deps.dicom.getFrame(seriesUid, index);
   }
 
   private filePath(seriesUid: string, index: number): string | null {
-    return this.deps.dicom.index.image(seriesUid, index)?.instance.path ?? null;
+    return this.deps.dicom.imageFile(seriesUid, index);
   }
 
   private taskSpec(rt: ModelRuntime, task: string, kind: TaskSpec['kind']): TaskSpec {
@@ -263,16 +256,15 @@ export class WorkflowService {
               source: { sopClassUid: frame.sopClassUid, sopInstanceUid: frame.sopInstanceUid },
             };
             const file = writer.writeSlice(slice, written.length);
-            written.push({ slice, file });
-            await this.importFiles([file]);
+            written.push({ slice, file: file.path });
+            this.deps.dicom.indexWritten([file]);
             partial = outcome(false);
             progress({ done: i - from + 1, total, message: `slice ${i - from + 1} of ${total} written`, data: { generatedSeriesUid: writer.seriesInstanceUid, slicesWritten: written.length, lastSliceIndex: i } });
           }
           const complete = written.length === total;
           if (!complete && written.length > 0) {
             // A cancelled series keeps its slices, re-labelled INCOMPLETE (same SOP instances).
-            written.forEach((w, k) => writer.writeSlice(w.slice, k, true));
-            await this.importFiles(written.map((w) => w.file));
+            this.deps.dicom.indexWritten(written.map((w, k) => writer.writeSlice(w.slice, k, true)));
           }
           if (written.length > 0) {
             const artifacts = written.map((w, k) => ({ bytes: new Uint8Array(readFileSync(w.file)), name: `${String(k + 1).padStart(4, '0')}.dcm`, mediaType: 'application/dicom' }));
@@ -312,12 +304,6 @@ export class WorkflowService {
     const out: number[] = [];
     for (let k = 0; k < 3; k += 1) out.push(ipp[k]! + shift * colSpacing * iop[k]! + shift * rowSpacing * iop[k + 3]!);
     return [out[0]!, out[1]!, out[2]!];
-  }
-
-  private async importFiles(files: string[]): Promise<void> {
-    const started = await this.deps.dicom.handlers.import({ paths: files }, internalCtx(quietSink));
-    const final = await this.deps.jobs.wait(started.jobId);
-    if (final.status !== 'done') throw new DomainError(workflowErrorCodes.exportFailed, 'The generated slice could not be re-read as DICOM.');
   }
 
   // ---- exports: the window's entry points name nothing; main picks the place (ExportDestinations) ----
