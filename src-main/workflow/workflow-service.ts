@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { constants as fsConstants, copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
@@ -12,13 +12,14 @@ import { makePrivateDir } from '../fs/private-files';
 import { reencodeViewPng } from './view-png';
 import { isDiskFull } from '../fs/disk-full';
 import type { DicomService } from '../dicom/dicom-service';
-import type { CallContext, DomainHandlers } from '../ipc/registry';
+import type { DomainHandlers, EventSink } from '../ipc/registry';
 import type { JobManager } from '../jobs/job-manager';
-import { imageFromGray8 } from '../model/model-image';
 import type { ModelRuntime } from '../model/runtime';
 import type { HistoryService } from '../store/history-service';
 import { DerivedSeriesWriter, readSourceAttributes, type DerivedModality, type DerivedSlice, type GenerationTask } from './derived-dicom';
-import { outputToStored, resolveWindow, toModalityUnits, windowTo8bit, type InputWindow } from './intensity';
+import { frameToModelInput, inputWindowFor, type InputWindow } from '../model/model-input';
+import { isoDate, stableId } from './case-ids';
+import { outputToStored } from './intensity';
 
 /** The slice of other services the workflow needs; each is the real service in the app. */
 export interface WorkflowDeps {
@@ -33,18 +34,6 @@ export interface WorkflowDeps {
   /** Where exports the window asks for go (main names them; the window never passes a path). */
   exports: ExportDestinations;
 }
-
-function stableId(prefix: string, text: string): string {
-  return `${prefix}-${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
-}
-
-
-/** DICOM DA (YYYYMMDD) → YYYY-MM-DD, as the history's date search expects. */
-function isoDate(da: string | undefined): string | null {
-  return da && /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}` : null;
-}
-
-const DEFAULT_WINDOWS: Record<string, InputWindow> = { CT: { center: 40, width: 2000 } };
 
 function outputModalityOf(task: GenerationTask, spec: TaskSpec, inputModality: string): DerivedModality {
   const declared = spec.output?.modality;
@@ -86,14 +75,10 @@ export class WorkflowService {
     return spec;
   }
 
-  /** Turns one frame into the model's input with the task's window; refuses non-image data clearly. */
+  /** Turns one frame into the model's input (model-input.ts, as every path does); refuses colour clearly. */
   private modelInput(frame: Frame, window: InputWindow) {
     if (frame.color) throw new DomainError(workflowErrorCodes.notImage, 'This series is in colour; the model reads greyscale CT and MR images.');
-    const values = toModalityUnits(frame);
-    const w = resolveWindow(values, window);
-    const gray = windowTo8bit(values, w.lo, w.hi);
-    const spacing = frame.pixelSpacing ? ([frame.pixelSpacing[0], frame.pixelSpacing[1]] as [number, number]) : null;
-    return { image: imageFromGray8(gray, frame.rows, frame.columns, spacing, w.text), window: w };
+    return frameToModelInput(frame, window);
   }
 
   /** The case for a study, and the history rows of the given series, created on first use. */
@@ -133,18 +118,18 @@ export class WorkflowService {
     return { caseId, seriesId, studyId };
   }
 
-  ask(request: { seriesUid: string; sliceIndex: number; task: 'vqa' | 'report'; question: string; maxTokens: number }, ctx: CallContext) {
+  ask(request: { seriesUid: string; sliceIndex: number; task: 'vqa' | 'report'; question: string; maxTokens: number }, sink: EventSink) {
     this.deps.assertTaskAllowed(request.task);
     return this.deps.jobs.start({
       kind: 'workflow-ask',
-      sink: ctx.sink,
+      sink,
       run: async ({ signal, progress }): Promise<AskOutcome> => {
         const rt = await this.runtime();
         const spec = this.taskSpec(rt, request.task, 'comprehension');
         const series = await this.series(request.seriesUid);
         if (request.sliceIndex >= series.imageCount) throw new DomainError('BAD_REQUEST', `slice ${request.sliceIndex + 1} is beyond the ${series.imageCount} images of this series`);
         const frame = await this.frame(request.seriesUid, request.sliceIndex);
-        const { image, window } = this.modelInput(frame, spec.inputWindow ?? DEFAULT_WINDOWS[series.modality] ?? 'auto');
+        const { image, window } = this.modelInput(frame, inputWindowFor(spec, series.modality));
         const question = request.question.trim() || spec.defaultQuestion || (request.task === 'report' ? 'Write a short report of this image.' : '');
         if (!question) throw new DomainError('BAD_REQUEST', 'Type a question first.');
         const where = await this.caseFor(series, this.filePath(series.seriesUid, request.sliceIndex));
@@ -181,12 +166,12 @@ export class WorkflowService {
     });
   }
 
-  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number }, ctx: CallContext) {
+  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number }, sink: EventSink) {
     this.deps.assertTaskAllowed(request.task);
     let partial: GenerateOutcome | null = null;
     return this.deps.jobs.start({
       kind: 'workflow-generate',
-      sink: ctx.sink,
+      sink,
       onCancelled: () => partial,
       run: async ({ signal, progress }): Promise<GenerateOutcome> => {
         const rt = await this.runtime();
@@ -201,7 +186,7 @@ export class WorkflowService {
         const where = await this.caseFor(series, firstFile);
         const runId = `run-${randomUUID()}`;
         const modality = outputModalityOf(request.task, spec, series.modality);
-        const inputWindow = spec.inputWindow ?? DEFAULT_WINDOWS[series.modality] ?? 'auto';
+        const inputWindow = inputWindowFor(spec, series.modality);
         const outDir = path.join(this.deps.dataDir, 'generated', runId);
         const writer = new DerivedSeriesWriter(
           {
@@ -409,8 +394,8 @@ function readdirSorted(folder: string): string[] {
 
 export function createWorkflowHandlers(service: WorkflowService): DomainHandlers<typeof workflowContract> {
   return {
-    ask: (request, ctx) => service.ask(request, ctx),
-    generate: (request, ctx) => service.generate(request, ctx),
+    ask: (request, ctx) => service.ask(request, ctx.sink),
+    generate: (request, ctx) => service.generate(request, ctx.sink),
     exportSeries: ({ generatedSeriesUid }) => service.exportSeriesForWindow(generatedSeriesUid),
     exportReport: ({ runId, format }) => service.exportReportForWindow(runId, format),
     exportPng: ({ png }) => service.exportPngForWindow(png),

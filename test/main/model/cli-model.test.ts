@@ -50,10 +50,13 @@ describe('CLI: pack verify, ask, generate', () => {
     }
   });
 
-  it('ask --json returns the answer with the pack, provider and timings', async () => {
+  it('ask --json returns the answer with the pack, provider and timings, and the run it recorded', async () => {
     const r = await cli(['ask', '--pack', pack.dir, '--image', png, '--question', 'Is there a lesion?', '--max-tokens', '5', '--json']);
     expect(r.code).toBe(0);
-    const v = JSON.parse(r.out) as { ok: boolean; tokens: number[]; provider: string; pack: { demonstration: boolean }; text: string };
+    const v = JSON.parse(r.out) as { ok: boolean; tokens: number[]; provider: string; pack: { demonstration: boolean }; text: string; runId: string };
+    expect(v.runId).toMatch(/^run-/);
+    const listed = await cli(['history', 'list', '--json']);
+    expect(listed.out).toContain('in.png');
     expect(v.ok).toBe(true);
     expect(v.tokens.length).toBeGreaterThan(0);
     expect(v.tokens.length).toBeLessThanOrEqual(5);
