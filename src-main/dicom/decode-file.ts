@@ -1,8 +1,7 @@
 /**
- * Decodes one frame of a DICOM file in this thread, into the same Frame the decode worker gives the
+ * Decodes one frame of DICOM file bytes in this thread, into the same Frame the decode worker gives the
  * viewer and the workflow (frameFromDecoded), for the CLI's single-file commands.
  */
-import { readFileSync } from 'node:fs';
 import type { Frame } from '../../src-shared/contracts/dicom';
 import { CodecNotLoadedError, ensureCodec } from './codecs';
 import { frameFromDecoded } from './dicom-frame';
@@ -14,11 +13,7 @@ export function looksLikeDicom(bytes: Uint8Array, file: string): boolean {
   return (bytes.length > 132 && Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') === 'DICM') || /\.dcm$/i.test(file);
 }
 
-/** Frame `frame` (0-based; default the middle one) of a DICOM file, with the file's header. */
-export function decodeDicomFile(file: string, frame?: number): Promise<{ frame: Frame; meta: InstanceMeta }> {
-  return decodeDicomBytes(readFileSync(file), frame);
-}
-
+/** Frame `frame` (0-based; default the middle one) of a DICOM file's bytes, with the file's header. */
 export async function decodeDicomBytes(bytes: Uint8Array, frame?: number): Promise<{ frame: Frame; meta: InstanceMeta }> {
   const parsed = parseDicomBytes(bytes);
   const meta = parsed.meta;

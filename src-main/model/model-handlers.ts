@@ -1,6 +1,6 @@
 import { modelErrorCodes, type modelContract, type LoadedPack } from '../../src-shared/contracts/model';
 import { DomainError } from '../../src-shared/ipc/envelope';
-import { discoverPacks } from '../app/pack-discovery';
+import { discoverPacks } from './pack-discovery';
 import type { DomainHandlers } from '../ipc/registry';
 import type { JobManager } from '../jobs/job-manager';
 import { verifyPack, type VerifyOptions } from './pack-verify';
