@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main';
-import { buildRandomPack, writeTestPng, type BuiltPack } from './pack-fixture';
+import { cachedTinyPack, writeTestPng, type BuiltPack } from './pack-fixture';
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -18,7 +18,7 @@ describe('CLI: pack verify, ask, generate', () => {
   let png: string;
   const prevDataDir = process.env.HEALTHGPT_DATA_DIR;
   beforeAll(() => {
-    pack = buildRandomPack('tiny', 4);
+    pack = cachedTinyPack();
     png = path.join(pack.root, 'in.png');
     writeTestPng(png, 50, 36, 2);
     process.env.HEALTHGPT_DATA_DIR = mkdtempSync(path.join(tmpdir(), 'hgpt-cli-data-'));

@@ -4,7 +4,7 @@ import type { CallContext } from '../../../src-main/ipc/registry';
 import { JobManager } from '../../../src-main/jobs/job-manager';
 import { imageFromGray8, readPngImage } from '../../../src-main/model/model-image';
 import { createModelHandlers, ModelService, type ModelHandlerDeps } from '../../../src-main/model/model-handlers';
-import { buildRandomPack, writeTestPng, type BuiltPack } from './pack-fixture';
+import { cachedTinyPack, writeTestPng, type BuiltPack } from './pack-fixture';
 
 describe('model domain handlers (contract-typed service)', () => {
   let pack: BuiltPack;
@@ -18,7 +18,7 @@ describe('model domain handlers (contract-typed service)', () => {
   let service: ModelService;
 
   beforeAll(() => {
-    pack = buildRandomPack('tiny', 11);
+    pack = cachedTinyPack();
     png = path.join(pack.root, 'in.png');
     writeTestPng(png, 40, 40, 1);
     deps = { jobs, packRoots: () => [pack.root], verifyOptions: () => ({}) };

@@ -10,7 +10,7 @@ import { readModelInput } from '../../../src-main/model/dicom-input';
 import type { ModelImage } from '../../../src-main/model/runtime';
 import { ModelRuntime } from '../../../src-main/model/runtime';
 import { createServices, type Services } from '../../../src-main/services';
-import { buildRandomPack, PYTHON, type BuiltPack } from './pack-fixture';
+import { cachedTinyPack, PYTHON, type BuiltPack } from './pack-fixture';
 
 // A CT slice written by pydicom at test time: 16-bit signed, rescale -1024, a window preset, 0.7 mm pixels.
 const script = `
@@ -83,7 +83,7 @@ describe('every path feeds the model the same input for the same slice', () => {
     mkdirSync(seriesDir);
     // MONOCHROME1 with a file window preset: the cases where the paths used to differ.
     execFileSync(PYTHON, ['-c', script, file, 'MONOCHROME1']);
-    pack = buildRandomPack('tiny', 8);
+    pack = cachedTinyPack();
     services = await createServices({ mode: 'test', dataDir: path.join(dir, 'data'), exportDir: path.join(dir, 'exports') });
   }, 300_000);
   afterAll(async () => {

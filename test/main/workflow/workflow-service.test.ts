@@ -7,7 +7,7 @@ import type { JobFinal } from '../../../src-shared/contracts/jobs';
 import type { CallContext } from '../../../src-main/ipc/registry';
 import { createServices, type Services } from '../../../src-main/services';
 import { ensureGeneratedSeries } from '../dicom/fixtures';
-import { buildRandomPack, type BuiltPack } from '../model/pack-fixture';
+import { cachedTinyPack, type BuiltPack } from '../model/pack-fixture';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const MR_SERIES = path.join(REPO, 'test/fixtures/generated/mr_axial');
@@ -40,7 +40,7 @@ describe('reading workflow in main: ask, generate, history, export (tiny random 
 
   beforeAll(async () => {
     ensureGeneratedSeries();
-    pack = buildRandomPack('tiny', 3);
+    pack = cachedTinyPack();
     resources = mkdtempSync(path.join(os.tmpdir(), 'hgpt-wf-res-'));
     mkdirSync(path.join(resources, 'packs'));
     cpSync(pack.dir, path.join(resources, 'packs', 'tiny'), { recursive: true });
