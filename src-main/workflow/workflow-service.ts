@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { constants as fsConstants, copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
 import type { GenerationTask, PackManifest, TaskSpec } from '../../src-shared/contracts/model-pack';
@@ -8,7 +8,7 @@ import { DomainError } from '../../src-shared/ipc/envelope';
 import { APP_NAME, appVersion } from '../shell/app-info';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { fileStamp, type ExportDestinations } from '../fs/export-destination';
-import { makePrivateDir } from '../fs/private-files';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../fs/private-files';
 import { reencodeViewPng } from './view-png';
 import { isDiskFull } from '../fs/disk-full';
 import type { DicomService } from '../dicom/dicom-service';
@@ -44,9 +44,6 @@ function outputModalityOf(task: GenerationTask, spec: TaskSpec, inputModality: s
 }
 
 export class WorkflowService {
-  /** Generated series written by this app: uid → folder and the run that wrote it (for export and re-open). */
-  private readonly generatedFolders = new Map<string, { folder: string; task: string; runId: string }>();
-
   constructor(private readonly deps: WorkflowDeps) {}
 
   private async runtime(): Promise<ModelRuntime> {
@@ -258,7 +255,6 @@ export class WorkflowService {
               generatedSeries: { studyId: where.studyId, seriesId: stableId('series', writer.seriesInstanceUid), seriesUid: writer.seriesInstanceUid, modality, description: `AI ${request.task}`, instanceCount: written.length, location: outDir, generated: true },
               artifacts,
             });
-            this.generatedFolders.set(writer.seriesInstanceUid, { folder: outDir, task: request.task, runId });
           }
           await this.deps.history.finishRun({ runId, status: complete ? 'succeeded' : 'cancelled', timing: { totalMs: performance.now() - started, slices: written.length } });
           partial = outcome(complete);
@@ -295,8 +291,8 @@ export class WorkflowService {
 
   async exportSeriesForWindow(generatedSeriesUid: string): Promise<{ folder: string; files: number }> {
     this.deps.assertExportAllowed();
-    const found = this.generatedSeries(generatedSeriesUid);
-    const target = await this.deps.exports.choose(`AI-${found.task}-${shortRunId(found.runId)}-${fileStamp()}`, 'folder', 'Export the generated series as DICOM');
+    const { run } = await this.generatedSeries(generatedSeriesUid);
+    const target = await this.deps.exports.choose(`AI-${run.task}-${shortRunId(run.runId)}-${fileStamp()}`, 'folder', 'Export the generated series as DICOM');
     return this.exportSeries(generatedSeriesUid, target);
   }
 
@@ -314,33 +310,40 @@ export class WorkflowService {
     return this.writePng(file, clean);
   }
 
-  private generatedSeries(uid: string) {
-    const found = this.generatedFolders.get(uid);
-    if (!found) throw new DomainError(workflowErrorCodes.noRun, 'That series was not generated in this session; export it from the case history instead.');
+  /** A generated series as the case history holds it (so an export works after a restart too). */
+  private async generatedSeries(uid: string) {
+    const found = await this.deps.history.findGeneratedSeries(uid);
+    if (!found) throw new DomainError(workflowErrorCodes.noRun, `No generated series ${uid} is recorded in the case history.`);
     return found;
   }
 
-  /** Copies a generated series into the folder `destination` (made if missing); an existing file there is never replaced. */
-  exportSeries(generatedSeriesUid: string, destination: string): { folder: string; files: number } {
+  /**
+   * Writes a generated series, from the slices stored with its run in the history, into the folder
+   * `destination` (made if missing); an existing file there is never replaced.
+   */
+  async exportSeries(generatedSeriesUid: string, destination: string): Promise<{ folder: string; files: number }> {
     this.deps.assertExportAllowed();
-    const { folder } = this.generatedSeries(generatedSeriesUid);
+    const { output } = await this.generatedSeries(generatedSeriesUid);
     const target = path.resolve(destination);
-    const copied: string[] = [];
+    const written: string[] = [];
     let created = false;
     try {
       created = !existsSync(target);
-      makePrivateDir(target); // the copied slices keep their 0600
-      for (const name of readdirSorted(folder)) {
-        copyFileSync(path.join(folder, name), path.join(target, name), fsConstants.COPYFILE_EXCL);
-        copied.push(path.join(target, name));
+      makePrivateDir(target);
+      for (const a of [...output.artifacts].sort((x, y) => x.name.localeCompare(y.name))) {
+        const { bytes } = await this.deps.history.readArtifact(a.hash);
+        const file = path.join(target, path.basename(a.name));
+        writeFileSync(file, bytes, { flag: 'wx', mode: PRIVATE_FILE_MODE });
+        written.push(file);
       }
     } catch (e) {
-      // An export is whole or absent: remove what was copied before the failure (e.g. a full disk).
-      for (const f of copied) rmSync(f, { force: true });
+      // An export is whole or absent: remove what was written before the failure (e.g. a full disk).
+      for (const f of written) rmSync(f, { force: true });
       if (created) rmSync(target, { recursive: true, force: true });
+      if (e instanceof DomainError) throw e;
       throw exportFailure(e, target);
     }
-    return { folder: target, files: copied.length };
+    return { folder: target, files: written.length };
   }
 
   async exportReport(runId: string, destination: string, format: 'md' | 'txt'): Promise<{ path: string; bytes: number }> {
@@ -385,11 +388,6 @@ function exportFailure(e: unknown, target: string): DomainError {
   if (code === 'EEXIST') return new DomainError(workflowErrorCodes.exportFailed, `${target} already exists and is never replaced; nothing was exported.`);
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new DomainError(workflowErrorCodes.exportFailed, `no permission to write ${target}; nothing was exported.`);
   return new DomainError(workflowErrorCodes.exportFailed, `export to ${target} failed (${code ?? (e instanceof Error ? e.message : String(e))}); nothing was exported.`);
-}
-
-function readdirSorted(folder: string): string[] {
-  // Only our own .dcm files (never temp files of an interrupted write).
-  return readdirSync(folder).filter((n) => n.endsWith('.dcm')).sort();
 }
 
 export function createWorkflowHandlers(service: WorkflowService): DomainHandlers<typeof workflowContract> {

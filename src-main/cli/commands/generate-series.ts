@@ -50,7 +50,7 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
   const outcome = finalValue<GenerateOutcome | null>(final, 'generation');
   if (!outcome?.generatedSeriesUid) throw new DomainError('WORKFLOW_EXPORT_FAILED', 'no slice was generated');
   // --out is the shell user's own choice of folder (window requests carry no path); no file there is replaced.
-  const exported = services.workflow.exportSeries(outcome.generatedSeriesUid, path.resolve(options.out));
+  const exported = await services.workflow.exportSeries(outcome.generatedSeriesUid, path.resolve(options.out));
   const summary = {
     ok: outcome.complete,
     input: { seriesUid: series.seriesUid, modality: series.modality, images: series.imageCount, failedFiles: report.failed },
