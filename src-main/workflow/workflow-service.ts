@@ -16,10 +16,10 @@ import type { DomainHandlers, EventSink } from '../ipc/registry';
 import type { JobManager } from '../jobs/job-manager';
 import type { ModelRuntime } from '../model/runtime';
 import type { HistoryService } from '../store/history-service';
-import { DerivedSeriesWriter, readSourceAttributes, type DerivedModality, type DerivedSlice } from './derived-dicom';
+import { DerivedSeriesWriter, readSourceAttributes, type DerivedSlice } from './derived-dicom';
+import { derivedSlice, outputModalityOf } from './derived-slice';
 import { frameToModelInput, inputWindowFor, type InputWindow } from '../model/model-input';
 import { isoDate, stableId } from './case-ids';
-import { outputToStored } from './intensity';
 
 /** The slice of other services the workflow needs; each is the real service in the app. */
 export interface WorkflowDeps {
@@ -33,14 +33,6 @@ export interface WorkflowDeps {
   assertExportAllowed: () => void;
   /** Where exports the window asks for go (main names them; the window never passes a path). */
   exports: ExportDestinations;
-}
-
-function outputModalityOf(task: GenerationTask, spec: TaskSpec, inputModality: string): DerivedModality {
-  const declared = spec.output?.modality;
-  if (declared === 'CT' || declared === 'MR') return declared;
-  if (task === 'ct2mri') return 'MR';
-  if (task === 'mri2ct') return 'CT';
-  return inputModality === 'CT' ? 'CT' : 'MR';
 }
 
 export class WorkflowService {
@@ -226,17 +218,7 @@ export class WorkflowService {
             }
             if (signal.aborted) break;
             const range: [number, number] = spec.output && spec.output.modality !== 'same' ? spec.output.range : [window.lo, window.hi];
-            const scale = result.outputScale;
-            const slice: DerivedSlice = {
-              pixels: outputToStored(result.pixels, range, modality === 'CT'),
-              rows: result.rows,
-              columns: result.cols,
-              pixelSpacing: frame.pixelSpacing ? [frame.pixelSpacing[0]! / scale, frame.pixelSpacing[1]! / scale] : [1 / scale, 1 / scale],
-              imagePositionPatient: this.outputPosition(frame, scale),
-              imageOrientationPatient: (frame.imageOrientationPatient ?? [1, 0, 0, 0, 1, 0]) as DerivedSlice['imageOrientationPatient'],
-              ...(frame.sliceThickness !== null ? { sliceThickness: frame.sliceThickness } : {}),
-              source: { sopClassUid: frame.sopClassUid, sopInstanceUid: frame.sopInstanceUid },
-            };
+            const slice = derivedSlice(frame, result, range, modality === 'CT');
             const file = writer.writeSlice(slice, written.length);
             written.push({ slice, file: file.path });
             this.deps.dicom.indexWritten([file]);
@@ -269,22 +251,6 @@ export class WorkflowService {
         }
       },
     });
-  }
-
-  /**
-   * Position of the output's first pixel centre. A 4x output covers the same field of view with pixels a
-   * quarter the size, so its first centre moves by (1/scale − 1)/2 of an input pixel along rows and columns.
-   */
-  private outputPosition(frame: Frame, scale: number): DerivedSlice['imagePositionPatient'] {
-    const ipp = frame.imagePositionPatient ?? [0, 0, 0];
-    const iop = frame.imageOrientationPatient ?? [1, 0, 0, 0, 1, 0];
-    if (scale === 1 || !frame.pixelSpacing) return [ipp[0] ?? 0, ipp[1] ?? 0, ipp[2] ?? 0];
-    const shift = (1 / scale - 1) / 2;
-    const rowSpacing = frame.pixelSpacing[0] ?? 1;
-    const colSpacing = frame.pixelSpacing[1] ?? 1;
-    const out: number[] = [];
-    for (let k = 0; k < 3; k += 1) out.push(ipp[k]! + shift * colSpacing * iop[k]! + shift * rowSpacing * iop[k + 3]!);
-    return [out[0]!, out[1]!, out[2]!];
   }
 
   // ---- exports: the window's entry points name nothing; main picks the place (ExportDestinations) ----
