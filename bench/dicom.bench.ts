@@ -90,11 +90,11 @@ export async function runDicomBenchmarks(): Promise<BenchRow[]> {
   const jobs = new JobManager();
   const service = createDicomService({ jobs, dataDir: null });
   const t0 = performance.now();
-  const started = await service.handlers.import({ paths: [BENCH_SERIES] }, ctx);
+  const started = await service.import([BENCH_SERIES], ctx.sink);
   let firstFrameMs = NaN;
   for (;;) {
-    if (service.index.has(seriesUid)) {
-      const f = await service.handlers.getFrame({ seriesUid, index: 0 }, ctx);
+    if (service.imageFile(seriesUid, 0) !== null) {
+      const f = await service.getFrame(seriesUid, 0);
       if (f.pixels.length === 512 * 512) {
         firstFrameMs = performance.now() - t0;
         break;
@@ -113,10 +113,10 @@ export async function runDicomBenchmarks(): Promise<BenchRow[]> {
     const warmService = createDicomService({ jobs: jobs2, dataDir: null });
     await warmService.warm();
     const t1 = performance.now();
-    const started2 = await warmService.handlers.import({ paths: [BENCH_SERIES] }, ctx);
+    const started2 = await warmService.import([BENCH_SERIES], ctx.sink);
     for (;;) {
-      if (warmService.index.has(seriesUid)) {
-        await warmService.handlers.getFrame({ seriesUid, index: 0 }, ctx);
+      if (warmService.imageFile(seriesUid, 0) !== null) {
+        await warmService.getFrame(seriesUid, 0);
         break;
       }
       await new Promise((r) => setTimeout(r, 2));
@@ -129,7 +129,7 @@ export async function runDicomBenchmarks(): Promise<BenchRow[]> {
   const times: number[] = [];
   for (let i = 0; i < 300; i += 1) {
     const s = performance.now();
-    await service.handlers.getFrame({ seriesUid, index: i }, ctx);
+    await service.getFrame(seriesUid, i);
     times.push(performance.now() - s);
   }
   times.sort((a, b) => a - b);

@@ -31,8 +31,12 @@ export function seriousFindings(report) {
   return out;
 }
 
-export function runAudit() {
-  const result = spawnSync('npm', ['audit', '--omit=dev', '--json'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+/** How long the audit service gets to answer: an unreachable service is reported, never waited on. */
+export const AUDIT_TIMEOUT_MS = 60_000;
+
+export function runAudit(timeoutMs = AUDIT_TIMEOUT_MS) {
+  const result = spawnSync('npm', ['audit', '--omit=dev', '--json', `--fetch-timeout=${timeoutMs}`, '--fetch-retries=0'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs, killSignal: 'SIGKILL' });
+  if (result.error?.code === 'ETIMEDOUT') return { reachable: false, reason: `npm audit gave no answer within ${timeoutMs / 1000} s` };
   let report;
   try {
     report = JSON.parse(result.stdout);

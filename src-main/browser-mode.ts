@@ -2,11 +2,11 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PROJECT_ROOT } from './app/app-info';
-import { contentSecurityPolicy } from './app/content-security-policy';
+import { PROJECT_ROOT } from './shell/app-info';
+import { contentSecurityPolicy } from './shell/content-security-policy';
 import { startLoopbackBridge, type LoopbackBridge } from './ipc/loopback-bridge';
 import { createServices, type ServiceOptions, type Services } from './services';
-import { rendererFileFor } from './app/renderer-files';
+import { rendererFileFor } from './shell/renderer-files';
 
 
 export interface BrowserModeOptions extends Omit<ServiceOptions, 'mode'> {

@@ -1,10 +1,11 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { AppInfo } from '../src-shared/contracts/app';
-import { createAppHandlers } from './app/app-handlers';
+import { createAppHandlers } from './shell/app-handlers';
+import { createDicomHandlers } from './dicom/dicom-handlers';
 import { createDicomService, type DicomService } from './dicom/dicom-service';
-import { defaultDataDir, packRoots, PROJECT_ROOT } from './app/app-info';
-import { discoverPacks } from './app/pack-discovery';
+import { defaultDataDir, packRoots, PROJECT_ROOT } from './shell/app-info';
+import { discoverPacks } from './model/pack-discovery';
 import { IpcRegistry, workstationSenderPolicy, type AllHandlers } from './ipc/registry';
 import { createJobHandlers } from './jobs/job-handlers';
 import { lockDownDataDir } from './fs/private-files';
@@ -138,7 +139,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     jobs: createJobHandlers(jobs),
     policy: createPolicyHandlers(policy),
     history: createHistoryHandlers(history, jobs, { assertExportAllowed: () => policy.assertExportAllowed(), exports, dataDir }),
-    dicom: dicom.handlers,
+    dicom: createDicomHandlers(dicom),
     model: createModelHandlers(model, modelDeps),
     workflow: createWorkflowHandlers(workflow),
     pacs: pacs.handlers,

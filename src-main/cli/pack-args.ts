@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { packRoots } from '../app/app-info';
+import { packRoots } from '../shell/app-info';
 import { providerChoiceSchema, type ProviderChoice } from '../../src-shared/contracts/model';
 import type { Services } from '../services';
 import { UsageError } from './cli-types';

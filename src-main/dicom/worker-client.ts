@@ -3,11 +3,9 @@
  * hostile file that makes a codec spin) terminates the worker; the request fails with 'timeout' and
  * the next request starts a fresh worker. A crashed worker fails its request the same way.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { FileProblem } from '../../src-shared/contracts/dicom';
+import { startWorker } from '../workers/start-worker';
 import type { WorkerRequest, WorkerResponse } from './worker-protocol';
 
 type Body<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -44,24 +42,6 @@ export interface WorkerLimits {
  */
 const DEFAULT_WORKER_HEAP_MB = 512;
 
-/** The worker's entry: the .ts source under tsx/vitest (loaded through tsx), the built .js otherwise. */
-function spawnWorker(limits: WorkerLimits): Worker {
-  const options = {
-    workerData: { maxFileBytes: limits.maxFileBytes },
-    resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb ?? DEFAULT_WORKER_HEAP_MB, maxYoungGenerationSizeMb: 64 },
-  };
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // Workers do not inherit tsx's loader from --import reliably (vitest has none): register tsx's ESM
-    // hooks inside the worker, then load the TypeScript entry.
-    const entry = new URL('./dicom-worker.ts', here).href;
-    const tsxApi = path.join(path.dirname(createRequire(here).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
-    const source = `import(${JSON.stringify(pathToFileURL(tsxApi).href)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(source, { eval: true, ...options });
-  }
-  return new Worker(new URL('./dicom-worker.js', here), options);
-}
-
 export class DicomWorkerClient {
   private worker: Worker | null = null;
   private nextId = 1;
@@ -89,7 +69,10 @@ export class DicomWorkerClient {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = spawnWorker(this.limits);
+    const worker = startWorker(import.meta.url, 'dicom-worker', {
+      workerData: { maxFileBytes: this.limits.maxFileBytes },
+      resourceLimits: { maxOldGenerationSizeMb: this.limits.maxHeapMb ?? DEFAULT_WORKER_HEAP_MB, maxYoungGenerationSizeMb: 64 },
+    });
     worker.unref();
     worker.on('message', (msg: WorkerResponse) => {
       const p = this.pending.get(msg.id);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { contentSecurityPolicy } from '../app/content-security-policy';
-import { rendererFileFor, type RendererFileTarget } from '../app/renderer-files';
+import { contentSecurityPolicy } from '../shell/content-security-policy';
+import { rendererFileFor, type RendererFileTarget } from '../shell/renderer-files';
 
 /** The custom scheme the window loads from: app://healthgpt/ serves dist/renderer, nothing else. */
 export const APP_SCHEME = 'app';

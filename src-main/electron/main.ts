@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, type Session, type WebContents } from 'electron';
-import { contentSecurityPolicy } from '../app/content-security-policy';
+import { contentSecurityPolicy } from '../shell/content-security-policy';
 import { loadMachinePolicy } from '../policy/machine-policy';
 import { createServices, type Services } from '../services';
 import { APP_ENTRY_URL, APP_SCHEME, isAppUrl, serveAppRequest } from './app-protocol';

@@ -1,12 +1,10 @@
-import { modelErrorCodes, type modelContract, type LoadedPack, type ModelImageInput } from '../../src-shared/contracts/model';
+import { modelErrorCodes, type modelContract, type LoadedPack } from '../../src-shared/contracts/model';
 import { DomainError } from '../../src-shared/ipc/envelope';
-import { discoverPacks } from '../app/pack-discovery';
+import { discoverPacks } from './pack-discovery';
 import type { DomainHandlers } from '../ipc/registry';
 import type { JobManager } from '../jobs/job-manager';
-import { readModelImage } from './dicom-input';
-import { imageFromGray8 } from './model-image';
 import { verifyPack, type VerifyOptions } from './pack-verify';
-import { loadPack, type ModelImage, type ModelRuntime } from './runtime';
+import { loadPack, type ModelRuntime } from './runtime';
 
 export interface ModelHandlerDeps {
   jobs: JobManager;
@@ -72,12 +70,6 @@ export class ModelService {
     this.deps.onProviderChange?.(null);
     return true;
   }
-
-  resolveImage(input: ModelImageInput): ModelImage {
-    if (input.kind === 'file') return readModelImage(input.path, { ...(input.frame !== undefined ? { frame: input.frame } : {}), ...(input.window ? { window: input.window } : {}) });
-    if (input.pixels.length !== input.rows * input.cols) throw new DomainError(modelErrorCodes.badInput, 'pixels must hold rows × cols bytes');
-    return imageFromGray8(input.pixels, input.rows, input.cols, input.pixelSpacing ?? null, input.window ?? null);
-  }
 }
 
 export function createModelHandlers(service: ModelService, deps: ModelHandlerDeps): DomainHandlers<typeof modelContract> {
@@ -100,46 +92,5 @@ export function createModelHandlers(service: ModelService, deps: ModelHandlerDep
     loadPack: ({ path, provider }) => service.load(path, provider),
     unloadPack: async () => ({ unloaded: await service.unload() }),
     status: () => ({ loaded: service.loaded }),
-    startAsk: async ({ task, question, image, maxTokens }, ctx) => {
-      deps.assertTaskAllowed?.(task);
-      const rt = service.current;
-      const img = service.resolveImage(image);
-      return deps.jobs.start({
-        kind: 'model-ask',
-        sink: ctx.sink,
-        run: async ({ signal, progress }) => {
-          let done = 0;
-          const r = await rt.ask({ image: img, question, task, maxTokens, signal, onToken: (delta) => progress({ done: ++done, total: maxTokens, appendText: delta }) });
-          return { pack: r.pack, provider: r.provider, task: r.task, plugin: r.plugin, window: r.window, text: r.text, tokens: r.tokens, stopReason: r.stopReason, timings: { ...r.timings } };
-        },
-      });
-    },
-    startGenerate: async ({ task, image }, ctx) => {
-      deps.assertTaskAllowed?.(task);
-      const rt = service.current;
-      const img = service.resolveImage(image);
-      return deps.jobs.start({
-        kind: 'model-generate',
-        sink: ctx.sink,
-        run: async ({ signal, progress }) => {
-          const r = await rt.generate({ task, image: img, signal, onProgress: (done, total) => progress({ done, total }) });
-          return {
-            pack: r.pack,
-            provider: r.provider,
-            task: r.task,
-            plugin: r.plugin,
-            window: r.window,
-            pixels: r.pixels,
-            rows: r.rows,
-            cols: r.cols,
-            pixelSpacing: r.pixelSpacing,
-            outputScale: r.outputScale,
-            imageTokens: r.tokens.length,
-            timings: { ...r.timings },
-            aiGenerated: true as const,
-          };
-        },
-      });
-    },
   };
 }

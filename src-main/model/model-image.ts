@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import type { ModelImage } from './runtime';
 
@@ -35,6 +35,3 @@ export function grayToPng(pixels: Float32Array, rows: number, cols: number): Buf
   return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
 }
 
-export function writeGrayPng(file: string, pixels: Float32Array, rows: number, cols: number): void {
-  writeFileSync(file, grayToPng(pixels, rows, cols), { mode: 0o600 }); // an image of a patient: this user only
-}

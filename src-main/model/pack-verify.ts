@@ -103,15 +103,6 @@ function readAndHash(fd: number, size: number, keep: boolean): { sha256: string;
   return { sha256: h.digest('hex'), bytes, read };
 }
 
-export async function sha256File(file: string): Promise<string> {
-  const fd = openSync(file, 'r');
-  try {
-    return readAndHash(fd, fstatSync(fd).size, false).sha256;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** The first symbolic link anywhere under `root` (relative path), or null. */
 function findSymlink(root: string, rel = ''): string | null {
   for (const d of readdirSync(path.join(root, rel), { withFileTypes: true })) {

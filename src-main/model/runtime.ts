@@ -10,7 +10,7 @@ import {
   type TaskSpec,
 } from '../../src-shared/contracts/model-pack';
 import { DomainError } from '../../src-shared/ipc/envelope';
-import { availableExecutionProviders, preferredExecutionProvider } from '../app/execution-providers';
+import { availableExecutionProviders, preferredExecutionProvider } from './execution-providers';
 import { blockMeanConsistent, type Rgb8 } from './image-ops';
 import { generateTiled } from './tiling';
 import { ImageWorker } from './image-worker';

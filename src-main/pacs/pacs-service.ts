@@ -18,7 +18,7 @@ import {
 import type { JobStarted } from '../../src-shared/contracts/jobs';
 import { DomainError } from '../../src-shared/ipc/envelope';
 import type { DicomService } from '../dicom/dicom-service';
-import type { CallContext, DomainHandlers, EventSink } from '../ipc/registry';
+import type { DomainHandlers, EventSink } from '../ipc/registry';
 import type { JobContext, JobManager } from '../jobs/job-manager';
 import { DicomWebClient, text } from './dicomweb';
 import { checkInstance, readMarker, seriesFolder, storedInstances, storeInstance, writeMarker } from './local-store';
@@ -37,7 +37,6 @@ export interface RetrieveHooks {
 }
 
 const quietSink: EventSink = { id: 'pacs-internal', send: () => {}, isAlive: () => true };
-const internalCtx: CallContext = { sink: quietSink, sender: { transport: 'direct', origin: null, isMainFrame: true, authenticated: true } };
 
 /** Most instances listed for one series; a peer listing more is refused rather than looped over. */
 const MAX_INSTANCES_PER_SERIES = 100_000;
@@ -65,7 +64,7 @@ class ImportFeeder {
     while (this.pending.length) {
       const batch = this.pending;
       this.pending = [];
-      const started = await this.dicom.handlers.import({ paths: batch }, internalCtx);
+      const started = this.dicom.import(batch, quietSink);
       const final = await this.jobs.wait(started.jobId);
       const report = final.status === 'done' ? (final.result as { imported: number; failed: number }) : null;
       this.imported += report?.imported ?? 0;
@@ -238,12 +237,12 @@ export class PacsService {
 
   /** STOW-RS of every file of an imported series. */
   async sendSeries(node: PacsNodeConfig, seriesUid: string): Promise<SendReport> {
-    const detail = this.options.dicom.index.detail(seriesUid);
+    const detail = this.options.dicom.findSeries(seriesUid);
     if (!detail) throw new DomainError(pacsErrorCodes.nothingToSend, `No imported series ${seriesUid}.`);
     const files = new Set<string>();
     for (let i = 0; i < detail.imageCount; i += 1) {
-      const image = this.options.dicom.index.image(seriesUid, i);
-      if (image) files.add(image.instance.path);
+      const file = this.options.dicom.imageFile(seriesUid, i);
+      if (file) files.add(file);
     }
     return this.sendFiles(node, [...files]);
   }

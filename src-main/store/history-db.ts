@@ -275,6 +275,13 @@ export class HistoryDb {
     return this.reader.getCase(caseId);
   }
 
+  /** The latest run that generated the series with this Series Instance UID, or null. */
+  runOfGeneratedSeries(seriesUid: string): string | null {
+    return (
+      get<{ run_id: string }>(this.db, sql`SELECT o.run_id FROM outputs o JOIN series s ON s.series_id = o.series_id WHERE s.series_uid = ${seriesUid} AND s.generated = 1 ORDER BY o.created_at DESC LIMIT 1`)?.run_id ?? null
+    );
+  }
+
   runExists(runId: string): boolean {
     return get<{ n: number }>(this.db, sql`SELECT 1 AS n FROM runs WHERE run_id = ${runId}`) !== undefined;
   }

@@ -13,6 +13,7 @@ import {
   type CaseSummary,
   type ExportResult,
   type ReviewRecord,
+  type OutputRecord,
   type RunRecord,
   type StoreStatus,
 } from '../../src-shared/contracts/history';
@@ -262,6 +263,14 @@ export class HistoryService {
     const detail = await this.getCase(caseId, false);
     const found = detail.runs.find((r) => r.runId === runId);
     return found ? { run: found, caseSummary: detail.summary } : null;
+  }
+
+  /** The run that generated a series and its series output (the slices are its artifacts); null if none. */
+  async findGeneratedSeries(seriesUid: string): Promise<{ run: RunRecord; output: OutputRecord } | null> {
+    const runId = await this.call('runOfGeneratedSeries', { seriesUid });
+    const found = runId ? await this.findRun(runId) : null;
+    const output = found?.run.outputs.find((o) => o.kind === 'series');
+    return found && output ? { run: found.run, output } : null;
   }
 
   recordStudy(caseId: string, study: NewStudy): Promise<{ studyId: string }> {

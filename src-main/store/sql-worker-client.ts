@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../workers/start-worker';
 import type { ArgOf, FromWorker, ResultOf, SerializedError, ToWorker, WorkerMethod } from './worker-api';
 
 /** An error raised in the worker, with SQLite's code (SQLITE_FULL, …) or the refusal reason kept. */
@@ -21,20 +22,6 @@ interface Pending {
   onProgress: ((done: number, total: number) => void) | undefined;
 }
 
-/**
- * Starts the worker from source under tsx (development, tests, CLI) or from the built file beside this
- * one. tsx's loader is registered inside the worker before the TypeScript entry is imported.
- */
-function startWorker(): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    const entry = new URL('./sql-worker.ts', here).href;
-    const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(boot, { eval: true, name: 'healthgpt-sql' });
-  }
-  return new Worker(new URL('./sql-worker.js', here), { name: 'healthgpt-sql' });
-}
-
 export interface CallOptions {
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -47,7 +34,7 @@ export class SqlWorkerClient {
   private exited: Error | null = null;
 
   constructor() {
-    this.worker = startWorker();
+    this.worker = startWorker(import.meta.url, 'sql-worker', { name: 'healthgpt-sql' });
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (e) => this.failAll(e));
     this.worker.on('exit', (code) => this.failAll(new Error(`the SQL worker stopped (exit code ${code})`)));

@@ -62,8 +62,6 @@ export function sqlJoin(parts: readonly SqlQuery[], separator: SqlQuery): SqlQue
   };
 }
 
-export const EMPTY: SqlQuery = sql``;
-
 /** Statements are prepared once per connection and text. */
 const cache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
 

@@ -72,6 +72,9 @@ export function createWorkerApi(state: WorkerState) {
     caseOfRun(arg: { runId: string }, _ctx: WorkerCallContext): string | null {
       return need(state).caseOfRun(arg.runId);
     },
+    runOfGeneratedSeries(arg: { seriesUid: string }, _ctx: WorkerCallContext): string | null {
+      return need(state).runOfGeneratedSeries(arg.seriesUid);
+    },
     recordStudy(arg: { caseId: string; study: NewStudy }, _ctx: WorkerCallContext) {
       return need(state).recordStudy(arg);
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import dcmjs from 'dcmjs';
+import type { GenerationTask } from '../../src-shared/contracts/model-pack';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { makePrivateDir } from '../fs/private-files';
 
@@ -23,7 +24,6 @@ const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /** Our implementation class UID root: 2.25 + a fixed UUID for HealthGPT Workstation. */
 const IMPLEMENTATION_CLASS_UID = '2.25.208215178512345062119377416734186413107';
 
-export type GenerationTask = 'sr' | 'ct2mri' | 'mri2ct' | 'recon';
 export type DerivedModality = 'CT' | 'MR';
 
 export interface ModelProvenance {
@@ -60,7 +60,6 @@ export interface DerivedSeriesRequest {
   incomplete?: boolean;
   windowCenter?: number;
   windowWidth?: number;
-  slices: DerivedSlice[];
 }
 
 export interface SourceAttributes {
@@ -138,12 +137,6 @@ export function seriesDescription(task: GenerationTask, p: ModelProvenance, inco
 }
 
 
-export interface WrittenSeries {
-  seriesInstanceUid: string;
-  files: string[];
-  sopInstanceUids: string[];
-}
-
 /**
  * Writes one derived series slice by slice, so the first generated slice can be shown (and survives a
  * cancel) before the last one exists. UIDs and timestamps are fixed when the writer is made.
@@ -157,7 +150,7 @@ export class DerivedSeriesWriter {
   private readonly derivation: string;
 
   constructor(
-    private readonly request: Omit<DerivedSeriesRequest, 'slices'>,
+    private readonly request: DerivedSeriesRequest,
     private readonly outDir: string,
   ) {
     makePrivateDir(outDir); // generated DICOM carries the patient's identity
@@ -166,8 +159,8 @@ export class DerivedSeriesWriter {
     this.derivation = `${TASK_TEXT[request.task]} by ${p.packName} ${p.packVersion} (HealthGPT)${p.demonstration ? '; demonstration model, not for clinical use' : ''}`.slice(0, 1024);
   }
 
-  /** Writes slice `index` (0-based; Instance Number index + 1) atomically and returns its file. */
-  writeSlice(slice: DerivedSlice, index: number, incomplete = false): string {
+  /** Writes slice `index` (0-based; Instance Number index + 1) atomically; returns its file and the bytes written. */
+  writeSlice(slice: DerivedSlice, index: number, incomplete = false): { path: string; bytes: Uint8Array } {
     const request = this.request;
     const p = request.provenance;
     const now = this.now;
@@ -276,13 +269,6 @@ export class DerivedSeriesWriter {
     writeFileAtomic(file, bytes);
     this.files[index] = file;
     this.sopInstanceUids[index] = sopInstanceUid;
-    return file;
+    return { path: file, bytes };
   }
-}
-
-export function writeDerivedSeries(request: DerivedSeriesRequest, outDir: string): WrittenSeries {
-  if (request.slices.length === 0) throw new Error('no slices to write');
-  const writer = new DerivedSeriesWriter(request, outDir);
-  request.slices.forEach((slice, index) => writer.writeSlice(slice, index));
-  return { seriesInstanceUid: writer.seriesInstanceUid, files: writer.files, sopInstanceUids: writer.sopInstanceUids };
 }

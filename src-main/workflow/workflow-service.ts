@@ -1,29 +1,31 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DEMONSTRATION_REPORT_WARNING, untrainedQuestionNote } from '../../src-shared/question-types';
-import { constants as fsConstants, copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { dicomContract, Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
-import type { PackManifest, TaskSpec } from '../../src-shared/contracts/model-pack';
+import type { Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
+import type { GenerationTask, PackManifest, TaskSpec } from '../../src-shared/contracts/model-pack';
 import { workflowErrorCodes, type AskOutcome, type GenerateOutcome, type workflowContract } from '../../src-shared/contracts/workflow';
 import { DomainError } from '../../src-shared/ipc/envelope';
-import { APP_NAME, appVersion } from '../app/app-info';
+import { APP_NAME, appVersion } from '../shell/app-info';
 import { writeFileAtomic } from '../fs/atomic-write';
 import { fileStamp, type ExportDestinations } from '../fs/export-destination';
-import { makePrivateDir } from '../fs/private-files';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../fs/private-files';
 import { reencodeViewPng } from './view-png';
 import { isDiskFull } from '../fs/disk-full';
-import type { CallContext, DomainHandlers, EventSink } from '../ipc/registry';
+import type { DicomService } from '../dicom/dicom-service';
+import type { DomainHandlers, EventSink } from '../ipc/registry';
 import type { JobManager } from '../jobs/job-manager';
-import { imageFromGray8 } from '../model/model-image';
 import type { ModelRuntime } from '../model/runtime';
 import type { HistoryService } from '../store/history-service';
-import { DerivedSeriesWriter, readSourceAttributes, type DerivedModality, type DerivedSlice, type GenerationTask } from './derived-dicom';
-import { outputToStored, resolveWindow, toModalityUnits, windowTo8bit, type InputWindow } from './intensity';
+import { DerivedSeriesWriter, readSourceAttributes, type DerivedSlice } from './derived-dicom';
+import { derivedSlice, outputModalityOf } from './derived-slice';
+import { frameToModelInput, inputWindowFor, type InputWindow } from '../model/model-input';
+import { isoDate, stableId } from './case-ids';
 
 /** The slice of other services the workflow needs; each is the real service in the app. */
 export interface WorkflowDeps {
   jobs: JobManager;
-  dicom: { handlers: DomainHandlers<typeof dicomContract>; index: { image(seriesUid: string, index: number): { instance: { path: string } } | null } };
+  dicom: Pick<DicomService, 'getSeries' | 'getFrame' | 'imageFile' | 'indexWritten'>;
   /** The loaded model, or null (the app runs with no model); loads the default pack on first use. */
   model: () => Promise<ModelRuntime | null>;
   history: HistoryService;
@@ -34,38 +36,7 @@ export interface WorkflowDeps {
   exports: ExportDestinations;
 }
 
-const INTERNAL_SENDER = { transport: 'direct' as const, origin: null, isMainFrame: true, authenticated: true };
-
-function internalCtx(sink: EventSink): CallContext {
-  return { sink, sender: INTERNAL_SENDER };
-}
-
-const quietSink: EventSink = { id: 'workflow-internal', send: () => {}, isAlive: () => true };
-
-function stableId(prefix: string, text: string): string {
-  return `${prefix}-${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
-}
-
-
-/** DICOM DA (YYYYMMDD) → YYYY-MM-DD, as the history's date search expects. */
-function isoDate(da: string | undefined): string | null {
-  return da && /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}` : null;
-}
-
-const DEFAULT_WINDOWS: Record<string, InputWindow> = { CT: { center: 40, width: 2000 } };
-
-function outputModalityOf(task: GenerationTask, spec: TaskSpec, inputModality: string): DerivedModality {
-  const declared = spec.output?.modality;
-  if (declared === 'CT' || declared === 'MR') return declared;
-  if (task === 'ct2mri') return 'MR';
-  if (task === 'mri2ct') return 'CT';
-  return inputModality === 'CT' ? 'CT' : 'MR';
-}
-
 export class WorkflowService {
-  /** Generated series written by this app: uid → folder and the run that wrote it (for export and re-open). */
-  private readonly generatedFolders = new Map<string, { folder: string; task: string; runId: string }>();
-
   constructor(private readonly deps: WorkflowDeps) {}
 
   private async runtime(): Promise<ModelRuntime> {
@@ -75,17 +46,17 @@ export class WorkflowService {
   }
 
   private async series(seriesUid: string): Promise<SeriesDetail> {
-    const series = await this.deps.dicom.handlers.getSeries({ seriesUid }, internalCtx(quietSink));
+    const series = this.deps.dicom.getSeries(seriesUid);
     if (series.imageCount === 0) throw new DomainError(workflowErrorCodes.notImage, 'This series holds no images (a report, plan or other non-image object); the model reads images.');
     return series;
   }
 
   private async frame(seriesUid: string, index: number): Promise<Frame> {
-    return this.deps.dicom.handlers.getFrame({ seriesUid, index }, internalCtx(quietSink));
+    return this.deps.dicom.getFrame(seriesUid, index);
   }
 
   private filePath(seriesUid: string, index: number): string | null {
-    return this.deps.dicom.index.image(seriesUid, index)?.instance.path ?? null;
+    return this.deps.dicom.imageFile(seriesUid, index);
   }
 
   private taskSpec(rt: ModelRuntime, task: string, kind: TaskSpec['kind']): TaskSpec {
@@ -94,14 +65,10 @@ export class WorkflowService {
     return spec;
   }
 
-  /** Turns one frame into the model's input with the task's window; refuses non-image data clearly. */
+  /** Turns one frame into the model's input (model-input.ts, as every path does); refuses colour clearly. */
   private modelInput(frame: Frame, window: InputWindow) {
     if (frame.color) throw new DomainError(workflowErrorCodes.notImage, 'This series is in colour; the model reads greyscale CT and MR images.');
-    const values = toModalityUnits(frame);
-    const w = resolveWindow(values, window);
-    const gray = windowTo8bit(values, w.lo, w.hi);
-    const spacing = frame.pixelSpacing ? ([frame.pixelSpacing[0], frame.pixelSpacing[1]] as [number, number]) : null;
-    return { image: imageFromGray8(gray, frame.rows, frame.columns, spacing, w.text), window: w };
+    return frameToModelInput(frame, window);
   }
 
   /** The case for a study, and the history rows of the given series, created on first use. */
@@ -141,18 +108,18 @@ export class WorkflowService {
     return { caseId, seriesId, studyId };
   }
 
-  ask(request: { seriesUid: string; sliceIndex: number; task: 'vqa' | 'report'; question: string; maxTokens: number }, ctx: CallContext) {
+  ask(request: { seriesUid: string; sliceIndex: number; task: 'vqa' | 'report'; question: string; maxTokens: number }, sink: EventSink) {
     this.deps.assertTaskAllowed(request.task);
     return this.deps.jobs.start({
       kind: 'workflow-ask',
-      sink: ctx.sink,
+      sink,
       run: async ({ signal, progress }): Promise<AskOutcome> => {
         const rt = await this.runtime();
         const spec = this.taskSpec(rt, request.task, 'comprehension');
         const series = await this.series(request.seriesUid);
         if (request.sliceIndex >= series.imageCount) throw new DomainError('BAD_REQUEST', `slice ${request.sliceIndex + 1} is beyond the ${series.imageCount} images of this series`);
         const frame = await this.frame(request.seriesUid, request.sliceIndex);
-        const { image, window } = this.modelInput(frame, spec.inputWindow ?? DEFAULT_WINDOWS[series.modality] ?? 'auto');
+        const { image, window } = this.modelInput(frame, inputWindowFor(spec, series.modality));
         const question = request.question.trim() || spec.defaultQuestion || (request.task === 'report' ? 'Write a short report of this image.' : '');
         if (!question) throw new DomainError('BAD_REQUEST', 'Type a question first.');
         const where = await this.caseFor(series, this.filePath(series.seriesUid, request.sliceIndex));
@@ -193,12 +160,12 @@ export class WorkflowService {
     });
   }
 
-  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number }, ctx: CallContext) {
+  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number }, sink: EventSink) {
     this.deps.assertTaskAllowed(request.task);
     let partial: GenerateOutcome | null = null;
     return this.deps.jobs.start({
       kind: 'workflow-generate',
-      sink: ctx.sink,
+      sink,
       onCancelled: () => partial,
       run: async ({ signal, progress }): Promise<GenerateOutcome> => {
         const rt = await this.runtime();
@@ -213,7 +180,7 @@ export class WorkflowService {
         const where = await this.caseFor(series, firstFile);
         const runId = `run-${randomUUID()}`;
         const modality = outputModalityOf(request.task, spec, series.modality);
-        const inputWindow = spec.inputWindow ?? DEFAULT_WINDOWS[series.modality] ?? 'auto';
+        const inputWindow = inputWindowFor(spec, series.modality);
         const outDir = path.join(this.deps.dataDir, 'generated', runId);
         const writer = new DerivedSeriesWriter(
           {
@@ -256,28 +223,17 @@ export class WorkflowService {
             }
             if (signal.aborted) break;
             const range: [number, number] = spec.output && spec.output.modality !== 'same' ? spec.output.range : [window.lo, window.hi];
-            const scale = result.outputScale;
-            const slice: DerivedSlice = {
-              pixels: outputToStored(result.pixels, range, modality === 'CT'),
-              rows: result.rows,
-              columns: result.cols,
-              pixelSpacing: frame.pixelSpacing ? [frame.pixelSpacing[0]! / scale, frame.pixelSpacing[1]! / scale] : [1 / scale, 1 / scale],
-              imagePositionPatient: this.outputPosition(frame, scale),
-              imageOrientationPatient: (frame.imageOrientationPatient ?? [1, 0, 0, 0, 1, 0]) as DerivedSlice['imageOrientationPatient'],
-              ...(frame.sliceThickness !== null ? { sliceThickness: frame.sliceThickness } : {}),
-              source: { sopClassUid: frame.sopClassUid, sopInstanceUid: frame.sopInstanceUid },
-            };
+            const slice = derivedSlice(frame, result, range, modality === 'CT');
             const file = writer.writeSlice(slice, written.length);
-            written.push({ slice, file });
-            await this.importFiles([file]);
+            written.push({ slice, file: file.path });
+            this.deps.dicom.indexWritten([file]);
             partial = outcome(false);
             progress({ done: i - from + 1, total, message: `slice ${i - from + 1} of ${total} written`, data: { generatedSeriesUid: writer.seriesInstanceUid, slicesWritten: written.length, lastSliceIndex: i } });
           }
           const complete = written.length === total;
           if (!complete && written.length > 0) {
             // A cancelled series keeps its slices, re-labelled INCOMPLETE (same SOP instances).
-            written.forEach((w, k) => writer.writeSlice(w.slice, k, true));
-            await this.importFiles(written.map((w) => w.file));
+            this.deps.dicom.indexWritten(written.map((w, k) => writer.writeSlice(w.slice, k, true)));
           }
           if (written.length > 0) {
             const artifacts = written.map((w, k) => ({ bytes: new Uint8Array(readFileSync(w.file)), name: `${String(k + 1).padStart(4, '0')}.dcm`, mediaType: 'application/dicom' }));
@@ -286,7 +242,6 @@ export class WorkflowService {
               generatedSeries: { studyId: where.studyId, seriesId: stableId('series', writer.seriesInstanceUid), seriesUid: writer.seriesInstanceUid, modality, description: `AI ${request.task}`, instanceCount: written.length, location: outDir, generated: true },
               artifacts,
             });
-            this.generatedFolders.set(writer.seriesInstanceUid, { folder: outDir, task: request.task, runId });
           }
           await this.deps.history.finishRun({ runId, status: complete ? 'succeeded' : 'cancelled', timing: { totalMs: performance.now() - started, slices: written.length } });
           partial = outcome(complete);
@@ -303,34 +258,12 @@ export class WorkflowService {
     });
   }
 
-  /**
-   * Position of the output's first pixel centre. A 4x output covers the same field of view with pixels a
-   * quarter the size, so its first centre moves by (1/scale − 1)/2 of an input pixel along rows and columns.
-   */
-  private outputPosition(frame: Frame, scale: number): DerivedSlice['imagePositionPatient'] {
-    const ipp = frame.imagePositionPatient ?? [0, 0, 0];
-    const iop = frame.imageOrientationPatient ?? [1, 0, 0, 0, 1, 0];
-    if (scale === 1 || !frame.pixelSpacing) return [ipp[0] ?? 0, ipp[1] ?? 0, ipp[2] ?? 0];
-    const shift = (1 / scale - 1) / 2;
-    const rowSpacing = frame.pixelSpacing[0] ?? 1;
-    const colSpacing = frame.pixelSpacing[1] ?? 1;
-    const out: number[] = [];
-    for (let k = 0; k < 3; k += 1) out.push(ipp[k]! + shift * colSpacing * iop[k]! + shift * rowSpacing * iop[k + 3]!);
-    return [out[0]!, out[1]!, out[2]!];
-  }
-
-  private async importFiles(files: string[]): Promise<void> {
-    const started = await this.deps.dicom.handlers.import({ paths: files }, internalCtx(quietSink));
-    const final = await this.deps.jobs.wait(started.jobId);
-    if (final.status !== 'done') throw new DomainError(workflowErrorCodes.exportFailed, 'The generated slice could not be re-read as DICOM.');
-  }
-
   // ---- exports: the window's entry points name nothing; main picks the place (ExportDestinations) ----
 
   async exportSeriesForWindow(generatedSeriesUid: string): Promise<{ folder: string; files: number }> {
     this.deps.assertExportAllowed();
-    const found = this.generatedSeries(generatedSeriesUid);
-    const target = await this.deps.exports.choose(`AI-${found.task}-${shortRunId(found.runId)}-${fileStamp()}`, 'folder', 'Export the generated series as DICOM');
+    const { run } = await this.generatedSeries(generatedSeriesUid);
+    const target = await this.deps.exports.choose(`AI-${run.task}-${shortRunId(run.runId)}-${fileStamp()}`, 'folder', 'Export the generated series as DICOM');
     return this.exportSeries(generatedSeriesUid, target);
   }
 
@@ -348,33 +281,40 @@ export class WorkflowService {
     return this.writePng(file, clean);
   }
 
-  private generatedSeries(uid: string) {
-    const found = this.generatedFolders.get(uid);
-    if (!found) throw new DomainError(workflowErrorCodes.noRun, 'That series was not generated in this session; export it from the case history instead.');
+  /** A generated series as the case history holds it (so an export works after a restart too). */
+  private async generatedSeries(uid: string) {
+    const found = await this.deps.history.findGeneratedSeries(uid);
+    if (!found) throw new DomainError(workflowErrorCodes.noRun, `No generated series ${uid} is recorded in the case history.`);
     return found;
   }
 
-  /** Copies a generated series into the folder `destination` (made if missing); an existing file there is never replaced. */
-  exportSeries(generatedSeriesUid: string, destination: string): { folder: string; files: number } {
+  /**
+   * Writes a generated series, from the slices stored with its run in the history, into the folder
+   * `destination` (made if missing); an existing file there is never replaced.
+   */
+  async exportSeries(generatedSeriesUid: string, destination: string): Promise<{ folder: string; files: number }> {
     this.deps.assertExportAllowed();
-    const { folder } = this.generatedSeries(generatedSeriesUid);
+    const { output } = await this.generatedSeries(generatedSeriesUid);
     const target = path.resolve(destination);
-    const copied: string[] = [];
+    const written: string[] = [];
     let created = false;
     try {
       created = !existsSync(target);
-      makePrivateDir(target); // the copied slices keep their 0600
-      for (const name of readdirSorted(folder)) {
-        copyFileSync(path.join(folder, name), path.join(target, name), fsConstants.COPYFILE_EXCL);
-        copied.push(path.join(target, name));
+      makePrivateDir(target);
+      for (const a of [...output.artifacts].sort((x, y) => x.name.localeCompare(y.name))) {
+        const { bytes } = await this.deps.history.readArtifact(a.hash);
+        const file = path.join(target, path.basename(a.name));
+        writeFileSync(file, bytes, { flag: 'wx', mode: PRIVATE_FILE_MODE });
+        written.push(file);
       }
     } catch (e) {
-      // An export is whole or absent: remove what was copied before the failure (e.g. a full disk).
-      for (const f of copied) rmSync(f, { force: true });
+      // An export is whole or absent: remove what was written before the failure (e.g. a full disk).
+      for (const f of written) rmSync(f, { force: true });
       if (created) rmSync(target, { recursive: true, force: true });
+      if (e instanceof DomainError) throw e;
       throw exportFailure(e, target);
     }
-    return { folder: target, files: copied.length };
+    return { folder: target, files: written.length };
   }
 
   async exportReport(runId: string, destination: string, format: 'md' | 'txt'): Promise<{ path: string; bytes: number }> {
@@ -421,15 +361,10 @@ function exportFailure(e: unknown, target: string): DomainError {
   return new DomainError(workflowErrorCodes.exportFailed, `export to ${target} failed (${code ?? (e instanceof Error ? e.message : String(e))}); nothing was exported.`);
 }
 
-function readdirSorted(folder: string): string[] {
-  // Only our own .dcm files (never temp files of an interrupted write).
-  return readdirSync(folder).filter((n) => n.endsWith('.dcm')).sort();
-}
-
 export function createWorkflowHandlers(service: WorkflowService): DomainHandlers<typeof workflowContract> {
   return {
-    ask: (request, ctx) => service.ask(request, ctx),
-    generate: (request, ctx) => service.generate(request, ctx),
+    ask: (request, ctx) => service.ask(request, ctx.sink),
+    generate: (request, ctx) => service.generate(request, ctx.sink),
     exportSeries: ({ generatedSeriesUid }) => service.exportSeriesForWindow(generatedSeriesUid),
     exportReport: ({ runId, format }) => service.exportReportForWindow(runId, format),
     exportPng: ({ png }) => service.exportPngForWindow(png),

@@ -2,7 +2,7 @@
  * Commands one panel gives another (the history panel re-opens a case's series in the viewer panes; the
  * workflow opens a generated series on the right). A fixed, typed set, so panels stay decoupled.
  */
-export type PaneId = 'original' | 'generated';
+import type { PaneId } from '../viewer/pane-state';
 
 export interface WorkspaceCommands {
   'open-series': { seriesUid: string; pane: PaneId; sliceIndex?: number };

@@ -33,8 +33,6 @@ export const events = {
 
 export type Events = typeof events;
 
-export const CHANNEL_PREFIXES = Object.keys(contracts).map((d) => `${d}:`);
-
 /** Every operation channel, for allowlists (preload, bridge) and the table test. */
 export function allOperationChannels(): string[] {
   const channels: string[] = [];

@@ -59,11 +59,6 @@ export function sliceNormal(iop: readonly number[] | null | undefined): Vec3 | n
   return [n[0] / len, n[1] / len, n[2] / len];
 }
 
-/** Signed distance of a slice's position along a normal (mm): the key slices are sorted by. */
-export function sliceLocationAlong(normal: readonly number[], ipp: readonly number[]): number {
-  return dot(normal, ipp);
-}
-
 /** Patient-space point (mm) of pixel (column, row) of a plane. */
 export function pixelToPatient(plane: ImagePlane, column: number, row: number): Vec3 {
   const r = rowCosine(plane.imageOrientationPatient);
@@ -89,11 +84,6 @@ export function patientToPixel(plane: ImagePlane, point: readonly number[]): { c
   const p = plane.imagePositionPatient;
   const d: Vec3 = [(point[0] ?? 0) - (p[0] ?? 0), (point[1] ?? 0) - (p[1] ?? 0), (point[2] ?? 0) - (p[2] ?? 0)];
   return { column: dot(d, r) / colSpacing, row: dot(d, c) / rowSpacing, distance: dot(d, n) };
-}
-
-/** Patient-space centre of a plane (the middle of the pixel grid). */
-export function planeCentre(plane: ImagePlane): Vec3 {
-  return pixelToPatient(plane, (plane.columns - 1) / 2, (plane.rows - 1) / 2);
 }
 
 /**

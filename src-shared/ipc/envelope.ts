@@ -24,13 +24,6 @@ export type IpcError = z.infer<typeof ipcErrorSchema>;
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: IpcError };
 
-export function resultSchema<T extends z.ZodType>(value: T) {
-  return z.discriminatedUnion('ok', [
-    z.object({ ok: z.literal(true), value }),
-    z.object({ ok: z.literal(false), error: ipcErrorSchema }),
-  ]);
-}
-
 export function ok<T>(value: T): Result<T> {
   return { ok: true, value };
 }

@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SeriesDetail } from '../../src-shared/contracts/dicom';
-import type { CallContext } from '../../src-main/ipc/registry';
 import { openBrowserSession, type BrowserSession } from '../support/browser-session';
 import { screenshot } from '../support/chromium';
 import { paceDecoding } from '../support/paced-decoding';
@@ -18,7 +17,6 @@ import { dciodvfy, makeWorkflowSeries, packFolders, randomPack, workflowPack, ty
  * series as DICOM (dciodvfy: no errors), the report and a PNG; restart on the same data folder and find
  * the review in the History panel. Uses the shipped nano pack when present, else a random-weight pack.
  */
-const ctx: CallContext = { sink: { id: 'e2e-test', send: () => {}, isAlive: () => true }, sender: { transport: 'direct', origin: null, isMainFrame: true, authenticated: true } };
 
 describe('reading workflow: ask, generate, review, export', () => {
   let pack: WorkflowPack;
@@ -32,7 +30,7 @@ describe('reading workflow: ask, generate, review, export', () => {
   const exportDir = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-wf-export-'));
 
   const attr = async (testId: string, name: string) => (await page.getByTestId(testId).first().getAttribute(name)) ?? '';
-  const detailOf = (seriesUid: string): Promise<SeriesDetail> => Promise.resolve(session.mode.services.dicom.handlers.getSeries({ seriesUid }, ctx));
+  const detailOf = (seriesUid: string): Promise<SeriesDetail> => Promise.resolve(session.mode.services.dicom.getSeries(seriesUid));
 
   async function start() {
     session = await openBrowserSession({ dataDir, exportDir, ...(resourcesDir ? { resourcesDir } : {}) });

@@ -7,7 +7,7 @@ import type { GenerateOutcome } from '../../../src-shared/contracts/workflow';
 import { DomainError } from '../../../src-shared/ipc/envelope';
 import type { Services } from '../../services';
 import { printResult, type CliIo } from '../cli-types';
-import { cliSink, directCall } from '../direct-call';
+import { cliSink } from '../direct-call';
 
 export interface SeriesGenerateOptions {
   packDir: string;
@@ -29,12 +29,6 @@ function finalValue<T>(final: JobFinal, what: string): T {
  */
 export async function generateSeriesFromFolder(services: Services, options: SeriesGenerateOptions, io: CliIo): Promise<number> {
   await services.model.load(options.packDir, options.provider);
-  const importJob = await directCall(services, 'dicom', 'import', { paths: [path.resolve(options.input)] });
-  const report = finalValue<ImportReport>(await services.jobs.wait(importJob.jobId), 'import');
-  if (report.failed > 0 && !options.json) io.err(`${report.failed} file(s) could not be read; see --json for the report\n`);
-  const candidates = await Promise.all(report.seriesUids.map((uid) => directCall(services, 'dicom', 'getSeries', { seriesUid: uid })));
-  const series = candidates.filter((s) => s.imageCount > 0).sort((a, b) => b.imageCount - a.imageCount)[0];
-  if (!series) throw new DomainError('WORKFLOW_NOT_AN_IMAGE', `no image series found in ${options.input}`);
   let lastSlice = -1;
   const sink = cliSink((channel, payload) => {
     if (options.json || channel !== 'jobs:progress') return;
@@ -45,12 +39,18 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
       io.err(`\rslice ${slice}/${p.total}${p.etaSeconds !== undefined ? `, ~${Math.ceil(p.etaSeconds)} s left` : ''}   `);
     }
   });
-  const started = await directCall(services, 'workflow', 'generate', { seriesUid: series.seriesUid, task: options.task }, sink);
+  const importJob = services.dicom.import([path.resolve(options.input)], cliSink(() => {}));
+  const report = finalValue<ImportReport>(await services.jobs.wait(importJob.jobId), 'import');
+  if (report.failed > 0 && !options.json) io.err(`${report.failed} file(s) could not be read; see --json for the report\n`);
+  const candidates = report.seriesUids.map((uid) => services.dicom.getSeries(uid));
+  const series = candidates.filter((s) => s.imageCount > 0).sort((a, b) => b.imageCount - a.imageCount)[0];
+  if (!series) throw new DomainError('WORKFLOW_NOT_AN_IMAGE', `no image series found in ${options.input}`);
+  const started = services.workflow.generate({ seriesUid: series.seriesUid, task: options.task }, sink);
   const final = await services.jobs.wait(started.jobId);
   const outcome = finalValue<GenerateOutcome | null>(final, 'generation');
   if (!outcome?.generatedSeriesUid) throw new DomainError('WORKFLOW_EXPORT_FAILED', 'no slice was generated');
   // --out is the shell user's own choice of folder (window requests carry no path); no file there is replaced.
-  const exported = services.workflow.exportSeries(outcome.generatedSeriesUid, path.resolve(options.out));
+  const exported = await services.workflow.exportSeries(outcome.generatedSeriesUid, path.resolve(options.out));
   const summary = {
     ok: outcome.complete,
     input: { seriesUid: series.seriesUid, modality: series.modality, images: series.imageCount, failedFiles: report.failed },

@@ -1,10 +1,11 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generationTaskSchema, comprehensionTaskSchema } from '../../../src-shared/contracts/model-pack';
 import { DomainError } from '../../../src-shared/ipc/envelope';
-import { readModelImage, type WindowChoice } from '../../model/dicom-input';
-import { writeGrayPng } from '../../model/model-image';
+import { readModelInput, type FileInputOptions, type WindowChoice } from '../../model/dicom-input';
+import { grayToPng } from '../../model/model-image';
+import { recordFileRun } from '../../workflow/file-run';
 import { verifyPack } from '../../model/pack-verify';
 import { loadPack } from '../../model/runtime';
 import { printResult, UsageError, type CliCommand, type CliIo } from '../cli-types';
@@ -16,6 +17,11 @@ function parseWindow(text: string | undefined): WindowChoice | undefined {
   const m = /^(-?\d+(?:\.\d+)?),(\d+(?:\.\d+)?)$/.exec(text.trim());
   if (!m) throw new UsageError('--window must be CENTER,WIDTH (for example 40,400)');
   return { center: Number(m[1]), width: Number(m[2]) };
+}
+
+function fileInputOptions(window: string | undefined, frame: string | undefined): FileInputOptions {
+  const w = parseWindow(window);
+  return { ...(w ? { window: w } : {}), ...(frame ? { frame: Number(frame) - 1 } : {}) };
 }
 
 async function openRuntime(packArg: string, io: CliIo, provider: string | undefined) {
@@ -101,14 +107,21 @@ export const askCommand: CliCommand = {
     if (task.data === 'vqa' && !values.question.trim()) throw new UsageError('--question is required for vqa');
     const maxTokens = Number(values['max-tokens']);
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UsageError('--max-tokens must be a positive integer');
-    const image = readModelImage(values.image, { window: parseWindow(values.window), ...(values.frame ? { frame: Number(values.frame) - 1 } : {}) });
+    const inputOptions = fileInputOptions(values.window, values.frame);
     const { services, rt } = await openRuntime(values.pack, io, values.provider);
     try {
       services.policy.assertTaskAllowed(task.data);
+      const { image, dicom } = await readModelInput(values.image, rt.manifest.tasks[task.data], inputOptions);
+      const startedAt = Date.now();
       const r = await rt.ask({ image, question: values.question, task: task.data, maxTokens, onToken: values.json ? undefined : (d) => io.out(d) });
+      const recorded = await recordFileRun(services.history, rt, {
+        file: values.image, dicom, task: task.data, prompt: values.question.trim() || rt.manifest.tasks[task.data]?.defaultQuestion || '', params: { maxTokens, window: image.window, decoding: 'greedy', ...inputOptions }, startedAt,
+        status: r.stopReason === 'cancelled' ? 'cancelled' : 'succeeded', timing: r.timings,
+        outputs: [{ kind: 'text', label: task.data === 'report' ? 'Draft report' : 'Answer', text: r.text, artifacts: [] }],
+      });
       if (values.json) {
         const { logits: _l, ...rest } = r;
-        printResult(io, true, { ok: true, ...rest }, () => '');
+        printResult(io, true, { ok: true, ...rest, runId: recorded.runId, caseId: recorded.caseId }, () => '');
       } else {
         io.out(`\n\n[${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ' — demonstration model, not for clinical use' : ''}; ${r.provider}; ${r.tokens.length} tokens, ${r.timings.decodeTokensPerSecond.toFixed(1)} tok/s; stop: ${r.stopReason}]\n`);
       }
@@ -149,10 +162,12 @@ export const generateCommand: CliCommand = {
       return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider, json: values.json }, io);
     }
     if (!/\.png$/i.test(values.out)) throw new UsageError('--out must name a .png file for one image (give a series folder as --in to write a DICOM series)');
-    const image = readModelImage(values.in, { window: parseWindow(values.window), ...(values.frame ? { frame: Number(values.frame) - 1 } : {}) });
+    const inputOptions = fileInputOptions(values.window, values.frame);
     const { services, rt } = await openRuntime(values.pack, io, values.provider);
     try {
       services.policy.assertTaskAllowed(task.data);
+      const { image, dicom } = await readModelInput(values.in, rt.manifest.tasks[task.data], inputOptions);
+      const startedAt = Date.now();
       let lastPct = -1;
       const r = await rt.generate({
         task: task.data,
@@ -165,7 +180,13 @@ export const generateCommand: CliCommand = {
           }
         },
       });
-      writeGrayPng(values.out, r.pixels, r.rows, r.cols);
+      const png = grayToPng(r.pixels, r.rows, r.cols);
+      writeFileSync(values.out, png, { mode: 0o600 }); // an image of a patient: this user only
+      const recorded = await recordFileRun(services.history, rt, {
+        file: values.in, dicom, task: task.data, prompt: rt.manifest.tasks[task.data]?.promptTemplate ?? task.data, params: { window: image.window, outputScale: r.outputScale, decoding: 'greedy, image tokens only', ...inputOptions }, startedAt,
+        status: 'succeeded', timing: r.timings,
+        outputs: [{ kind: 'image', label: `${task.data} (PNG)`, text: null, artifacts: [{ bytes: new Uint8Array(png), name: path.basename(values.out), mediaType: 'image/png' }] }],
+      });
       const summary = {
         ok: true,
         out: path.resolve(values.out),
@@ -180,6 +201,8 @@ export const generateCommand: CliCommand = {
         plugin: r.plugin,
         imageTokens: r.tokens.length,
         timings: r.timings,
+        runId: recorded.runId,
+        caseId: recorded.caseId,
         aiGenerated: true,
       };
       printResult(io, values.json, summary, () =>

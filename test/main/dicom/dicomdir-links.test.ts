@@ -49,7 +49,7 @@ beforeAll(async () => {
   );
   const jobs = new JobManager();
   service = createDicomService({ jobs, dataDir: null });
-  const started = await service.handlers.import({ paths: [path.join(media, 'DICOMDIR')] }, ctx);
+  const started = await service.import([path.join(media, 'DICOMDIR')], ctx.sink);
   const final = await jobs.wait(started.jobId);
   expect(final.status).toBe('done');
   report = importReportSchema.parse(final.status === 'done' ? final.result : null);

@@ -48,7 +48,7 @@ beforeAll(async () => {
   expected = JSON.parse(readFileSync(path.join(DIR, 'features.json'), 'utf8')) as Record<string, Expected>;
   jobs = new JobManager();
   service = createDicomService({ jobs, dataDir: null });
-  const started = await service.handlers.import({ paths: [DIR] }, ctx);
+  const started = await service.import([DIR], ctx.sink);
   const final: JobFinal = await jobs.wait(started.jobId);
   if (final.status !== 'done') throw new Error(`import ${final.status}`);
   for (const e of (final.result as { entries: Array<{ path: string; seriesUid?: string }> }).entries) {
@@ -73,13 +73,13 @@ describe('viewer features on real pixels', () => {
   });
 
   it('reports MONOCHROME1 for inversion and every window of a multi-valued Window Center/Width', async () => {
-    const f = frameSchema.parse(await service.handlers.getFrame({ seriesUid: seriesOf.get('ct_mono1.dcm')!, index: 0 }, ctx));
+    const f = frameSchema.parse(await service.getFrame(seriesOf.get('ct_mono1.dcm')!, 0));
     expect(f.invert).toBe(true);
     expect(f.windows.map((w) => [w.center, w.width, w.explanation])).toEqual(expected['ct_mono1.dcm']!.windows);
   });
 
   it('carries the VOI LUT sequence to the viewer', async () => {
-    const f = await service.handlers.getFrame({ seriesUid: seriesOf.get('ct_voilut.dcm')!, index: 0 }, ctx);
+    const f = await service.getFrame(seriesOf.get('ct_voilut.dcm')!, 0);
     const exp = expected['ct_voilut.dcm']!.voiLut!;
     expect(f.voiLut).not.toBeNull();
     expect([f.voiLut!.data.length, f.voiLut!.firstValueMapped, f.voiLut!.bitsPerEntry, f.voiLut!.explanation]).toEqual([exp.entries, exp.first, exp.bits, exp.explanation]);
@@ -88,13 +88,13 @@ describe('viewer features on real pixels', () => {
   });
 
   it('sign-extends 12-bit data and ignores junk in the unused high bits', async () => {
-    const f = await service.handlers.getFrame({ seriesUid: seriesOf.get('mr_12bit_dirty.dcm')!, index: 0 }, ctx);
+    const f = await service.getFrame(seriesOf.get('mr_12bit_dirty.dcm')!, 0);
     expect(f.pixels).toBeInstanceOf(Int16Array);
     expect([f.minPixelValue, f.maxPixelValue]).toEqual([expected['mr_12bit_dirty.dcm']!.min, expected['mr_12bit_dirty.dcm']!.max]);
   });
 
   it('applies a Modality LUT Sequence in main and says so (slope 1, intercept 0)', async () => {
-    const f = await service.handlers.getFrame({ seriesUid: seriesOf.get('mr_modality_lut.dcm')!, index: 0 }, ctx);
+    const f = await service.getFrame(seriesOf.get('mr_modality_lut.dcm')!, 0);
     expect(f.pixels).toBeInstanceOf(Uint16Array);
     expect([f.rescaleSlope, f.rescaleIntercept]).toEqual([1, 0]);
     expect([f.minPixelValue, f.maxPixelValue]).toEqual([expected['mr_modality_lut.dcm']!.min, expected['mr_modality_lut.dcm']!.max]);
@@ -102,7 +102,7 @@ describe('viewer features on real pixels', () => {
 
   it('turns planar RGB and palette colour into interleaved RGB', async () => {
     for (const name of ['rgb_planar.dcm', 'mr_palette.dcm']) {
-      const f = await service.handlers.getFrame({ seriesUid: seriesOf.get(name)!, index: 0 }, ctx);
+      const f = await service.getFrame(seriesOf.get(name)!, 0);
       expect(f.color, name).toBe(true);
       expect(f.pixels, name).toBeInstanceOf(Uint8Array);
       expect(f.pixels.length, name).toBe(f.rows * f.columns * 3);
@@ -112,14 +112,14 @@ describe('viewer features on real pixels', () => {
   it('orders an enhanced multi-frame by its per-frame positions and applies shared functional groups', async () => {
     const exp = expected['enhanced_mr.dcm']!;
     const uid = seriesOf.get('enhanced_mr.dcm')!;
-    const d = await service.handlers.getSeries({ seriesUid: uid }, ctx);
+    const d = await service.getSeries(uid);
     expect(d.multiFrame).toBe(true);
     expect(d.sortedBy).toBe('image-position');
     expect(d.images.map((im) => im.imagePositionPatient![2])).toEqual(exp.positionsZ);
     expect(d.images.map((im) => im.frame)).toEqual(exp.positionsZ!.map((_, k) => exp.frameOrder!.indexOf(k)));
     expect(d.sliceSpacing).toBeCloseTo(1, 9);
     for (const k of [0, 4, 9]) {
-      const f = await service.handlers.getFrame({ seriesUid: uid, index: k }, ctx);
+      const f = await service.getFrame(uid, k);
       expect([f.rescaleSlope, f.rescaleIntercept, f.rescaleType]).toEqual([2, -10, 'US']);
       expect(f.pixelSpacing).toEqual([1, 1]);
       expect(f.imageOrientationPatient).toEqual([-1, 0, 0, 0, -1, 0]);

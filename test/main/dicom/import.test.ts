@@ -38,9 +38,9 @@ beforeAll(async () => {
   copyFileSync(path.join(PYDICOM_FILES, 'MR_small_RLE.dcm'), path.join(scratch, 'rle.dcm'));
   jobs = new JobManager();
   service = createDicomService({ jobs, dataDir: scratch });
-  const started = await service.handlers.import(
-    { paths: [path.join(GENERATED, 'mr_axial'), path.join(GENERATED, 'mr_resampled'), path.join(GENERATED, 'ct_series'), scratch, path.join(PYDICOM_FILES, 'dicomdirtests/DICOMDIR')] },
-    ctx,
+  const started = service.import(
+    [path.join(GENERATED, 'mr_axial'), path.join(GENERATED, 'mr_resampled'), path.join(GENERATED, 'ct_series'), scratch, path.join(PYDICOM_FILES, 'dicomdirtests/DICOMDIR')],
+    ctx.sink,
   );
   const final: JobFinal = await jobs.wait(started.jobId);
   expect(final.status).toBe('done');
@@ -70,7 +70,7 @@ describe('DICOM import', () => {
   });
 
   it('groups patient → study → series', async () => {
-    const studies = await service.handlers.listStudies({}, ctx);
+    const studies = await service.listStudies();
     const colin = studies.find((s) => s.patientId === 'COLIN27')!;
     expect(colin.series.map((s) => s.seriesUid).sort()).toEqual([expected.mr_axial!.seriesUid, expected.mr_resampled!.seriesUid].sort());
     expect(colin.series.map((s) => s.imageCount)).toEqual([40, 20]);
@@ -80,7 +80,7 @@ describe('DICOM import', () => {
   it('sorts slices by position along the normal, whatever the file order', async () => {
     for (const name of ['mr_axial', 'mr_resampled', 'ct_series']) {
       const exp = expected[name]!;
-      const d = seriesDetailSchema.parse(await service.handlers.getSeries({ seriesUid: exp.seriesUid }, ctx));
+      const d = seriesDetailSchema.parse(service.getSeries(exp.seriesUid));
       expect(d.sortedBy).toBe('image-position');
       const positions = d.images.map((im) => im.imagePositionPatient!);
       // The writer's slice order runs along +normal, so the sorted order is the writer's order.
@@ -94,7 +94,7 @@ describe('DICOM import', () => {
   it('serves frames with the stored pixels and the metadata a viewer needs', async () => {
     const exp = expected.mr_axial!;
     for (const k of [0, 17, 39]) {
-      const f = frameSchema.parse(await service.handlers.getFrame({ seriesUid: exp.seriesUid, index: k }, ctx));
+      const f = frameSchema.parse(await service.getFrame(exp.seriesUid, k));
       expect(f.pixels).toBeInstanceOf(Int16Array);
       expect(f.rows).toBe(217);
       expect(f.columns).toBe(181);
@@ -104,16 +104,16 @@ describe('DICOM import', () => {
       expect(sum).toBe(exp.sliceSums[k]);
       expect(f.overlay.patientName).toBe('Colin27');
     }
-    const ct = frameSchema.parse(await service.handlers.getFrame({ seriesUid: expected.ct_series!.seriesUid, index: 0 }, ctx));
+    const ct = frameSchema.parse(await service.getFrame(expected.ct_series!.seriesUid, 0));
     expect(ct.rescaleIntercept).toBe(-1024);
     expect(ct.windows[0]).toMatchObject({ center: 40, width: 400 });
-    await expect(service.handlers.getFrame({ seriesUid: exp.seriesUid, index: 40 }, ctx)).rejects.toThrow(/no image 40/);
-    await expect(service.handlers.getFrame({ seriesUid: 'nope', index: 0 }, ctx)).rejects.toThrow(/No imported series/);
+    await expect(service.getFrame(exp.seriesUid, 40)).rejects.toThrow(/no image 40/);
+    await expect(service.getFrame('nope', 0)).rejects.toThrow(/No imported series/);
   });
 
   it('syncs panes in millimetres across different matrix sizes and slice spacing', async () => {
-    const a = await service.handlers.getSeries({ seriesUid: expected.mr_axial!.seriesUid }, ctx);
-    const b = await service.handlers.getSeries({ seriesUid: expected.mr_resampled!.seriesUid }, ctx);
+    const a = await service.getSeries(expected.mr_axial!.seriesUid);
+    const b = await service.getSeries(expected.mr_resampled!.seriesUid);
     const planeOf = (im: (typeof a.images)[number]): ImagePlane => ({
       imagePositionPatient: im.imagePositionPatient!,
       imageOrientationPatient: im.imageOrientationPatient!,
@@ -135,8 +135,8 @@ describe('DICOM import', () => {
       expect(pb.column).toBeCloseTo(120 * 2 + 0.5, 6);
       expect(pb.row).toBeCloseTo(80 * 2 + 0.5, 6);
       // The same place has (nearly) the same intensity in both series (B is an interpolated copy).
-      const fa = await service.handlers.getFrame({ seriesUid: a.seriesUid, index: k }, ctx);
-      const fb = await service.handlers.getFrame({ seriesUid: b.seriesUid, index: j }, ctx);
+      const fa = await service.getFrame(a.seriesUid, k);
+      const fb = await service.getFrame(b.seriesUid, j);
       const va = fa.pixels[80 * fa.columns + 120]!;
       const vb = fb.pixels[Math.round(pb.row) * fb.columns + Math.round(pb.column)]!;
       expect(Math.abs(va - vb)).toBeLessThan(40);
@@ -161,14 +161,14 @@ describe('DICOM import', () => {
       },
     };
     try {
-      const started = await cancelService.handlers.import({ paths: [path.join(GENERATED, 'mr_axial'), path.join(GENERATED, 'mr_resampled')] }, cancelCtx);
+      const started = await cancelService.import([path.join(GENERATED, 'mr_axial'), path.join(GENERATED, 'mr_resampled')], cancelCtx.sink);
       const final = await cancelJobs.wait(started.jobId);
       expect(final.status).toBe('cancelled');
       const partial = importReportSchema.parse(final.status === 'cancelled' ? final.result : null);
       expect(partial.imported).toBeGreaterThanOrEqual(5);
       expect(partial.files).toBeLessThan(60);
       // What was read before the cancel stays imported and browsable.
-      const studies = await cancelService.handlers.listStudies({}, cancelCtx);
+      const studies = await cancelService.listStudies();
       expect(studies.flatMap((s) => s.series).reduce((n, s) => n + s.imageCount, 0)).toBe(partial.imported);
     } finally {
       await cancelService.close();
@@ -196,10 +196,10 @@ describe('DICOM worker watchdog and persistence', () => {
   it('keeps the study list across a restart (index under the data folder)', async () => {
     const again = createDicomService({ jobs, dataDir: scratch });
     try {
-      const before = await service.handlers.listStudies({}, ctx);
-      const after = await again.handlers.listStudies({}, ctx);
+      const before = await service.listStudies();
+      const after = await again.listStudies();
       expect(after).toEqual(before);
-      const f = await again.handlers.getFrame({ seriesUid: expected.mr_axial!.seriesUid, index: 3 }, ctx);
+      const f = await again.getFrame(expected.mr_axial!.seriesUid, 3);
       let sum = 0;
       for (const v of f.pixels) sum += v;
       expect(sum).toBe(expected.mr_axial!.sliceSums[3]);
@@ -214,13 +214,13 @@ describe('parallel import', () => {
     const jobs3 = new JobManager();
     const parallel = createDicomService({ jobs: jobs3, dataDir: null, scanWorkers: 3 });
     try {
-      const started = await parallel.handlers.import({ paths: [path.join(GENERATED, 'mr_axial'), path.join(PYDICOM_FILES, 'dicomdirtests/DICOMDIR')] }, ctx);
+      const started = await parallel.import([path.join(GENERATED, 'mr_axial'), path.join(PYDICOM_FILES, 'dicomdirtests/DICOMDIR')], ctx.sink);
       const final = await jobs3.wait(started.jobId);
       expect(final.status).toBe('done');
       const r = importReportSchema.parse(final.status === 'done' ? final.result : null);
       expect(r.imported).toBe(40 + report.entries.filter((e) => e.path.includes('dicomdirtests/') && e.status === 'ok').length);
-      const d = await parallel.handlers.getSeries({ seriesUid: expected.mr_axial!.seriesUid }, ctx);
-      expect(d).toEqual(await service.handlers.getSeries({ seriesUid: expected.mr_axial!.seriesUid }, ctx));
+      const d = await parallel.getSeries(expected.mr_axial!.seriesUid);
+      expect(d).toEqual(await service.getSeries(expected.mr_axial!.seriesUid));
     } finally {
       await parallel.close();
     }

@@ -15,9 +15,9 @@ const ctx: CallContext = {
 const file = process.argv[2]!;
 const jobs = new JobManager();
 const service = createDicomService({ jobs, dataDir: null });
-const started = await service.handlers.import({ paths: [file] }, ctx);
+const started = await service.import([file], ctx.sink);
 const final = await jobs.wait(started.jobId);
-const probe = await service.handlers.probe({ paths: [file] }, ctx);
+const probe = await service.probe([file]);
 await service.close();
 process.stdout.write(
   JSON.stringify({

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main';
-import { buildRandomPack, writeTestPng, type BuiltPack } from './pack-fixture';
+import { cachedTinyPack, writeTestPng, type BuiltPack } from './pack-fixture';
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -18,7 +18,7 @@ describe('CLI: pack verify, ask, generate', () => {
   let png: string;
   const prevDataDir = process.env.HEALTHGPT_DATA_DIR;
   beforeAll(() => {
-    pack = buildRandomPack('tiny', 4);
+    pack = cachedTinyPack();
     png = path.join(pack.root, 'in.png');
     writeTestPng(png, 50, 36, 2);
     process.env.HEALTHGPT_DATA_DIR = mkdtempSync(path.join(tmpdir(), 'hgpt-cli-data-'));
@@ -50,10 +50,13 @@ describe('CLI: pack verify, ask, generate', () => {
     }
   });
 
-  it('ask --json returns the answer with the pack, provider and timings', async () => {
+  it('ask --json returns the answer with the pack, provider and timings, and the run it recorded', async () => {
     const r = await cli(['ask', '--pack', pack.dir, '--image', png, '--question', 'Is there a lesion?', '--max-tokens', '5', '--json']);
     expect(r.code).toBe(0);
-    const v = JSON.parse(r.out) as { ok: boolean; tokens: number[]; provider: string; pack: { demonstration: boolean }; text: string };
+    const v = JSON.parse(r.out) as { ok: boolean; tokens: number[]; provider: string; pack: { demonstration: boolean }; text: string; runId: string };
+    expect(v.runId).toMatch(/^run-/);
+    const listed = await cli(['history', 'list', '--json']);
+    expect(listed.out).toContain('in.png');
     expect(v.ok).toBe(true);
     expect(v.tokens.length).toBeGreaterThan(0);
     expect(v.tokens.length).toBeLessThanOrEqual(5);

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
+import { inject } from 'vitest';
 
 export const PYTHON = '/usr/bin/python3';
 export const MODEL_DIR = path.resolve(__dirname, '../../../model');
@@ -24,6 +25,16 @@ export function buildRandomPack(preset: 'tiny' | 'medium' | 'phi3-width' = 'tiny
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return { root, dir, reference, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/**
+ * A private copy of the run's tiny random pack (test/support/random-pack-setup.ts built it once): the
+ * test may change or delete its copy; a copy costs milliseconds where a build costs a Python start.
+ */
+export function cachedTinyPack(): BuiltPack {
+  const root = mkdtempSync(path.join(tmpdir(), 'hgpt-tiny-copy-'));
+  cpSync(inject('tinyPackRoot'), root, { recursive: true });
+  return { root, dir: path.join(root, 'pack'), reference: path.join(root, 'reference.pt'), cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 /** Runs the PyTorch reference CLI on a request and returns its JSON answer. */

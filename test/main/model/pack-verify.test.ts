@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeys, signPackManifest, verifyPack } from '../../../src-main/model/pack-verify';
 import { loadPack } from '../../../src-main/model/runtime';
-import { buildRandomPack, type BuiltPack } from './pack-fixture';
+import { cachedTinyPack, type BuiltPack } from './pack-fixture';
 
 describe('model pack verification', () => {
   let built: BuiltPack;
@@ -23,7 +23,7 @@ describe('model pack verification', () => {
   };
 
   beforeAll(() => {
-    built = buildRandomPack('tiny', 1);
+    built = cachedTinyPack();
     work = mkdtempSync(path.join(tmpdir(), 'hgpt-verify-'));
   });
   afterAll(() => {

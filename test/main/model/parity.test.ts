@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clipPreprocess } from '../../../src-main/model/image-ops';
 import { readPngImage } from '../../../src-main/model/model-image';
 import { loadPack, type ModelRuntime } from '../../../src-main/model/runtime';
-import { buildRandomPack, maxAbsDiff, runReference, writeTestPng, type BuiltPack } from './pack-fixture';
+import { cachedTinyPack, maxAbsDiff, runReference, writeTestPng, type BuiltPack } from './pack-fixture';
 
 interface RefAnswer {
   promptIds: number[];
@@ -22,7 +22,7 @@ describe('model runtime parity with the PyTorch reference', () => {
   let tall: string;
 
   beforeAll(async () => {
-    pack = buildRandomPack('tiny', 7);
+    pack = cachedTinyPack();
     wide = path.join(pack.root, 'wide.png');
     tall = path.join(pack.root, 'tall.png');
     writeTestPng(wide, 61, 40, 3, false);

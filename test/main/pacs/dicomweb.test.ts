@@ -94,9 +94,9 @@ describe('PACS over DICOMweb (real Orthanc on loopback)', () => {
     harness.pacs.hooks.afterStored = async (count) => {
       if (count !== 1) return;
       // The retrieve waits here, after its first instance: the viewer must already be able to open it.
-      for (let i = 0; i < 200 && !harness.dicom.index.has(originalSeries); i += 1) await new Promise((r) => setTimeout(r, 50));
-      const detail = harness.dicom.index.detail(originalSeries);
-      const frame = await harness.dicom.handlers.getFrame({ seriesUid: originalSeries, index: 0 }, ctx);
+      for (let i = 0; i < 200 && harness.dicom.findSeries(originalSeries) === null; i += 1) await new Promise((r) => setTimeout(r, 50));
+      const detail = harness.dicom.findSeries(originalSeries);
+      const frame = await harness.dicom.getFrame(originalSeries, 0);
       firstImage.push({ images: detail?.imageCount ?? 0, width: frame.columns });
     };
     const report = await retrieve(harness, originalSeries).finally(() => (harness.pacs.hooks = {}));
@@ -106,7 +106,7 @@ describe('PACS over DICOMweb (real Orthanc on loopback)', () => {
     expect(entry).toMatchObject({ seriesUid: originalSeries, state: 'complete', expected: 40, stored: 40, fetched: 40, rejected: 0 });
     expect(digests(dcmFiles(entry.folder))).toEqual(digests(fixture.original));
     expect(JSON.parse(readFileSync(path.join(entry.folder, MARKER_FILE), 'utf8'))).toMatchObject({ state: 'complete', expected: 40, stored: 40 });
-    const detail = harness.dicom.index.detail(originalSeries);
+    const detail = harness.dicom.findSeries(originalSeries);
     expect(detail?.imageCount).toBe(40);
     expect(detail?.sortedBy).toBe('image-position');
     const again = await retrieve(harness, originalSeries);
@@ -115,7 +115,7 @@ describe('PACS over DICOMweb (real Orthanc on loopback)', () => {
   });
 
   it('send a generated series over STOW-RS, then read it back from Orthanc byte-identical', async () => {
-    const started = await harness.dicom.handlers.import({ paths: fixture.generated }, ctx);
+    const started = harness.dicom.import(fixture.generated, ctx.sink);
     expect((await harness.jobs.wait(started.jobId)).status).toBe('done');
     const checked = checkInstance(readFileSync(fixture.generated[0]!));
     if ('refused' in checked) throw new Error(checked.refused);
@@ -211,7 +211,7 @@ describe('Orthanc stopped mid-retrieve', () => {
       expect(resumed.series[0]).toMatchObject({ state: 'complete', expected: 60, stored: 60, fetched: 60 - entry.stored });
       expect(digests(dcmFiles(entry.folder))).toEqual(digests(study.bench));
       for (const [f, mtime] of before) expect(statSync(f).mtimeMs).toBe(mtime); // not fetched again
-      expect(h.dicom.index.detail(benchSeries)?.imageCount).toBe(60);
+      expect(h.dicom.findSeries(benchSeries)?.imageCount).toBe(60);
     } finally {
       await h.close();
       await server.stop();

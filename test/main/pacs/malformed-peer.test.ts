@@ -80,7 +80,7 @@ describe('a misbehaving DICOMweb peer', () => {
     const stored = dcmFiles(entry.folder);
     expect(stored.map((f) => path.basename(f))).toEqual([`${good.sop}.dcm`]);
     expect(sha256(stored[0]!)).toBe(sha256(good.file));
-    expect(harness.dicom.index.detail(good.series)?.imageCount).toBe(1);
+    expect(harness.dicom.findSeries(good.series)?.imageCount).toBe(1);
   });
 
   it('a peer that goes silent mid-series: the retrieve ends (no hang) with what arrived stored and the series partial', async () => {

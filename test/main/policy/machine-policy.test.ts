@@ -129,8 +129,8 @@ describe('each setting', () => {
 
   it('requirePackSignature reaches the real pack verifier: unsigned refused, signed by a policy key accepted, other key refused', async () => {
     const { verifyPack, signPackManifest } = await import('../../../src-main/model/pack-verify');
-    const { buildRandomPack } = await import('../model/pack-fixture');
-    const pack = buildRandomPack('tiny', 3);
+    const { cachedTinyPack } = await import('../model/pack-fixture');
+    const pack = cachedTinyPack();
     try {
       const state = load({ requirePackSignature: true, trustedKeys: [{ keyId: 'vendor-2026', publicKey: pem }] });
       const unsigned = await verifyPack(pack.dir, state.packVerifyOptions());

@@ -7,7 +7,7 @@ import type { JobFinal } from '../../../src-shared/contracts/jobs';
 import type { CallContext } from '../../../src-main/ipc/registry';
 import { createServices, type Services } from '../../../src-main/services';
 import { ensureGeneratedSeries } from '../dicom/fixtures';
-import { buildRandomPack, type BuiltPack } from '../model/pack-fixture';
+import { cachedTinyPack, type BuiltPack } from '../model/pack-fixture';
 
 /**
  * The data folder holds patient data (the history database, imported names and IDs in dicom/index.json,
@@ -47,7 +47,7 @@ describe('permissions in the data folder (POSIX)', () => {
 
   beforeAll(() => {
     ensureGeneratedSeries();
-    pack = buildRandomPack('tiny', 5);
+    pack = cachedTinyPack();
     work = mkdtempSync(path.join(os.tmpdir(), 'hgpt-perm-'));
     resources = path.join(work, 'resources');
     mkdirSync(path.join(resources, 'packs'), { recursive: true });

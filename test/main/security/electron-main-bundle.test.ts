@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allOperationChannels } from '../../../src-shared/contracts';
-import { contentSecurityPolicy } from '../../../src-main/app/content-security-policy';
+import { contentSecurityPolicy } from '../../../src-main/shell/content-security-policy';
 import { ensureRendererBuilt } from '../../support/browser-session';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');

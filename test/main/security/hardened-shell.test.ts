@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allEventChannels, allOperationChannels, contracts } from '../../../src-shared/contracts';
-import { contentSecurityPolicy } from '../../../src-main/app/content-security-policy';
+import { contentSecurityPolicy } from '../../../src-main/shell/content-security-policy';
 import { APP_ENTRY_URL, appResponseHeaders, isAppUrl, resolveAppRequest, serveAppRequest } from '../../../src-main/electron/app-protocol';
 import { channelTable } from '../../../src-main/electron/channel-table';
 import { wireIpc, type IpcMainLike } from '../../../src-main/electron/ipc-wiring';

@@ -139,7 +139,7 @@ describe('channels that write take no path from the window', () => {
   it('every request schema of every channel: no field names a place to write (the read-only ones are listed and justified)', () => {
     // Paths a window may name, each only read: files to import or probe, a pack to verify or load (its
     // signature is checked), an image for a question, and the store files, confined to the data folder above.
-    const readOnly = new Set(['dicom:import.paths', 'dicom:probe.paths', 'model:verify-pack.path', 'model:load-pack.path', 'history:open-store.path', 'history:restore-from-backup.backupPath', 'model:start-ask.image.path', 'model:start-generate.image.path']);
+    const readOnly = new Set(['dicom:import.paths', 'dicom:probe.paths', 'model:verify-pack.path', 'model:load-pack.path', 'history:open-store.path', 'history:restore-from-backup.backupPath']);
     const found: string[] = [];
     /** Every field name in a schema, nested ones as a.b, through objects, unions, optionals, defaults, arrays and pipes. */
     const walk = (schema: unknown, where: string): void => {

@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HistoryService } from '../../../src-main/store/history-service';
 import { PROTECTIVE_TRIGGERS } from '../../../src-main/store/protective-triggers';
-import { REPO_ROOT, tempDir } from './helpers/store-helpers';
+import { tempDir } from './helpers/store-helpers';
+import { runHealthgptInProcess } from '../../support/cli-runner';
 
 /**
  * The audit log is tamper-evident without relying on its triggers: each row's hash covers the previous
@@ -74,13 +74,8 @@ describe('audit log hash chain', () => {
       await h.close();
     }
     // The command line says the same and fails.
-    const cli = spawnSync('npm', ['run', '-s', 'healthgpt', '--', 'history', 'check', '--no-artifacts'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, HEALTHGPT_DATA_DIR: dataDir },
-      timeout: 60_000,
-    });
-    expect(cli.status, cli.stderr).toBe(1);
+    const cli = await runHealthgptInProcess(['history', 'check', '--no-artifacts'], dataDir);
+    expect(cli.code, cli.stderr).toBe(1);
     expect(cli.stdout).toMatch(/PROBLEMS FOUND/);
     expect(cli.stdout).toMatch(/audit log: BROKEN at entry 3: audit entry 3 was changed after it was written/);
   }, 60_000);

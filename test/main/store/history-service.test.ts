@@ -13,7 +13,8 @@ import { createServices, type Services } from '../../../src-main/services';
 import { closeDatabase, openHistoryDatabase } from '../../../src-main/store/database';
 import { HistoryService } from '../../../src-main/store/history-service';
 import { LATEST_SCHEMA_VERSION } from '../../../src-main/store/migrations';
-import { REPO_ROOT, tempDir } from './helpers/store-helpers';
+import { tempDir } from './helpers/store-helpers';
+import { runHealthgptInProcess } from '../../support/cli-runner';
 
 const osUser = os.userInfo().username;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -328,21 +329,20 @@ describe('history through the registry, the job manager and the CLI', () => {
     expect(failedFinal).toMatchObject({ status: 'failed', error: { code: 'NOT_FOUND' } });
   });
 
-  it('answers `healthgpt history list|check|export` from the command line', () => {
-    const cli = (args: string[]) =>
-      spawnSync('npm', ['run', '-s', 'healthgpt', '--', ...args], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, HEALTHGPT_DATA_DIR: tmp.dir }, timeout: 60_000 });
-    const list = cli(['history', 'list', '--json', '--task', 'vqa']);
-    expect(list.status, list.stderr).toBe(0);
+  it('answers `healthgpt history list|check|export` from the command line', async () => {
+    const cli = (args: string[]) => runHealthgptInProcess(args, tmp.dir);
+    const list = await cli(['history', 'list', '--json', '--task', 'vqa']);
+    expect(list.code, list.stderr).toBe(0);
     expect((JSON.parse(list.stdout) as { cases: Array<{ caseId: string }> }).cases.map((c) => c.caseId)).toEqual(['case-7']);
-    const check = cli(['history', 'check', '--json']);
-    expect(check.status, check.stderr).toBe(0);
+    const check = await cli(['history', 'check', '--json']);
+    expect(check.code, check.stderr).toBe(0);
     expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, quickCheck: ['ok'], artifacts: { checked: 3, ok: 3, missing: [], corrupt: [] } });
     const zip = path.join(tmp.dir, 'cli.zip');
-    const exp = cli(['history', 'export', 'case-7', zip, '--json']);
-    expect(exp.status, exp.stderr).toBe(0);
+    const exp = await cli(['history', 'export', 'case-7', zip, '--json']);
+    expect(exp.code, exp.stderr).toBe(0);
     expect(JSON.parse(exp.stdout)).toMatchObject({ path: zip, artifacts: 3, sha256: sha(readFileSync(zip)) });
-    const bad = cli(['history', 'export', 'case-7']);
-    expect(bad.status).toBe(2);
+    const bad = await cli(['history', 'export', 'case-7']);
+    expect(bad.code).toBe(2);
   }, 120_000);
 });
 

@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +6,8 @@ import { directCall } from '../../../src-main/cli/direct-call';
 import { createServices } from '../../../src-main/services';
 import { HistoryService } from '../../../src-main/store/history-service';
 import { LATEST_SCHEMA_VERSION } from '../../../src-main/store/migrations';
-import { fileSha256, REPO_ROOT, tempDir } from './helpers/store-helpers';
+import { fileSha256, tempDir } from './helpers/store-helpers';
+import { runHealthgptInProcess } from '../../support/cli-runner';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -153,13 +153,8 @@ describe('a database the app must not open', () => {
     const raw = new Database(db);
     raw.pragma('user_version = 999');
     raw.close();
-    const r = spawnSync('npm', ['run', '-s', 'healthgpt', '--', 'history', 'check', '--json'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, HEALTHGPT_DATA_DIR: dir },
-      timeout: 60_000,
-    });
-    expect(r.status).toBe(1);
+    const r = await runHealthgptInProcess(['history', 'check', '--json'], dir);
+    expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, store: { state: 'refused', reason: 'newer-schema' } });
   }, 60_000);
 });

@@ -4,14 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureGeneratedSeries, GENERATED } from '../dicom/fixtures';
-import { buildRandomPack, type BuiltPack } from '../model/pack-fixture';
+import { cachedTinyPack, type BuiltPack } from '../model/pack-fixture';
+import { runHealthgptInProcess } from '../../support/cli-runner';
 
 describe('healthgpt generate on a series folder (batch use)', () => {
   let pack: BuiltPack;
   let input: string;
   beforeAll(() => {
     ensureGeneratedSeries();
-    pack = buildRandomPack('tiny', 5);
+    pack = cachedTinyPack();
     input = mkdtempSync(path.join(os.tmpdir(), 'hgpt-cli-series-'));
     mkdirSync(path.join(input, 'series'));
     const source = path.join(GENERATED, 'mr_axial');
@@ -19,15 +20,11 @@ describe('healthgpt generate on a series folder (batch use)', () => {
   }, 300_000);
   afterAll(() => pack?.cleanup());
 
-  it('writes a derived DICOM series with provenance that dciodvfy accepts, and records the run', () => {
+  it('writes a derived DICOM series with provenance that dciodvfy accepts, and records the run', async () => {
     const out = path.join(input, 'out');
     const data = path.join(input, 'data');
-    const r = spawnSync('npm', ['run', '-s', 'healthgpt', '--', 'generate', '--pack', pack.dir, '--task', 'sr', '--in', path.join(input, 'series'), '--out', out, '--json'], {
-      encoding: 'utf8',
-      env: { ...process.env, HEALTHGPT_DATA_DIR: data },
-      timeout: 240_000,
-    });
-    expect(r.status, r.stderr).toBe(0);
+    const r = await runHealthgptInProcess(['generate', '--pack', pack.dir, '--task', 'sr', '--in', path.join(input, 'series'), '--out', out, '--json'], data);
+    expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as { files: number; complete: boolean; runId: string; aiGenerated: boolean; input: { images: number } };
     expect(summary).toMatchObject({ files: 6, complete: true, aiGenerated: true, input: { images: 6 } });
     const files = readdirSync(out).filter((n) => n.endsWith('.dcm'));
@@ -40,18 +37,15 @@ describe('healthgpt generate on a series folder (batch use)', () => {
       expect(dump.stdout).toMatch(/super-resolution by random-tiny/);
       expect(dump.stdout).toMatch(/\[NO\]/);
     }
-    const history = spawnSync('npm', ['run', '-s', 'healthgpt', '--', 'history', 'list', '--json'], { encoding: 'utf8', env: { ...process.env, HEALTHGPT_DATA_DIR: data } });
-    expect(history.status, history.stderr).toBe(0);
+    const history = await runHealthgptInProcess(['history', 'list', '--json'], data);
+    expect(history.code, history.stderr).toBe(0);
     expect(history.stdout).toContain('"sr"');
   });
 
-  it('exits non-zero with a clear message on a folder without images', () => {
+  it('exits non-zero with a clear message on a folder without images', async () => {
     const empty = mkdtempSync(path.join(os.tmpdir(), 'hgpt-cli-empty-'));
-    const r = spawnSync('npm', ['run', '-s', 'healthgpt', '--', 'generate', '--pack', pack.dir, '--task', 'sr', '--in', empty, '--out', path.join(empty, 'out'), '--json'], {
-      encoding: 'utf8',
-      env: { ...process.env, HEALTHGPT_DATA_DIR: path.join(empty, 'data') },
-    });
-    expect(r.status).not.toBe(0);
+    const r = await runHealthgptInProcess(['generate', '--pack', pack.dir, '--task', 'sr', '--in', empty, '--out', path.join(empty, 'out'), '--json'], path.join(empty, 'data'));
+    expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/no image series found/);
   });
 });

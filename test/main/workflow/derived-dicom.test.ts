@@ -4,7 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import dcmjs from 'dcmjs';
 import { describe, expect, it } from 'vitest';
-import { readSourceAttributes, writeDerivedSeries, type ModelProvenance } from '../../../src-main/workflow/derived-dicom';
+import { DerivedSeriesWriter, readSourceAttributes, type DerivedSeriesRequest, type DerivedSlice, type ModelProvenance } from '../../../src-main/workflow/derived-dicom';
+
+/** A whole series at once, through the writer the workflow uses slice by slice. */
+function writeDerivedSeries(request: DerivedSeriesRequest & { slices: DerivedSlice[] }, outDir: string) {
+  const writer = new DerivedSeriesWriter(request, outDir);
+  request.slices.forEach((slice, index) => writer.writeSlice(slice, index));
+  return { seriesInstanceUid: writer.seriesInstanceUid, files: writer.files, sopInstanceUids: writer.sopInstanceUids };
+}
 
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 const provenance: ModelProvenance = { packName: 'HealthGPT-nano', packVersion: '0.1.0', packSha256: 'c0ffee'.repeat(10) + 'abcd', demonstration: true, appName: 'HealthGPT Workstation', appVersion: '0.1.0' };

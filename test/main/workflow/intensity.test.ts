@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { outputToStored, resolveWindow, toModalityUnits, windowTo8bit } from '../../../src-main/workflow/intensity';
+import { resolveWindow, toModalityUnits, windowTo8bit } from '../../../src-main/model/model-input';
+import { outputToStored } from '../../../src-main/workflow/intensity';
 
 describe('intensity mapping between DICOM and the model', () => {
   it('applies the modality LUT and a fixed window to 8 bits, clipping outside it', () => {

@@ -7,7 +7,7 @@ import type { JobFinal } from '../../../src-shared/contracts/jobs';
 import type { CallContext } from '../../../src-main/ipc/registry';
 import { createServices, type Services } from '../../../src-main/services';
 import { ensureGeneratedSeries } from '../dicom/fixtures';
-import { buildRandomPack, type BuiltPack } from '../model/pack-fixture';
+import { cachedTinyPack, type BuiltPack } from '../model/pack-fixture';
 import { DEMONSTRATION_REPORT_WARNING } from '../../../src-shared/question-types';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
@@ -41,7 +41,7 @@ describe('reading workflow in main: ask, generate, history, export (tiny random 
 
   beforeAll(async () => {
     ensureGeneratedSeries();
-    pack = buildRandomPack('tiny', 3);
+    pack = cachedTinyPack();
     resources = mkdtempSync(path.join(os.tmpdir(), 'hgpt-wf-res-'));
     mkdirSync(path.join(resources, 'packs'));
     cpSync(pack.dir, path.join(resources, 'packs', 'tiny'), { recursive: true });
@@ -132,9 +132,12 @@ describe('reading workflow in main: ask, generate, history, export (tiny random 
     expect(exported.files).toBe(3);
     expect(path.basename(exported.folder)).toMatch(/^AI-sr-[0-9a-f]{8}-\d{8}-\d{6}$/);
     // The shell user's own folder (the CLI's --out) may already exist; no file in it is ever replaced.
-    const again = services.workflow.exportSeries(out.generatedSeriesUid, path.join(services.exports.folder, 'cli-out'));
+    const again = await services.workflow.exportSeries(out.generatedSeriesUid, path.join(services.exports.folder, 'cli-out'));
     expect(again.files).toBe(3);
-    expect(() => services.workflow.exportSeries(out.generatedSeriesUid, again.folder)).toThrow(/already exists and is never replaced/);
+    // Exported from the slices stored in the history: the bytes the run wrote.
+    for (const name of readdirSync(out.outputFolder)) expect(readFileSync(path.join(again.folder, name)).equals(readFileSync(path.join(out.outputFolder, name)))).toBe(true);
+    await expect(services.workflow.exportSeries(out.generatedSeriesUid, again.folder)).rejects.toThrow(/already exists and is never replaced/);
+    await expect(services.workflow.exportSeries('2.25.1', path.join(services.exports.folder, 'none'))).rejects.toThrow(/No generated series 2\.25\.1/);
   });
 
   it('a cancelled series keeps what is done, marked incomplete, and the run is recorded as cancelled', async () => {

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import type { appContract, AppInfo } from '../../src-shared/contracts/app';
 import type { DomainHandlers } from '../ipc/registry';
-import { discoverPacks } from './pack-discovery';
-import { availableExecutionProviders, preferredExecutionProvider } from './execution-providers';
+import { discoverPacks } from '../model/pack-discovery';
+import { availableExecutionProviders, preferredExecutionProvider } from '../model/execution-providers';
 import { APP_NAME, appVersion, packRoots } from './app-info';
 
 export interface AppHandlerDeps {
