@@ -107,7 +107,7 @@ describe('reading workflow: ask, generate, review, export', () => {
     const leftIndex = Number(await attr('pane-original', 'data-index'));
     await page.getByTestId('generate-button').click();
     const outcome = page.getByTestId('generate-outcome');
-    await expect.poll(async () => outcome.getAttribute('data-complete'), { timeout: 120_000 }).toBe('true');
+    await expect.poll(async () => outcome.getAttribute('data-complete'), { timeout: 240_000 }).toBe('true');
     const uid = (await outcome.getAttribute('data-series')) ?? '';
     expect(uid).not.toBe('');
     expect(await outcome.getAttribute('data-written')).toBe('1');
@@ -127,12 +127,12 @@ describe('reading workflow: ask, generate, review, export', () => {
     expect(await page.getByTestId('ai-banner').isVisible()).toBe(true);
     expect(await page.getByTestId('overlay-tr-generated').textContent()).toMatch(/AI/);
     await screenshot(page, 'workflow-05-sr-slice');
-  });
+  }, 600_000); // the nano generates SR in overlapping 32-px tiles: tens of seconds a slice on 2 CPU cores
 
   it('generates SR on a slice range with per-slice progress; the right pane follows the left', async () => {
     await page.getByTestId('scope-range').check();
-    await page.getByTestId('range-from').fill('19');
-    await page.getByTestId('range-to').fill('23');
+    await page.getByTestId('range-from').fill('20');
+    await page.getByTestId('range-to').fill('22');
     await page.evaluate(() => {
       const w = window as unknown as { __progress: string[] };
       w.__progress = [];
@@ -143,27 +143,27 @@ describe('reading workflow: ask, generate, review, export', () => {
     });
     await page.getByTestId('generate-button').click();
     await page.getByTestId('generate-progress').waitFor({ timeout: 30_000 });
-    expect(await attr('generate-progress', 'data-total')).toBe('5');
+    expect(await attr('generate-progress', 'data-total')).toBe('3');
     const outcome = page.getByTestId('generate-outcome');
-    await expect.poll(async () => (await outcome.count()) > 0 && (await outcome.getAttribute('data-written')) === '5' && (await outcome.getAttribute('data-complete')), { timeout: 180_000 }).toBe('true');
+    await expect.poll(async () => (await outcome.count()) > 0 && (await outcome.getAttribute('data-written')) === '3' && (await outcome.getAttribute('data-complete')), { timeout: 540_000 }).toBe('true');
     const seen = await page.evaluate(() => (window as unknown as { __progress: string[] }).__progress);
     const written = [...new Set(seen.map((s) => Number(s.split('/')[1])))];
     const done = [...new Set(seen.map((s) => Number(s.split('/')[0])))];
-    expect(written.filter((w) => w > 0 && w < 5).length).toBeGreaterThanOrEqual(1);
+    expect(written.filter((w) => w > 0 && w < 3).length).toBeGreaterThanOrEqual(1);
     expect(done.length).toBeGreaterThanOrEqual(3);
     srRun = (await outcome.getAttribute('data-run-id')) ?? '';
     srSeries = (await outcome.getAttribute('data-series')) ?? '';
-    await expect.poll(async () => (await attr('pane-generated', 'data-series')) === srSeries && (await attr('pane-generated', 'data-count')), { timeout: 30_000 }).toBe('5');
-    // Linked: the right pane shows the generated slice at the left pane's location (slice 21 = 3rd of 19..23)…
+    await expect.poll(async () => (await attr('pane-generated', 'data-series')) === srSeries && (await attr('pane-generated', 'data-count')), { timeout: 30_000 }).toBe('3');
+    // Linked: the right pane shows the generated slice at the left pane's location (slice 21 = 2nd of 20..22)…
     expect(await attr('pane-original', 'data-index')).toBe('20');
-    await expect.poll(async () => attr('pane-generated', 'data-rendered-index'), { timeout: 15_000 }).toBe('2');
+    await expect.poll(async () => attr('pane-generated', 'data-rendered-index'), { timeout: 15_000 }).toBe('1');
     // …and scrolling the left pane moves the right pane with it.
     await page.getByTestId('viewport-original').focus();
     await page.keyboard.press('ArrowDown');
     await expect.poll(async () => attr('pane-original', 'data-index')).toBe('21');
-    await expect.poll(async () => attr('pane-generated', 'data-rendered-index'), { timeout: 15_000 }).toBe('3');
+    await expect.poll(async () => attr('pane-generated', 'data-rendered-index'), { timeout: 15_000 }).toBe('2');
     await screenshot(page, 'workflow-06-sr-range');
-  });
+  }, 600_000); // the nano generates SR in overlapping 32-px tiles: tens of seconds a slice on 2 CPU cores
 
   it('reviews the run and exports the series (dciodvfy: no errors), the report and a PNG of the view', async () => {
     const follow = page.getByTestId('run-follow-up');
@@ -183,7 +183,7 @@ describe('reading workflow: ask, generate, review, export', () => {
     const seriesDir = readdirSync(exportDir).find((n) => n.startsWith('AI-sr-'));
     expect(seriesDir).toBeDefined();
     const files = readdirSync(path.join(exportDir, seriesDir!)).filter((f) => f.endsWith('.dcm'));
-    expect(files).toHaveLength(5);
+    expect(files).toHaveLength(3);
     for (const f of files) {
       const v = dciodvfy(path.join(exportDir, seriesDir!, f));
       expect(v.errors, v.output).toEqual([]);
@@ -231,7 +231,7 @@ describe('reading workflow: ask, generate, review, export', () => {
     await page.getByTestId('generate-task').selectOption('sr');
     await page.getByTestId('scope-series').check();
     await page.getByTestId('generate-button').click();
-    await expect.poll(async () => Number(await attr('generate-progress', 'data-written')), { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => Number(await attr('generate-progress', 'data-written')), { timeout: 240_000 }).toBeGreaterThanOrEqual(1);
     expect(Number(await attr('generate-eta', 'data-seconds'))).toBeGreaterThan(0);
     await page.getByTestId('generate-cancel').click();
     await page.getByTestId('generate-incomplete').waitFor({ timeout: 60_000 });
@@ -245,7 +245,7 @@ describe('reading workflow: ask, generate, review, export', () => {
     expect((await detailOf(partial)).seriesDescription).toMatch(/INCOMPLETE/);
     await expect.poll(() => session.mode.services.jobs.running()).toBe(0);
     await screenshot(page, 'workflow-10-cancelled-series');
-  });
+  }, 600_000); // the nano generates SR in overlapping 32-px tiles: tens of seconds a slice on 2 CPU cores
 
   it('after a restart on the same data folder, the review is in the History panel', async () => {
     await session.close();
