@@ -32,3 +32,19 @@ export function untrainedQuestionNote(question: string, types: readonly Question
 /** Put inside the text of every report drafted by a demonstration model, so the warning travels with the text. */
 export const DEMONSTRATION_REPORT_WARNING =
   'DEMONSTRATION MODEL, NOT FOR CLINICAL USE: drafted by a small demonstration model trained on a few public images; its findings may be invented.';
+
+/**
+ * What a comprehension answer carries beside the model's own words, the same in the window and the CLI:
+ * a demonstration pack's report starts with the warning (inside the text, so it travels when copied or
+ * exported), and a question outside the trained types gets the note.
+ */
+export function answerFraming(
+  pack: { intendedUse: { demonstration: boolean }; tasks: { vqa?: { questionTypes?: QuestionType[] | undefined } | undefined } },
+  task: 'vqa' | 'report',
+  question: string,
+): { banner: string; note: string | null } {
+  return {
+    banner: task === 'report' && pack.intendedUse.demonstration ? `${DEMONSTRATION_REPORT_WARNING}\n\n` : '',
+    note: task === 'vqa' ? untrainedQuestionNote(question, pack.tasks.vqa?.questionTypes) : null,
+  };
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { DEMONSTRATION_REPORT_WARNING, untrainedQuestionNote } from '../../src-shared/question-types';
+import { answerFraming } from '../../src-shared/question-types';
 import path from 'node:path';
 import type { Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
 import type { GenerationTask, PackManifest, TaskSpec } from '../../src-shared/contracts/model-pack';
@@ -129,9 +129,7 @@ export class WorkflowService {
           runId, caseId: where.caseId, task: request.task, prompt: question, packId: `${rt.manifest.name}@${rt.manifest.version}`, packHash: rt.manifestSha256,
           plugin: spec.plugin, executionProvider: rt.provider, params: { sliceIndex: request.sliceIndex, maxTokens: request.maxTokens, window: window.text, decoding: 'greedy' }, seed: null, startedAt, inputSeriesIds: [where.seriesId],
         });
-        // a demonstration pack's report carries its warning inside the text (it is copied and exported as text)
-        const banner = request.task === 'report' && rt.manifest.intendedUse.demonstration ? `${DEMONSTRATION_REPORT_WARNING}\n\n` : '';
-        const note = request.task === 'vqa' ? untrainedQuestionNote(question, rt.manifest.tasks.vqa?.questionTypes) : null;
+        const { banner, note } = answerFraming(rt.manifest, request.task, question);
         let text = banner;
         let tokens = 0;
         if (banner) progress({ done: 0, total: request.maxTokens, appendText: banner });

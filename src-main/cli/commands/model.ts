@@ -8,6 +8,7 @@ import { grayToPng } from '../../model/model-image';
 import { recordFileRun } from '../../workflow/file-run';
 import { verifyPack } from '../../model/pack-verify';
 import { loadPack } from '../../model/runtime';
+import { answerFraming } from '../../../src-shared/question-types';
 import { printResult, UsageError, type CliCommand, type CliIo } from '../cli-types';
 import { generateSeriesFromFolder } from './generate-series';
 import { parseProvider, resolvePack } from '../pack-args';
@@ -113,16 +114,23 @@ export const askCommand: CliCommand = {
       services.policy.assertTaskAllowed(task.data);
       const { image, dicom } = await readModelInput(values.image, rt.manifest.tasks[task.data], inputOptions);
       const startedAt = Date.now();
-      const r = await rt.ask({ image, question: values.question, task: task.data, maxTokens, onToken: values.json ? undefined : (d) => io.out(d) });
+      // The window's rule for the question actually asked (workflow-service.ts ask): so both answer alike.
+      const prompt = values.question.trim() || rt.manifest.tasks[task.data]?.defaultQuestion || (task.data === 'report' ? 'Write a short report of this image.' : '');
+      // The same warning and note as the window's answers (src-shared/question-types.ts).
+      const { banner, note } = answerFraming(rt.manifest, task.data, prompt);
+      if (!values.json && banner) io.out(banner);
+      const r = await rt.ask({ image, question: prompt, task: task.data, maxTokens, onToken: values.json ? undefined : (d) => io.out(d) });
+      const text = banner + r.text;
       const recorded = await recordFileRun(services.history, rt, {
-        file: values.image, dicom, task: task.data, prompt: values.question.trim() || rt.manifest.tasks[task.data]?.defaultQuestion || '', params: { maxTokens, window: image.window, decoding: 'greedy', ...inputOptions }, startedAt,
+        file: values.image, dicom, task: task.data, prompt, params: { maxTokens, window: image.window, decoding: 'greedy', ...inputOptions }, startedAt,
         status: r.stopReason === 'cancelled' ? 'cancelled' : 'succeeded', timing: r.timings,
-        outputs: [{ kind: 'text', label: task.data === 'report' ? 'Draft report' : 'Answer', text: r.text, artifacts: [] }],
+        outputs: [{ kind: 'text', label: task.data === 'report' ? 'Draft report' : 'Answer', text, artifacts: [] }],
       });
       if (values.json) {
         const { logits: _l, ...rest } = r;
-        printResult(io, true, { ok: true, ...rest, runId: recorded.runId, caseId: recorded.caseId }, () => '');
+        printResult(io, true, { ok: true, ...rest, text, ...(note ? { note } : {}), runId: recorded.runId, caseId: recorded.caseId }, () => '');
       } else {
+        if (note) io.err(`\nNote: ${note}\n`);
         io.out(`\n\n[${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ' — demonstration model, not for clinical use' : ''}; ${r.provider}; ${r.tokens.length} tokens, ${r.timings.decodeTokensPerSecond.toFixed(1)} tok/s; stop: ${r.stopReason}]\n`);
       }
       return 0;

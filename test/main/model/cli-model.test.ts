@@ -5,6 +5,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src-main/cli/main';
 import { cachedTinyPack, writeTestPng, type BuiltPack } from './pack-fixture';
+import { DEMONSTRATION_REPORT_WARNING } from '../../../src-shared/question-types';
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -62,6 +63,15 @@ describe('CLI: pack verify, ask, generate', () => {
     expect(v.tokens.length).toBeLessThanOrEqual(5);
     expect(v.provider).toBe('cpu');
     expect(v.pack.demonstration).toBe(true);
+  });
+
+  it('ask --task report from a demonstration pack: the warning is inside the text, in --json and printed, as in the window', async () => {
+    const r = await cli(['ask', '--pack', pack.dir, '--image', png, '--task', 'report', '--max-tokens', '4', '--json']);
+    expect(r.code).toBe(0);
+    const v = JSON.parse(r.out) as { text: string; runId: string };
+    expect(v.text.startsWith(DEMONSTRATION_REPORT_WARNING)).toBe(true);
+    const plain = await cli(['ask', '--pack', pack.dir, '--image', png, '--task', 'report', '--max-tokens', '4']);
+    expect(plain.out.startsWith(DEMONSTRATION_REPORT_WARNING)).toBe(true);
   });
 
   it('generate --task sr writes a PNG at 4x the input matrix', async () => {
