@@ -50,13 +50,11 @@ export function frameFromDecoded(seriesUid: string, i: number, image: { frame: n
   };
 }
 
-/** A probe entry for a file that could not be read or decoded. */
-export function failedProbe(file: string, problem: FileProblem, error: string): ProbeEntry {
+/** A probe entry with nothing known yet about the file (every field null, not ok). */
+export function blankProbeEntry(file: string): ProbeEntry {
   return {
     path: file,
     ok: false,
-    problem,
-    error,
     sopClassUid: null,
     modality: null,
     transferSyntax: null,
@@ -69,4 +67,9 @@ export function failedProbe(file: string, problem: FileProblem, error: string): 
     max: null,
     mean: null,
   };
+}
+
+/** A probe entry for a file that could not be read or decoded. */
+export function failedProbe(file: string, problem: FileProblem, error: string): ProbeEntry {
+  return { ...blankProbeEntry(file), problem, error };
 }

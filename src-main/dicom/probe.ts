@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { ProbeEntry } from '../../src-shared/contracts/dicom';
 import { CodecNotLoadedError, loadCodecs } from './codecs';
+import { blankProbeEntry } from './dicom-frame';
 import { DicomFileError, parseDicomBytes } from './parse';
 import { decodeFrame, modalityValue } from './pixels';
 
@@ -15,21 +16,7 @@ export interface ProbeDetail extends ProbeEntry {
 }
 
 function emptyEntry(path: string): ProbeDetail {
-  return {
-    path,
-    ok: false,
-    sopClassUid: null,
-    modality: null,
-    transferSyntax: null,
-    rows: null,
-    columns: null,
-    frames: null,
-    pixelSpacing: null,
-    photometric: null,
-    min: null,
-    max: null,
-    mean: null,
-  };
+  return blankProbeEntry(path);
 }
 
 export function problemOf(e: unknown): { problem: NonNullable<ProbeEntry['problem']>; error: string } {
