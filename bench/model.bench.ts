@@ -19,7 +19,6 @@ import type { BenchRow } from './bench-types';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const MODEL_DIR = path.join(root, 'model');
 const PY = '/usr/bin/python3';
 
 interface NodeSide {
@@ -89,8 +88,8 @@ function benchPack(label: string, preset: string, layers: number | null, promptT
     const ref = path.join(tmp, 'reference.pt');
     const png = path.join(tmp, 'in.png');
     writePng(png, 96, 80);
-    execFileSync(PY, ['-m', 'healthgpt.export', '--out', dir, '--preset', preset, '--reference', ref, ...(layers ? ['--layers', String(layers)] : [])], {
-      cwd: MODEL_DIR,
+    execFileSync(PY, ['-m', 'model.healthgpt.export', '--out', dir, '--preset', preset, '--reference', ref, ...(layers ? ['--layers', String(layers)] : [])], {
+      cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as PackManifest;
@@ -102,8 +101,8 @@ function benchPack(label: string, preset: string, layers: number | null, promptT
     });
     const js = JSON.parse(nodeOut.trim().split('\n').at(-1)!) as NodeSide;
     const bwAfter = copyBandwidthGBs();
-    const pyOut = execFileSync(PY, ['-m', 'healthgpt.reference', '--pack', dir, '--weights', ref], {
-      cwd: MODEL_DIR,
+    const pyOut = execFileSync(PY, ['-m', 'model.healthgpt.reference', '--pack', dir, '--weights', ref], {
+      cwd: root,
       input: JSON.stringify({ mode: 'bench', image: png, promptTokens, decodeTokens, threads: torchThreads }),
       // same footing as our runtime (whose ORT thread pools do not spin): OpenMP threads wait passively
       env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },

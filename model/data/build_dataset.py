@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Build VL-Health-mini deterministically from medical images shipped by Debian packages.
 
-    /usr/bin/python3 model/data/build_dataset.py [--out model/work/vl-health-mini] [--seed 7] [--small]
+    /usr/bin/python3 -m model.data.build_dataset [--out model/work/vl-health-mini] [--seed 7] [--small]
 
 What it writes (all under --out, git-ignored):
   manifest.json          sources (path, sha256, size, package, licence from /usr/share/doc/<pkg>/copyright),
@@ -27,7 +27,6 @@ import json
 import math
 import os
 import re
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -37,8 +36,7 @@ import pydicom
 from scipy import ndimage as ndi
 from skimage.filters import threshold_multiotsu, threshold_otsu
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from comprehension_items import CT_WINDOW, Q, make_items  # noqa: E402
+from model.data.comprehension_items import CT_WINDOW, Q, make_items
 
 SIZE = 128
 LR = 32

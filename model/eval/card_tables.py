@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Markdown tables for the model card from the training run's metrics.json and `healthgpt eval --json` outputs.
 
-    /usr/bin/python3 model/eval/card_tables.py --metrics model/work/run/metrics.json --node-dir model/work/eval
+    /usr/bin/python3 -m model.eval.card_tables --metrics model/work/run/metrics.json --node-dir model/work/eval
 (--node-dir holds sr.json, ct2mri.json, mri2ct.json, vqa.json written by `healthgpt eval ... --json`)
 """
 import argparse

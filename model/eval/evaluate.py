@@ -1,7 +1,7 @@
 """PyTorch-side evaluation of a trained HealthGPT-nano (reference model) on VL-Health-mini.
 
 Used by model/train/train.py (held-out tables, ablation) and runnable alone:
-    /usr/bin/python3 model/eval/evaluate.py --ckpt model/work/run/final.pt [--data model/work/vl-health-mini]
+    /usr/bin/python3 -m model.eval.evaluate --ckpt model/work/run/final.pt [--data model/work/vl-health-mini]
 """
 from __future__ import annotations
 
@@ -9,18 +9,15 @@ import argparse
 import collections
 import json
 import os
-import sys
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "train"))
 
-from eval.metrics import psnr, ssim, hist_match_to, quantile_reference  # noqa: E402
-from data import Encoder, Split, clip_pixels, normalise_answer, task_io  # noqa: E402
+from model.eval.metrics import psnr, ssim, hist_match_to, quantile_reference
+from model.train.data import Encoder, Split, clip_pixels, normalise_answer, task_io
 
 
 @torch.no_grad()
@@ -192,9 +189,9 @@ def main():
     ap.add_argument("--limit", type=int, default=None)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    from healthgpt.export import load_reference
-    from healthgpt.tokenizer import Tokenizer
-    from data import load_split
+    from model.healthgpt.export import load_reference
+    from model.healthgpt.tokenizer import Tokenizer
+    from model.train.data import load_split
     model, vq = load_reference(a.ckpt)
     tok = Tokenizer(os.path.join(os.path.dirname(a.ckpt), "tokenizer.json"))
     enc = Encoder(model.config, tok)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write the held-out test split of VL-Health-mini in a form the app (Node) reads for `healthgpt eval`.
 
-    /usr/bin/python3 model/eval/export_test_split.py [--data model/work/vl-health-mini] [--out test/fixtures/vl-health-mini]
+    /usr/bin/python3 -m model.eval.export_test_split [--data model/work/vl-health-mini] [--out test/fixtures/vl-health-mini]
 
 Output:
   index.json     slices (test set, plane, source), questions (image, question, answer, type), the majority
@@ -17,17 +17,14 @@ import gzip
 import hashlib
 import json
 import os
-import sys
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "train"))
 
-from data import load_split  # noqa: E402
-from eval.evaluate import majority_answers  # noqa: E402
-from eval.metrics import quantile_reference  # noqa: E402
+from model.train.data import load_split
+from model.eval.evaluate import majority_answers
+from model.eval.metrics import quantile_reference
 
 
 def main():

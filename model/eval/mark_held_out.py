@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write the held-out verdicts of `healthgpt eval --json` and the trained question types into a pack's manifest.
 
-    /usr/bin/python3 model/eval/mark_held_out.py resources/packs/healthgpt-nano sr.json ct2mri.json mri2ct.json
+    /usr/bin/python3 -m model.eval.mark_held_out resources/packs/healthgpt-nano sr.json ct2mri.json mri2ct.json
 
 For each generation task: tasks.<task>.heldOut = {beatsBaseline, baseline}. A task beats its baselines only if the
 model is above every baseline the eval reports (the equal ones included: bicubic with the model's projection for
@@ -14,10 +14,7 @@ import json
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "data"))
-
-from comprehension_items import Q  # noqa: E402
+from model.data.comprehension_items import Q
 
 
 def verdict(report: dict) -> dict:

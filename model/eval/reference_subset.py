@@ -2,7 +2,7 @@
 """PyTorch-reference results of a trained HealthGPT-nano on a small, fixed subset of the test split, for the
 Node test that runs the SHIPPED pack with the app's runtime (test/main/model/nano-pack.test.ts).
 
-    /usr/bin/python3 model/eval/reference_subset.py --ckpt model/work/run/final.pt \
+    /usr/bin/python3 -m model.eval.reference_subset --ckpt model/work/run/final.pt \
         --pack resources/packs/healthgpt-nano [--limit 6] [--vqa-limit 40]
 
 The subset is picked exactly as `healthgpt eval --limit N` picks it: indices round(i * (n - 1) / (N - 1)).
@@ -15,18 +15,15 @@ import hashlib
 import json
 import math
 import os
-import sys
 
 import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "train"))
 
-from eval.evaluate import batch_generate, consistent_with_input, vq_decode  # noqa: E402
-from eval.metrics import hist_match_to, psnr, ssim  # noqa: E402
-from data import Encoder, clip_pixels, normalise_answer, pil_bicubic  # noqa: E402
+from model.eval.evaluate import batch_generate, consistent_with_input, vq_decode
+from model.eval.metrics import hist_match_to, psnr, ssim
+from model.train.data import Encoder, clip_pixels, normalise_answer, pil_bicubic
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 
@@ -48,8 +45,8 @@ def main():
     ap.add_argument("--vqa-limit", type=int, default=40)
     a = ap.parse_args()
     torch.set_num_threads(2)
-    from healthgpt.export import load_reference
-    from healthgpt.tokenizer import Tokenizer
+    from model.healthgpt.export import load_reference
+    from model.healthgpt.tokenizer import Tokenizer
     model, vq = load_reference(a.ckpt)
     tok = Tokenizer(os.path.join(a.pack, "tokenizer.json"))
     enc = Encoder(model.config, tok)

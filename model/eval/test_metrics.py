@@ -3,14 +3,12 @@
     /usr/bin/python3 -m unittest model/eval/test_metrics.py     (or: cd model && /usr/bin/python3 -m unittest eval.test_metrics)
 """
 import os
-import sys
 import unittest
 
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from eval.metrics import hist_match_to, psnr, quantile_reference, ssim  # noqa: E402
+from model.eval.metrics import hist_match_to, psnr, quantile_reference, ssim
 
 FIXTURE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                        "test", "fixtures", "vl-health-mini")

@@ -4,28 +4,25 @@ tokens the LM generates, against the same decoder given the target's own tokens 
 training image's tokens for every slice, or another test slice's tokens. PyTorch reference, whole test split,
 SR with the block-mean projection as the app applies it. Prints a markdown table for the model card.
 
-    /usr/bin/python3 model/eval/token_sources.py --ckpt model/work/run/final.pt [--data model/work/vl-health-mini]
+    /usr/bin/python3 -m model.eval.token_sources --ckpt model/work/run/final.pt [--data model/work/vl-health-mini]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_DIR = os.path.dirname(HERE)
-sys.path.insert(0, MODEL_DIR)
-sys.path.insert(0, os.path.join(MODEL_DIR, "train"))
 
-from eval.evaluate import batch_generate, consistent_with_input, vq_decode, vq_encode  # noqa: E402
-from eval.metrics import psnr, ssim  # noqa: E402
-from healthgpt.export import load_reference  # noqa: E402
-from healthgpt.tokenizer import Tokenizer  # noqa: E402
-from data import Encoder, load_split, task_io  # noqa: E402
+from model.eval.evaluate import batch_generate, consistent_with_input, vq_decode, vq_encode
+from model.eval.metrics import psnr, ssim
+from model.healthgpt.export import load_reference
+from model.healthgpt.tokenizer import Tokenizer
+from model.train.data import Encoder, load_split, task_io
 
 TASKS = ("sr", "ct2mri", "mri2ct")
 SOURCES = ("LM tokens", "target's own tokens", "one fixed image's tokens", "another slice's tokens")

@@ -1,22 +1,16 @@
 """Shared checks of the model tests."""
 import contextlib
 import io
-import os
-import sys
 import unittest
 from typing import Callable
 
-HERE = os.path.dirname(__file__)
-sys.path.insert(0, os.path.join(HERE, ".."))
-sys.path.insert(0, os.path.join(HERE, "..", "train"))
+import torch
 
-import torch  # noqa: E402
-
-from healthgpt import HealthGPT  # noqa: E402
-from healthgpt.export import randomize  # noqa: E402
-from healthgpt.tokenizer import Tokenizer  # noqa: E402
-from data import Encoder, Split, clip_pixels  # noqa: E402
-import train as T  # noqa: E402
+from model.healthgpt import HealthGPT
+from model.healthgpt.export import randomize
+from model.healthgpt.tokenizer import Tokenizer
+from model.train.data import Encoder, Split, clip_pixels
+from model.train import train as T
 
 
 def check_changes_comprehension_only(case: unittest.TestCase, split: Split, tok_json: dict,

@@ -1,16 +1,10 @@
 """Training data helpers: the skull-stripped SR pairs of the decoder adaptation."""
-import os
-import sys
 import unittest
 
-HERE = os.path.dirname(__file__)
-sys.path.insert(0, os.path.join(HERE, ".."))
-sys.path.insert(0, os.path.join(HERE, "..", "train"))
+import numpy as np
+from scipy import ndimage as ndi
 
-import numpy as np  # noqa: E402
-from scipy import ndimage as ndi  # noqa: E402
-
-from data import Split, area_down, pil_bicubic  # noqa: E402
+from model.train.data import Split, area_down, pil_bicubic
 
 S = 128
 

@@ -1,12 +1,9 @@
 """The SR baseline of the Python evaluation gets the same projection the model's output gets."""
-import os
-import sys
 import unittest
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from eval.evaluate import consistent_with_input, sr_baselines, _table  # noqa: E402
+from model.eval.evaluate import consistent_with_input, sr_baselines, _table
 
 
 def block_dev(img, low):

@@ -1,14 +1,10 @@
 """H-LoRA unit tests: soft-router weights, hard plugin switch, base weights untouched."""
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import torch
 
-import torch  # noqa: E402
-
-from healthgpt import HealthGPT, HealthGPTConfig, HLoRALinear, PluginConfig, VQAutoencoder  # noqa: E402
-from healthgpt.export import _StackedHLoRA, randomize  # noqa: E402
+from model.healthgpt import HealthGPT, HealthGPTConfig, HLoRALinear, PluginConfig, VQAutoencoder
+from model.healthgpt.export import _StackedHLoRA, randomize
 
 
 def _linear(seed=0):

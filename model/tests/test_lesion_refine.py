@@ -1,24 +1,16 @@
 """The lesion refinement (training step 9): its freshly drawn items are consistent (answers, image and lesion map
 agree), and it changes comprehension only."""
-import os
-import sys
 import unittest
 
-HERE = os.path.dirname(__file__)
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, ".."))
-sys.path.insert(0, os.path.join(HERE, "..", "train"))
-sys.path.insert(0, os.path.join(HERE, "..", "data"))
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from healthgpt.tokenizer import Tokenizer, build_tokenizer  # noqa: E402
-from data import Encoder, Split  # noqa: E402
-from comprehension_items import Q, REPORT_Q  # noqa: E402
-from lesion_refine import FreshItems, lesion_refine  # noqa: E402
-from support import check_changes_comprehension_only  # noqa: E402
-import train as T  # noqa: E402
+from model.healthgpt.tokenizer import Tokenizer, build_tokenizer
+from model.train.data import Encoder, Split
+from model.data.comprehension_items import Q, REPORT_Q
+from model.train.lesion_refine import FreshItems, lesion_refine
+from model.tests.support import check_changes_comprehension_only
+from model.train import train as T
 
 S = 128
 

@@ -1,19 +1,12 @@
 """The comprehension refinement stage: it changes comprehension only, and its lesion map marks the lesion."""
-import os
-import sys
 import unittest
 
-HERE = os.path.dirname(__file__)
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, ".."))
-sys.path.insert(0, os.path.join(HERE, "..", "train"))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from healthgpt.tokenizer import build_tokenizer  # noqa: E402
-from data import Split  # noqa: E402
-from support import check_changes_comprehension_only  # noqa: E402
-import train as T  # noqa: E402
+from model.healthgpt.tokenizer import build_tokenizer
+from model.train.data import Split
+from model.tests.support import check_changes_comprehension_only
+from model.train import train as T
 
 S = 128
 

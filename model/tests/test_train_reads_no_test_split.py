@@ -9,15 +9,14 @@ import tempfile
 import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TRAIN = os.path.join(REPO, "model", "train", "train.py")
-BUILD = os.path.join(REPO, "model", "data", "build_dataset.py")
 
 
 class TrainingReadsNoTestSplit(unittest.TestCase):
     def test_smoke_training_with_the_test_split_unreadable(self):
         with tempfile.TemporaryDirectory() as tmp:
             data = os.path.join(tmp, "data")
-            subprocess.run(["/usr/bin/python3", BUILD, "--out", data, "--small"], check=True, capture_output=True)
+            subprocess.run(["/usr/bin/python3", "-m", "model.data.build_dataset", "--out", data, "--small"], check=True,
+                           capture_output=True, cwd=REPO)
             for name in ("test.npz", "test.json"):
                 p = os.path.join(data, name)
                 self.assertTrue(os.path.exists(p), p)
@@ -25,8 +24,8 @@ class TrainingReadsNoTestSplit(unittest.TestCase):
                 os.mkdir(p)  # open() of a folder fails for every user
                 with self.assertRaises(OSError):
                     open(p, "rb")
-            r = subprocess.run(["/usr/bin/python3", TRAIN, "--smoke", "--data", data, "--out", os.path.join(tmp, "run"),
-                                "--pack", os.path.join(tmp, "pack")], capture_output=True, text=True)
+            r = subprocess.run(["/usr/bin/python3", "-m", "model.train.train", "--smoke", "--data", data, "--out", os.path.join(tmp, "run"),
+                                "--pack", os.path.join(tmp, "pack")], capture_output=True, text=True, cwd=REPO)
             self.assertEqual(r.returncode, 0, r.stderr[-3000:])
             m = json.load(open(os.path.join(tmp, "run", "metrics.json")))
             self.assertEqual(m["eval_split"], "val")

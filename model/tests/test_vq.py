@@ -1,14 +1,10 @@
 """Source-guided VQ decoder: starts as the identity of its source, needs the source, uses its tokens."""
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import torch
 
-import torch  # noqa: E402
-
-from healthgpt import VQAutoencoder  # noqa: E402
-from healthgpt.config import CLIP_MEAN, CLIP_STD, VQConfig  # noqa: E402
+from model.healthgpt import VQAutoencoder
+from model.healthgpt.config import CLIP_MEAN, CLIP_STD, VQConfig
 
 
 def _guided(seed=0):

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from healthgpt.config import CLIP_MEAN, CLIP_STD, HealthGPTConfig, START_INDEX, END_INDEX
-from healthgpt.export import TASK_INSTRUCTIONS
-from healthgpt.modeling import IGNORE_INDEX
-from healthgpt.tokenizer import Tokenizer
+from model.healthgpt.config import CLIP_MEAN, CLIP_STD, HealthGPTConfig, START_INDEX, END_INDEX
+from model.healthgpt.export import TASK_INSTRUCTIONS
+from model.healthgpt.modeling import IGNORE_INDEX
+from model.healthgpt.tokenizer import Tokenizer
 
 GEN_TASKS = ("sr", "ct2mri", "mri2ct", "recon")
 

@@ -12,7 +12,7 @@ trains, with the same dense lesion-map loss (a training-only head); generation i
 
 train.py runs it as its step 9 (FULL: the shipped run's two legs). Alone, one more leg on a finished run:
 
-    /usr/bin/python3 model/train/lesion_refine.py --from model/work/run --out model/work/run-lesion \\
+    /usr/bin/python3 -m model.train.lesion_refine --from model/work/run --out model/work/run-lesion \\
         [--device cuda] [--steps N] [--batch B] [--lr LR] [--workers W] [--max-seconds S]
 
 --from is a finished run folder (final.pt, tokenizer.json, metrics.json); --out gets the same three files (the
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Dict, Iterator, List, Optional
 
 import numpy as np
@@ -32,16 +31,13 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_DIR = os.path.dirname(HERE)
-sys.path.insert(0, MODEL_DIR)
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(MODEL_DIR, "data"))
 
-from comprehension_items import make_items  # noqa: E402
-from data import Encoder, Split, clip_pixels, collate, load_split, patch_lesion_labels  # noqa: E402
-from healthgpt import HealthGPT  # noqa: E402
-from healthgpt.export import load_reference, save_reference  # noqa: E402
-from healthgpt.tokenizer import Tokenizer  # noqa: E402
-from loop import answer_and_lesion_map_loss, comprehension_trainables, log, run  # noqa: E402
+from model.data.comprehension_items import make_items
+from model.train.data import Encoder, Split, clip_pixels, collate, load_split, patch_lesion_labels
+from model.healthgpt import HealthGPT
+from model.healthgpt.export import load_reference, save_reference
+from model.healthgpt.tokenizer import Tokenizer
+from model.train.loop import answer_and_lesion_map_loss, comprehension_trainables, log, run
 
 
 class FreshItems(torch.utils.data.IterableDataset):

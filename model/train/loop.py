@@ -8,7 +8,7 @@ from typing import Callable, List, Optional
 import torch
 import torch.nn.functional as F
 
-from healthgpt import HealthGPT
+from model.healthgpt import HealthGPT
 
 
 def log(msg: str, fh=None) -> None:

@@ -3,7 +3,7 @@
 
 The one documented command (CPU, 2 threads, fixed seed; builds the dataset first if missing):
 
-    /usr/bin/python3 model/train/train.py --out model/work/run --pack resources/packs/healthgpt-nano \
+    /usr/bin/python3 -m model.train.train --out model/work/run --pack resources/packs/healthgpt-nano \
         [--device cuda --workers 8]
 
 (the lesion refinement, step 9, is hours on two CPU cores and minutes on a GPU: the shipped pack's ran on a GPU)
@@ -51,19 +51,17 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_DIR = os.path.dirname(HERE)
 REPO = os.path.dirname(MODEL_DIR)
-sys.path.insert(0, MODEL_DIR)
-sys.path.insert(0, HERE)
 
-from healthgpt import HealthGPT, HealthGPTConfig, VQAutoencoder  # noqa: E402
-from healthgpt.config import PluginConfig, VQConfig  # noqa: E402
-from healthgpt.export import DEMO_TEXT, export_pack, save_reference  # noqa: E402
-from healthgpt.modeling import HLoRALinear  # noqa: E402
-from healthgpt.tokenizer import Tokenizer, build_tokenizer, tokenizer_config_json  # noqa: E402
-from data import (GEN_TASKS, Encoder, Split, clip_pixels, collate, corpus, load_split, task_io)  # noqa: E402
-from eval.evaluate import batch_generate, eval_generation, eval_vq, eval_vqa, vq_encode  # noqa: E402
-from eval.metrics import ssim_loss_map  # noqa: E402
-from lesion_refine import lesion_refine  # noqa: E402
-from loop import answer_and_lesion_map_loss, comprehension_trainables, lm_loss, log, run, set_lr, set_trainable  # noqa: E402
+from model.healthgpt import HealthGPT, HealthGPTConfig, VQAutoencoder
+from model.healthgpt.config import PluginConfig, VQConfig
+from model.healthgpt.export import DEMO_TEXT, export_pack, save_reference
+from model.healthgpt.modeling import HLoRALinear
+from model.healthgpt.tokenizer import Tokenizer, build_tokenizer, tokenizer_config_json
+from model.train.data import (GEN_TASKS, Encoder, Split, clip_pixels, collate, corpus, load_split, task_io)
+from model.eval.evaluate import batch_generate, eval_generation, eval_vq, eval_vqa, vq_encode
+from model.eval.metrics import ssim_loss_map
+from model.train.lesion_refine import lesion_refine
+from model.train.loop import answer_and_lesion_map_loss, comprehension_trainables, lm_loss, log, run, set_lr, set_trainable
 
 # ------------------------------------------------------------------------------------------ settings
 FULL = dict(
@@ -441,7 +439,7 @@ def main():
     a.out = a.out or os.path.join(MODEL_DIR, "work", "smoke" if a.smoke else "run")
     torch.set_num_threads(a.threads)
     if a.export_from:
-        from healthgpt.export import load_reference
+        from model.healthgpt.export import load_reference
         model, vq = load_reference(os.path.join(a.export_from, "final.pt"))
         with open(os.path.join(a.export_from, "tokenizer.json")) as f:
             tok_json = json.load(f)
@@ -461,11 +459,11 @@ def main():
     T0 = time.time()
     timings: Dict[str, float] = {}
     if not os.path.exists(os.path.join(a.data, "manifest.json")):
-        cmd = [sys.executable, os.path.join(MODEL_DIR, "data", "build_dataset.py"), "--out", a.data]
+        cmd = [sys.executable, "-m", "model.data.build_dataset", "--out", a.data]
         if a.smoke:
             cmd.append("--small")
         log("building dataset: " + " ".join(cmd), fh)
-        subprocess.run(cmd, check=True)
+        subprocess.run(cmd, check=True, cwd=REPO)
     limit = 24 if a.smoke else None
     train = load_split(a.data, "train", limit)
     # every table training writes, and every choice made from them, uses the validation split; the test split
@@ -474,7 +472,7 @@ def main():
     log(f"data: train {train.n} slices / {len(train.qa())} QA, validation {val.n} slices / {len(val.qa())} QA", fh)
 
     # tokenizer on the dataset's text
-    from healthgpt.config import PHI3_TEMPLATE
+    from model.healthgpt.config import PHI3_TEMPLATE
     tok_json = build_tokenizer(corpus([train], PHI3_TEMPLATE), text_vocab_size=384, num_image_tokens=CODEBOOK)
     with open(os.path.join(a.out, "tokenizer.json"), "w") as f:
         json.dump(tok_json, f)
@@ -650,7 +648,7 @@ def export(model, vq, tok_json, pack_dir: str, data_dir: str, metrics: Dict) -> 
                           "ctWindow": ds["ct_window"], "mriNormalisation": ds["mri_normalisation"],
                           "srInput": "the low-resolution image resized to the model's image size with bicubic (PIL)"},
     }
-    from healthgpt.export import default_tasks
+    from model.healthgpt.export import default_tasks
     tasks = default_tasks(model.config)
     win = {"center": ds["ct_window"]["center"], "width": ds["ct_window"]["width"]}
     lo, hi = win["center"] - win["width"] / 2, win["center"] + win["width"] / 2

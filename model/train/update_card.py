@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Copy docs/model-card.md into a pack and refresh its size and sha256 in the pack's manifest.json.
 
-    /usr/bin/python3 model/train/update_card.py resources/packs/healthgpt-nano
+    /usr/bin/python3 -m model.train.update_card resources/packs/healthgpt-nano
 """
 import hashlib
 import json

@@ -46,7 +46,7 @@ export function workflowPack(): WorkflowPack {
 export function randomPack(): WorkflowPack {
   const root = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-wf-pack-'));
   const dir = path.join(root, 'random-tiny');
-  execFileSync(SYSTEM_PYTHON, ['-m', 'healthgpt.export', '--out', dir, '--preset', 'tiny', '--seed', '3'], { cwd: path.resolve('model'), stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+  execFileSync(SYSTEM_PYTHON, ['-m', 'model.healthgpt.export', '--out', dir, '--preset', 'tiny', '--seed', '3'], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
   return { dir, name: 'random-tiny', nano: false, random: true };
 }
 

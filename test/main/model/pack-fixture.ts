@@ -6,7 +6,8 @@ import { PNG } from 'pngjs';
 import { inject } from 'vitest';
 
 export const PYTHON = '/usr/bin/python3';
-export const MODEL_DIR = path.resolve(__dirname, '../../../model');
+/** The repository root: the Python tooling runs from here as the `model` package. */
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
 
 export interface BuiltPack {
   root: string;
@@ -20,8 +21,8 @@ export function buildRandomPack(preset: 'tiny' | 'medium' | 'phi3-width' = 'tiny
   const root = mkdtempSync(path.join(tmpdir(), `hgpt-${preset}-`));
   const dir = path.join(root, 'pack');
   const reference = path.join(root, 'reference.pt');
-  execFileSync(PYTHON, ['-m', 'healthgpt.export', '--out', dir, '--preset', preset, '--seed', String(seed), '--reference', reference, ...extra], {
-    cwd: MODEL_DIR,
+  execFileSync(PYTHON, ['-m', 'model.healthgpt.export', '--out', dir, '--preset', preset, '--seed', String(seed), '--reference', reference, ...extra], {
+    cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return { root, dir, reference, cleanup: () => rmSync(root, { recursive: true, force: true }) };
@@ -39,8 +40,8 @@ export function cachedTinyPack(): BuiltPack {
 
 /** Runs the PyTorch reference CLI on a request and returns its JSON answer. */
 export function runReference<T>(pack: BuiltPack, request: object): T {
-  const out = execFileSync(PYTHON, ['-m', 'healthgpt.reference', '--pack', pack.dir, '--weights', pack.reference], {
-    cwd: MODEL_DIR,
+  const out = execFileSync(PYTHON, ['-m', 'model.healthgpt.reference', '--pack', pack.dir, '--weights', pack.reference], {
+    cwd: REPO_ROOT,
     input: JSON.stringify(request),
     maxBuffer: 512 * 1024 * 1024,
   });
