@@ -122,6 +122,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     dataDir,
     assertTaskAllowed: (task) => policy.assertTaskAllowed(task),
     assertExportAllowed: () => policy.assertExportAllowed(),
+    assertRejectedExportAllowed: () => policy.assertRejectedExportAllowed(),
     exports,
   });
   // A locked (invalid) policy forbids every node, as it forbids every task.
