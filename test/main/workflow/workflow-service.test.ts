@@ -143,7 +143,7 @@ describe('reading workflow in main: ask, generate, history, export (tiny random 
     expect(exported.files).toBe(3);
     expect(path.basename(exported.folder)).toMatch(/^AI-sr-[0-9a-f]{8}-\d{8}-\d{6}$/);
     // The shell user's own folder (the CLI's --out) may already exist; no file in it is ever replaced.
-    await services.history.recordReview({ runId: out.runId, decision: 'accepted', reviewer: 'test' });
+    await services.history.recordReview({ runId: out.runId, decision: 'accepted' });
     const again = await services.workflow.exportSeries(out.generatedSeriesUid, path.join(services.exports.folder, 'cli-out'));
     expect(again).toMatchObject({ files: 3, reviewState: 'accepted' });
     // Exported from the slices stored in the history: the bytes the run wrote, with the review stamped in.
