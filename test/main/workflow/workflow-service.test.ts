@@ -2,21 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import dcmjs from 'dcmjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobFinal } from '../../../src-shared/contracts/jobs';
 import type { CallContext } from '../../../src-main/ipc/registry';
 import { createServices, type Services } from '../../../src-main/services';
 import { ensureGeneratedSeries } from '../dicom/fixtures';
 import { cachedTinyPack, type BuiltPack } from '../model/pack-fixture';
+import { readDicom } from '../../support/dicom-read';
 import { DEMONSTRATION_REPORT_WARNING } from '../../../src-shared/question-types';
-
-/** A DICOM file's attributes by keyword (dcmjs), pixel data included. */
-export function readDicom(file: string): Record<string, unknown> {
-  const buf = readFileSync(file);
-  const dict = dcmjs.data.DicomMessage.readFile(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
-  return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict) as Record<string, unknown>;
-}
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const MR_SERIES = path.join(REPO, 'test/fixtures/generated/mr_axial');
@@ -143,6 +136,12 @@ describe('reading workflow in main: ask, generate, history, export (tiny random 
     expect(exported.files).toBe(3);
     expect(path.basename(exported.folder)).toMatch(/^AI-sr-[0-9a-f]{8}-\d{8}-\d{6}$/);
     // The shell user's own folder (the CLI's --out) may already exist; no file in it is ever replaced.
+    // Rejected: asks again; confirmed (no policy forbids it here), every file says "rejected".
+    await services.history.recordReview({ runId: out.runId, decision: 'rejected' });
+    await expect(services.workflow.exportSeries(out.generatedSeriesUid, path.join(services.exports.folder, 'rejected'))).rejects.toThrow(/was rejected by/);
+    const rejected = await services.workflow.exportSeries(out.generatedSeriesUid, path.join(services.exports.folder, 'rejected'), { confirmReview: true });
+    expect(rejected.reviewState).toBe('rejected');
+    expect(readDicom(path.join(rejected.folder, '0001.dcm')).SeriesDescription).toMatch(/ REJECTED/);
     await services.history.recordReview({ runId: out.runId, decision: 'accepted' });
     const again = await services.workflow.exportSeries(out.generatedSeriesUid, path.join(services.exports.folder, 'cli-out'));
     expect(again).toMatchObject({ files: 3, reviewState: 'accepted' });
