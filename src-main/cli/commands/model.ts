@@ -5,6 +5,9 @@ import { generationTaskSchema, comprehensionTaskSchema } from '../../../src-shar
 import { DomainError } from '../../../src-shared/ipc/envelope';
 import { readModelInput, type FileInputOptions, type WindowChoice } from '../../model/dicom-input';
 import { grayToPng } from '../../model/model-image';
+import { aiGeneratedPngText, withPngText } from '../../model/png-text';
+import { APP_NAME, appVersion } from '../../shell/app-info';
+import { randomUUID } from 'node:crypto';
 import { recordFileRun } from '../../workflow/file-run';
 import { verifyPack } from '../../model/pack-verify';
 import { loadPack } from '../../model/runtime';
@@ -209,9 +212,15 @@ export const generateCommand: CliCommand = {
           }
         },
       });
-      const png = grayToPng(r.pixels, r.rows, r.cols);
+      const runId = `run-${randomUUID()}`;
+      // The file says what it is wherever it goes: iTXt chunks naming app, pack, task and run, "AI-generated — not for diagnosis".
+      const png = withPngText(
+        grayToPng(r.pixels, r.rows, r.cols),
+        aiGeneratedPngText({ appName: APP_NAME, appVersion: appVersion(), packName: r.pack.name, packVersion: r.pack.version, task: task.data, runId, demonstration: r.pack.demonstration }),
+      );
       writeFileSync(values.out, png, { mode: 0o600 }); // an image of a patient: this user only
       const recorded = await recordFileRun(services.history, rt, {
+        runId,
         file: values.in, dicom, task: task.data, prompt: rt.manifest.tasks[task.data]?.promptTemplate ?? task.data, params: {
           window: image.window, outputScale: r.outputScale, decoding: 'greedy, image tokens only', ...inputOptions,
           ...(mismatch ? { modalityOverride: { seriesModality: dicom?.modality ?? null, taskReads: taskSourceModality(task.data), by: services.history.actor } } : {}),
