@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,11 +25,11 @@ beforeAll(async () => {
   await page.getByTestId('pack-loaded').waitFor({ timeout: 60_000 });
   await page.getByTestId('import-paths').fill(`${series}/ct_series`);
   await page.getByTestId('import-button').click();
-  await expect.poll(async () => page.getByTestId('import-report').getAttribute('data-imported'), { timeout: 60_000 }).toBe('10');
+  await page.locator('[data-testid="import-report"][data-imported="10"]').waitFor({ timeout: 60_000 });
   const item = page.locator('[data-testid="series"][data-description^="CT from CT_small"]');
   await item.focus();
   await page.keyboard.press('Enter');
-  await expect.poll(async () => page.getByTestId('pane-original').getAttribute('data-state'), { timeout: 30_000 }).toBe('rendered');
+  await page.locator('[data-testid="pane-original"][data-state="rendered"]').waitFor({ timeout: 30_000 });
 }, 300_000);
 
 afterAll(async () => {
@@ -58,7 +58,8 @@ describe('modality guard and review that travels, in the window', () => {
     const box = page.getByTestId('export-confirm-box');
     await box.waitFor({ timeout: 30_000 });
     expect(await box.textContent()).toMatch(/has not been reviewed/);
-    expect(readdirSync(exportDir).filter((n) => n.startsWith('AI-mri2ct-'))).toEqual([]);
+    await box.scrollIntoViewIfNeeded();
+    expect(existsSync(exportDir) ? readdirSync(exportDir).filter((n) => n.startsWith('AI-mri2ct-')) : []).toEqual([]);
     await screenshot(page, 'reading-export-confirm');
     await page.getByTestId('export-confirm-cancel').click();
     expect(await box.count()).toBe(0);
