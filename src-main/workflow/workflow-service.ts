@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { answerFraming } from '../../src-shared/question-types';
 import path from 'node:path';
 import type { Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
@@ -279,6 +279,31 @@ export class WorkflowService {
         }
       },
     });
+  }
+
+  /**
+   * A generating run's slices in generated/<runId>/ rewritten with its current review state and
+   * re-indexed, so the study list says "REJECTED" or "ACCEPTED" next to the series. The review itself is
+   * already recorded: a failure here (a folder removed by hand) leaves the files as they were and is not
+   * the reviewer's error; export stamps the state from the history either way.
+   */
+  async restampGeneratedSeries(runId: string): Promise<void> {
+    try {
+      const found = await this.deps.history.findRun(runId);
+      if (!found || !found.run.outputs.some((o) => o.kind === 'series')) return;
+      const folder = path.join(this.deps.dataDir, 'generated', runId);
+      if (!existsSync(folder)) return;
+      const stamp = reviewOf(found.run);
+      const files = readdirSync(folder).filter((n) => n.endsWith('.dcm')).sort().map((name) => {
+        const file = path.join(folder, name);
+        const bytes = stampReview(readFileSync(file), runId, stamp);
+        writeFileAtomic(file, bytes);
+        return { path: file, bytes };
+      });
+      this.deps.dicom.indexWritten(files);
+    } catch {
+      // See above: the recorded review stands; the folder keeps its previous stamp.
+    }
   }
 
   // ---- exports: the window's entry points name nothing; main picks the place (ExportDestinations) ----

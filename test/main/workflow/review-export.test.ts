@@ -115,6 +115,9 @@ describe('modality guard, series numbering and review that travels (tiny random 
     expect(readDicom(path.join(unreviewed.folder, '0001.dcm')).ImageComments).toMatch(/review: unreviewed/);
 
     await call(services, 'history:record-review', { runId: run.runId, decision: 'rejected', comment: 'artefacts' });
+    // The study list says it too: the generated series' own files took the new state.
+    const listed = await call<{ seriesDescription: string }>(services, 'dicom:get-series', { seriesUid: run.generatedSeriesUid });
+    expect(listed.seriesDescription).toMatch(new RegExp(`^AI recon ${run.runId.slice(4, 12)} REJECTED`));
     const refused = await services.registry.dispatch('workflow:export-series', { generatedSeriesUid: run.generatedSeriesUid, confirmReview: true }, ctx);
     expect(refused).toMatchObject({ ok: false, error: { code: 'DISABLED_BY_POLICY', message: expect.stringMatching(/forbids exporting rejected runs/) } });
 
