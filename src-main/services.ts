@@ -122,6 +122,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     dataDir,
     assertTaskAllowed: (task) => policy.assertTaskAllowed(task),
     assertExportAllowed: () => policy.assertExportAllowed(),
+    assertRejectedExportAllowed: () => policy.assertRejectedExportAllowed(),
     exports,
   });
   // A locked (invalid) policy forbids every node, as it forbids every task.
@@ -138,7 +139,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     }),
     jobs: createJobHandlers(jobs),
     policy: createPolicyHandlers(policy),
-    history: createHistoryHandlers(history, jobs, { assertExportAllowed: () => policy.assertExportAllowed(), exports, dataDir }),
+    history: createHistoryHandlers(history, jobs, { assertExportAllowed: () => policy.assertExportAllowed(), exports, dataDir, onReviewRecorded: (runId) => workflow.restampGeneratedSeries(runId) }),
     dicom: createDicomHandlers(dicom),
     model: createModelHandlers(model, modelDeps),
     workflow: createWorkflowHandlers(workflow),

@@ -5,6 +5,7 @@
 import { opendir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImportEntry, ImportReport } from '../../src-shared/contracts/dicom';
+import { fileErrorText } from '../fs/file-errors';
 import type { SeriesIndex } from './series-index';
 import { WorkerRequestError, type DicomWorkerClient } from './worker-client';
 
@@ -27,7 +28,7 @@ export async function* expandPaths(paths: string[], signal: AbortSignal): AsyncG
     try {
       st = await stat(abs);
     } catch (e) {
-      yield { path: abs, error: `Cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+      yield { path: abs, error: fileErrorText(e, abs) };
       continue;
     }
     if (st.isFile()) {
@@ -43,7 +44,7 @@ export async function* expandPaths(paths: string[], signal: AbortSignal): AsyncG
       try {
         handle = await opendir(dir);
       } catch (e) {
-        yield { path: dir, error: `Cannot list the folder: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+        yield { path: dir, error: `Cannot list the folder: ${fileErrorText(e, dir)}` };
         continue;
       }
       const files: string[] = [];

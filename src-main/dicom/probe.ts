@@ -1,5 +1,6 @@
 /** Full read and decode of one file for `healthgpt dicom probe` and the conformance tests. */
 import { readFileSync } from 'node:fs';
+import { fileErrorText } from '../fs/file-errors';
 import type { ProbeEntry } from '../../src-shared/contracts/dicom';
 import { CodecNotLoadedError, loadCodecs } from './codecs';
 import { blankProbeEntry } from './dicom-frame';
@@ -99,7 +100,7 @@ export async function probeFile(path: string, options: ProbeOptions = {}): Promi
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    return { ...emptyEntry(path), problem: 'unreadable', error: `Cannot read the file: ${(e as Error).message}` };
+    return { ...emptyEntry(path), problem: 'unreadable', error: fileErrorText(e, path) };
   }
   return probeBytes(path, bytes, options);
 }

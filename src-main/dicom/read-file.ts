@@ -3,6 +3,7 @@
  * checked before anything else is read (a file over the cap is described from its header alone), and a
  * file found inside a folder or listed by a DICOMDIR is opened without following a link.
  */
+import { fileErrorText } from '../fs/file-errors';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { dicomParser } from './dicom-parser-lib';
 import { DicomFileError, formatBytes, MAX_DICOM_BYTES, mayBeDicom } from './parse';
@@ -55,7 +56,7 @@ export function readDicomFile(path: string, limits: ReadLimits = {}): Uint8Array
     fd = openSync(path, constants.O_RDONLY | (limits.noFollow ? (constants.O_NOFOLLOW ?? 0) : 0));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new DicomFileError('refused', 'The file is a symbolic link, which is not followed inside a folder or a DICOMDIR: it was not read.');
-    throw new DicomFileError('unreadable', `Cannot read the file: ${(e as Error).message}`);
+    throw new DicomFileError('unreadable', fileErrorText(e, path));
   }
   try {
     const st = fstatSync(fd);
@@ -70,7 +71,7 @@ export function readDicomFile(path: string, limits: ReadLimits = {}): Uint8Array
     return readAt(fd, st.size, 0);
   } catch (e) {
     if (e instanceof DicomFileError) throw e;
-    throw new DicomFileError('unreadable', `Cannot read the file: ${(e as Error).message}`);
+    throw new DicomFileError('unreadable', fileErrorText(e, path));
   } finally {
     closeSync(fd);
   }

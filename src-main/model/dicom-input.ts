@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { TaskSpec } from '../../src-shared/contracts/model-pack';
 import { DomainError } from '../../src-shared/ipc/envelope';
+import { fileErrorText } from '../fs/file-errors';
 import { decodeDicomBytes, looksLikeDicom } from '../dicom/decode-file';
 import type { InstanceMeta } from '../dicom/parse';
 import { imageFromPng } from './model-image';
@@ -26,7 +27,15 @@ export interface FileInputOptions {
 
 /** PNG or DICOM by content (DICOM: "DICM" at 128, or a .dcm name); `dicom` is the file's header, null for a PNG. */
 export async function readModelInput(file: string, spec: Pick<TaskSpec, 'inputWindow'> | undefined, opts: FileInputOptions = {}): Promise<{ image: ModelImage; dicom: InstanceMeta | null }> {
-  const bytes = readFileSync(file);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // A folder given where one image is read: said in words, with what to give instead.
+    if (code === 'EISDIR') throw new DomainError(modelErrorCodes.badInput, `${file} is a folder; this reads one image file: give a DICOM or PNG file (for a whole series, \`healthgpt generate --in <folder>\`).`);
+    throw new DomainError(modelErrorCodes.badInput, fileErrorText(e, file));
+  }
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   if (isPng) return { image: imageFromPng(bytes), dicom: null };
   if (!looksLikeDicom(bytes, file)) throw new DomainError(modelErrorCodes.badInput, `${file} is neither a PNG nor a DICOM file`);

@@ -109,6 +109,13 @@ export class MachinePolicyState {
     if (!this.exportAllowed) throw new DomainError(policyErrorCodes.disabledByPolicy, `Export is disabled by this workstation's policy (${this.source}).`);
   }
 
+  assertRejectedExportAllowed(): void {
+    this.assertExportAllowed();
+    if (this.policy?.disableRejectedExport === true) {
+      throw new DomainError(policyErrorCodes.disabledByPolicy, `This run was rejected, and this workstation's policy (${this.source}) forbids exporting rejected runs.`);
+    }
+  }
+
   /** Whether a pack may be loaded by id/version (its signature is checked separately). */
   checkPack(pack: PackRef): { allowed: true } | { allowed: false; reason: string } {
     if (this.locked) return { allowed: false, reason: this.lockedMessage() };
@@ -158,6 +165,7 @@ export class MachinePolicyState {
       locked: this.locked,
       messages: [...this.messages],
       disableExport: !this.exportAllowed,
+      disableRejectedExport: !this.exportAllowed || this.policy?.disableRejectedExport === true,
       disabledTasks: this.locked ? [...KNOWN_TASKS] : [...this.disabledTasks],
       allowedPacks: this.locked ? [] : (this.policy?.allowedPacks ?? null),
       requirePackSignature: this.requirePackSignature,

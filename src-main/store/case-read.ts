@@ -123,6 +123,16 @@ export class CaseReader {
       sql`SELECT study_uid, study_date, description FROM studies WHERE case_id = ${r.case_id} ORDER BY study_date DESC, rowid`,
     );
     const tasks = all<{ task: string }>(this.db, sql`SELECT DISTINCT task FROM runs WHERE case_id = ${r.case_id} ORDER BY task`);
+    const reviewCounts: CaseSummary['reviewCounts'] = { unreviewed: 0, accepted: 0, rejected: 0, edited: 0 };
+    // Each run by its own latest decision; runs that failed or still run have nothing to review.
+    for (const row of all<{ state: keyof CaseSummary['reviewCounts']; n: number }>(
+      this.db,
+      sql`SELECT coalesce((SELECT v.decision FROM reviews v WHERE v.run_id = r.run_id ORDER BY v.at DESC, v.rowid DESC LIMIT 1), 'unreviewed') AS state,
+                 count(*) AS n
+          FROM runs r WHERE r.case_id = ${r.case_id} AND r.status IN ('succeeded', 'cancelled') GROUP BY state`,
+    )) {
+      reviewCounts[row.state] = row.n;
+    }
     return {
       caseId: r.case_id,
       title: r.title,
@@ -137,6 +147,7 @@ export class CaseReader {
       tasks: tasks.map((t) => t.task),
       lastRunStatus: r.last_run_status,
       reviewState: r.review_state,
+      reviewCounts,
     };
   }
 

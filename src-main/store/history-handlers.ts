@@ -15,6 +15,8 @@ export interface HistoryHandlerDeps {
   exports: ExportDestinations;
   /** The data folder: the only place a window may open a database file from. */
   dataDir: string;
+  /** After a review is recorded: the generated series' own files take the new state (the study list shows it). */
+  onReviewRecorded?: (runId: string) => Promise<void>;
 }
 
 /**
@@ -45,7 +47,11 @@ export function createHistoryHandlers(history: HistoryService, jobs: JobManager,
       return detail;
     },
     readArtifact: ({ hash }) => history.readArtifact(hash),
-    recordReview: ({ runId, decision, comment, editedText }) => history.recordReview({ runId, decision, comment: comment ?? null, editedText: editedText ?? null }),
+    recordReview: async ({ runId, decision, comment, editedText }) => {
+      const review = await history.recordReview({ runId, decision, comment: comment ?? null, editedText: editedText ?? null });
+      await deps.onReviewRecorded?.(runId);
+      return review;
+    },
     exportCase: async ({ caseId }, ctx) => {
       deps.assertExportAllowed?.();
       const destination = await deps.exports.choose(`case-${caseId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60)}-${fileStamp()}.zip`, 'file', 'Export the case');

@@ -12,6 +12,8 @@ import type { HistoryService, OutputInput } from '../store/history-service';
 import { isoDate, stableId } from './case-ids';
 
 export interface FileRun {
+  /** Chosen by the caller when its output must name the run (a generated PNG's text chunk); made here otherwise. */
+  runId?: string;
   file: string;
   /** The file's DICOM header, or null for a PNG. */
   dicom: InstanceMeta | null;
@@ -55,7 +57,7 @@ export async function recordFileRun(history: HistoryService, rt: ModelRuntime, r
     caseId = stableId('case-file', createHash('sha256').update(readFileSync(file)).digest('hex'));
     await history.ensureCase({ caseId, title: path.basename(file), studies: [] });
   }
-  const runId = `run-${randomUUID()}`;
+  const runId = run.runId ?? `run-${randomUUID()}`;
   const spec = rt.manifest.tasks[run.task as keyof typeof rt.manifest.tasks];
   await history.recordCompletedRun({
     run: {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { answerFraming } from '../../src-shared/question-types';
 import path from 'node:path';
 import type { Frame, SeriesDetail } from '../../src-shared/contracts/dicom';
@@ -17,7 +17,9 @@ import type { DomainHandlers, EventSink } from '../ipc/registry';
 import type { JobManager } from '../jobs/job-manager';
 import type { ModelRuntime } from '../model/runtime';
 import type { HistoryService } from '../store/history-service';
-import { DerivedSeriesWriter, readSourceAttributes, type DerivedSlice } from './derived-dicom';
+import { DerivedSeriesWriter, readSourceAttributes, shortRunId, stampReview, type DerivedSlice, type ReviewStamp } from './derived-dicom';
+import { modalityMismatch, taskSourceModality } from '../../src-shared/task-facts';
+import type { RunRecord } from '../../src-shared/contracts/history';
 import { derivedSlice, outputModalityOf } from './derived-slice';
 import { frameToModelInput, inputWindowFor, type InputWindow } from '../model/model-input';
 import { isoDate, stableId } from './case-ids';
@@ -25,13 +27,15 @@ import { isoDate, stableId } from './case-ids';
 /** The slice of other services the workflow needs; each is the real service in the app. */
 export interface WorkflowDeps {
   jobs: JobManager;
-  dicom: Pick<DicomService, 'getSeries' | 'getFrame' | 'imageFile' | 'indexWritten'>;
+  dicom: Pick<DicomService, 'getSeries' | 'getFrame' | 'imageFile' | 'indexWritten' | 'listStudies'>;
   /** The loaded model, or null (the app runs with no model); loads the default pack on first use. */
   model: () => Promise<ModelRuntime | null>;
   history: HistoryService;
   dataDir: string;
   assertTaskAllowed: (task: string) => void;
   assertExportAllowed: () => void;
+  /** Throws when the machine policy forbids exporting a run a person rejected (disableRejectedExport). */
+  assertRejectedExportAllowed: () => void;
   /** Where exports the window asks for go (main names them; the window never passes a path). */
   exports: ExportDestinations;
 }
@@ -158,7 +162,19 @@ export class WorkflowService {
     });
   }
 
-  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number }, sink: EventSink) {
+  /**
+   * Generated series of a study are numbered 9001, 9002, ... in the order they are made: the next number
+   * above both the study's series in the index and the generated series its case history records (a
+   * restart or the CLI's fresh index still counts the earlier ones).
+   */
+  private async nextGeneratedSeriesNumber(studyUid: string, caseId: string, studyId: string): Promise<number> {
+    const indexed = this.deps.dicom.listStudies().find((s) => s.studyUid === studyUid)?.series ?? [];
+    const highestIndexed = Math.max(9000, ...indexed.map((s) => s.seriesNumber ?? 0).filter((n) => n > 9000 && n < 10000));
+    const recorded = (await this.deps.history.getCase(caseId, false)).studies.find((s) => s.studyId === studyId)?.series.filter((s) => s.generated).length ?? 0;
+    return Math.max(highestIndexed + 1, 9001 + recorded);
+  }
+
+  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number; allowModalityMismatch?: boolean }, sink: EventSink) {
     this.deps.assertTaskAllowed(request.task);
     let partial: GenerateOutcome | null = null;
     return this.deps.jobs.start({
@@ -169,6 +185,9 @@ export class WorkflowService {
         const rt = await this.runtime();
         const spec = this.taskSpec(rt, request.task, 'generation');
         const series = await this.series(request.seriesUid);
+        // A conversion reads one modality: MRI → CT on a CT series is refused unless explicitly overridden.
+        const mismatch = modalityMismatch(request.task, series.modality);
+        if (mismatch && !request.allowModalityMismatch) throw new DomainError(workflowErrorCodes.modalityMismatch, mismatch);
         const from = request.from ?? 0;
         const to = Math.min(request.to ?? series.imageCount - 1, series.imageCount - 1);
         if (from > to) throw new DomainError('BAD_REQUEST', `slice range ${from + 1}–${to + 1} is outside the ${series.imageCount} images of this series`);
@@ -177,23 +196,29 @@ export class WorkflowService {
         const source = readSourceAttributes(firstFile);
         const where = await this.caseFor(series, firstFile);
         const runId = `run-${randomUUID()}`;
+        const seriesNumber = await this.nextGeneratedSeriesNumber(series.studyUid, where.caseId, where.studyId);
         const modality = outputModalityOf(request.task, spec, series.modality);
         const inputWindow = inputWindowFor(spec, series.modality);
         const outDir = path.join(this.deps.dataDir, 'generated', runId);
         const writer = new DerivedSeriesWriter(
           {
             task: request.task,
+            runId,
             modality,
             provenance: { packName: rt.manifest.name, packVersion: rt.manifest.version, packSha256: rt.manifestSha256, demonstration: rt.manifest.intendedUse.demonstration, appName: APP_NAME, appVersion: appVersion() },
             source,
-            seriesNumber: 9000 + ((series.seriesNumber ?? 0) % 1000),
+            seriesNumber,
           },
           outDir,
         );
         const total = to - from + 1;
         await this.deps.history.recordRun({
           runId, caseId: where.caseId, task: request.task, prompt: spec.promptTemplate, packId: `${rt.manifest.name}@${rt.manifest.version}`, packHash: rt.manifestSha256,
-          plugin: spec.plugin, executionProvider: rt.provider, params: { from, to, inputWindow, output: spec.output ?? null, decoding: 'greedy, image tokens only' }, seed: null, inputSeriesIds: [where.seriesId],
+          plugin: spec.plugin, executionProvider: rt.provider, inputSeriesIds: [where.seriesId], seed: null,
+          params: {
+            from, to, inputWindow, output: spec.output ?? null, decoding: 'greedy, image tokens only', seriesNumber,
+            ...(mismatch ? { modalityOverride: { seriesModality: series.modality, taskReads: taskSourceModality(request.task), by: this.deps.history.actor } } : {}),
+          },
         });
         const written: Array<{ slice: DerivedSlice; file: string }> = [];
         const started = performance.now();
@@ -237,7 +262,7 @@ export class WorkflowService {
             const artifacts = written.map((w, k) => ({ bytes: new Uint8Array(readFileSync(w.file)), name: `${String(k + 1).padStart(4, '0')}.dcm`, mediaType: 'application/dicom' }));
             await this.deps.history.recordOutput({
               outputId: `out-${randomUUID()}`, runId, kind: 'series', label: `${request.task}${complete ? '' : ' (incomplete)'}`, text: null,
-              generatedSeries: { studyId: where.studyId, seriesId: stableId('series', writer.seriesInstanceUid), seriesUid: writer.seriesInstanceUid, modality, description: `AI ${request.task}`, instanceCount: written.length, location: outDir, generated: true },
+              generatedSeries: { studyId: where.studyId, seriesId: stableId('series', writer.seriesInstanceUid), seriesUid: writer.seriesInstanceUid, modality, description: `AI ${request.task} ${shortRunId(runId)} #${seriesNumber}`, instanceCount: written.length, location: outDir, generated: true },
               artifacts,
             });
           }
@@ -256,13 +281,40 @@ export class WorkflowService {
     });
   }
 
+  /**
+   * A generating run's slices in generated/<runId>/ rewritten with its current review state and
+   * re-indexed, so the study list says "REJECTED" or "ACCEPTED" next to the series. The review itself is
+   * already recorded: a failure here (a folder removed by hand) leaves the files as they were and is not
+   * the reviewer's error; export stamps the state from the history either way.
+   */
+  async restampGeneratedSeries(runId: string): Promise<void> {
+    try {
+      const found = await this.deps.history.findRun(runId);
+      if (!found || !found.run.outputs.some((o) => o.kind === 'series')) return;
+      const folder = path.join(this.deps.dataDir, 'generated', runId);
+      if (!existsSync(folder)) return;
+      const stamp = reviewOf(found.run);
+      const files = readdirSync(folder).filter((n) => n.endsWith('.dcm')).sort().map((name) => {
+        const file = path.join(folder, name);
+        const bytes = stampReview(readFileSync(file), runId, stamp);
+        writeFileAtomic(file, bytes);
+        return { path: file, bytes };
+      });
+      this.deps.dicom.indexWritten(files);
+    } catch {
+      // See above: the recorded review stands; the folder keeps its previous stamp.
+    }
+  }
+
   // ---- exports: the window's entry points name nothing; main picks the place (ExportDestinations) ----
 
-  async exportSeriesForWindow(generatedSeriesUid: string): Promise<{ folder: string; files: number }> {
+  async exportSeriesForWindow(generatedSeriesUid: string, confirmReview = false): Promise<SeriesExport> {
     this.deps.assertExportAllowed();
     const { run } = await this.generatedSeries(generatedSeriesUid);
+    // Asked before the save dialog: an unconfirmed export of an unreviewed run never asks where to put it.
+    this.checkReviewForExport(run, confirmReview);
     const target = await this.deps.exports.choose(`AI-${run.task}-${shortRunId(run.runId)}-${fileStamp()}`, 'folder', 'Export the generated series as DICOM');
-    return this.exportSeries(generatedSeriesUid, target);
+    return this.exportSeries(generatedSeriesUid, target, { confirmReview });
   }
 
   async exportReportForWindow(runId: string, format: 'md' | 'txt'): Promise<{ path: string; bytes: number }> {
@@ -287,12 +339,31 @@ export class WorkflowService {
   }
 
   /**
-   * Writes a generated series, from the slices stored with its run in the history, into the folder
-   * `destination` (made if missing); an existing file there is never replaced.
+   * An accepted (or edited) run exports as it is; an unreviewed or rejected one only with the person's
+   * confirmation, and a rejected one not at all where the policy says so.
    */
-  async exportSeries(generatedSeriesUid: string, destination: string): Promise<{ folder: string; files: number }> {
+  private checkReviewForExport(run: RunRecord, confirmReview: boolean): ReviewStamp {
+    const stamp = reviewOf(run);
+    if (stamp.state === 'rejected') this.deps.assertRejectedExportAllowed();
+    if ((stamp.state === 'unreviewed' || stamp.state === 'rejected') && !confirmReview) {
+      const what = stamp.state === 'rejected' ? `was rejected${stamp.reviewer ? ` by ${stamp.reviewer}` : ''}` : 'has not been reviewed';
+      throw new DomainError(
+        workflowErrorCodes.reviewNotAccepted,
+        `Run ${shortRunId(run.runId)} (${run.task}) ${what}. Export it anyway only if you mean to: its files will say "${stamp.state}". Confirm to export (CLI: --confirm-unreviewed).`,
+      );
+    }
+    return stamp;
+  }
+
+  /**
+   * Writes a generated series, from the slices stored with its run in the history, into the folder
+   * `destination` (made if missing); an existing file there is never replaced. Each file carries the
+   * run's review state as of now (stampReview); the export and that state go to the audit trail.
+   */
+  async exportSeries(generatedSeriesUid: string, destination: string, options: { confirmReview?: boolean } = {}): Promise<SeriesExport> {
     this.deps.assertExportAllowed();
-    const { output } = await this.generatedSeries(generatedSeriesUid);
+    const { output, run } = await this.generatedSeries(generatedSeriesUid);
+    const stamp = this.checkReviewForExport(run, options.confirmReview === true);
     const target = path.resolve(destination);
     const written: string[] = [];
     let created = false;
@@ -302,7 +373,7 @@ export class WorkflowService {
       for (const a of [...output.artifacts].sort((x, y) => x.name.localeCompare(y.name))) {
         const { bytes } = await this.deps.history.readArtifact(a.hash);
         const file = path.join(target, path.basename(a.name));
-        writeFileSync(file, bytes, { flag: 'wx', mode: PRIVATE_FILE_MODE });
+        writeFileSync(file, stampReview(bytes, run.runId, stamp), { flag: 'wx', mode: PRIVATE_FILE_MODE });
         written.push(file);
       }
     } catch (e) {
@@ -312,7 +383,11 @@ export class WorkflowService {
       if (e instanceof DomainError) throw e;
       throw exportFailure(e, target);
     }
-    return { folder: target, files: written.length };
+    await this.deps.history.recordAudit({
+      action: 'export.series', entity: 'run', entityId: run.runId,
+      detail: { folder: target, files: written.length, seriesUid: generatedSeriesUid, reviewState: stamp.state, confirmedUnreviewed: stamp.state === 'unreviewed' || stamp.state === 'rejected' },
+    });
+    return { folder: target, files: written.length, reviewState: stamp.state };
   }
 
   async exportReport(runId: string, destination: string, format: 'md' | 'txt'): Promise<{ path: string; bytes: number }> {
@@ -348,7 +423,17 @@ export class WorkflowService {
   }
 }
 
-const shortRunId = (runId: string) => runId.replace(/^run-/, '').slice(0, 8);
+export interface SeriesExport {
+  folder: string;
+  files: number;
+  reviewState: ReviewStamp['state'];
+}
+
+/** The run's review state: its latest decision (reviews come oldest first), or unreviewed. */
+function reviewOf(run: RunRecord): ReviewStamp {
+  const last = run.reviews.at(-1);
+  return last ? { state: last.decision, reviewer: last.reviewer, at: last.at } : { state: 'unreviewed' };
+}
 
 /** A file-system failure during an export, as a message a person can act on. */
 function exportFailure(e: unknown, target: string): DomainError {
@@ -363,7 +448,7 @@ export function createWorkflowHandlers(service: WorkflowService): DomainHandlers
   return {
     ask: (request, ctx) => service.ask(request, ctx.sink),
     generate: (request, ctx) => service.generate(request, ctx.sink),
-    exportSeries: ({ generatedSeriesUid }) => service.exportSeriesForWindow(generatedSeriesUid),
+    exportSeries: ({ generatedSeriesUid, confirmReview }) => service.exportSeriesForWindow(generatedSeriesUid, confirmReview === true),
     exportReport: ({ runId, format }) => service.exportReportForWindow(runId, format),
     exportPng: ({ png }) => service.exportPngForWindow(png),
   };

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { CaseDetail, CaseQuery, CaseSummary, RunRecord, StoreStatus } from '../../src-shared/contracts/history';
+import { reviewCountsText, type CaseDetail, type CaseQuery, type CaseSummary, type RunRecord, type StoreStatus } from '../../src-shared/contracts/history';
+import { runQuestionText, taskDisplayLabel } from '../../src-shared/task-facts';
 import { useWorkstation } from '../app/workstation-context';
 
 const STATUSES = ['', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+const REVIEWS = ['', 'unreviewed', 'accepted', 'rejected', 'edited'] as const;
 
 function when(ms: number | null): string {
   return ms ? new Date(ms).toLocaleString() : '—';
@@ -99,6 +101,16 @@ export function HistoryPanel() {
             ))}
           </select>
         </label>
+        <label className="field" title="The latest decision over the case's runs">
+          <span>Review</span>
+          <select value={query.review ?? ''} data-testid="history-review-filter" onChange={(e) => setQuery({ ...query, review: (e.target.value || undefined) as CaseQuery['review'] })}>
+            {REVIEWS.map((s) => (
+              <option key={s} value={s}>
+                {s || 'any'}
+              </option>
+            ))}
+          </select>
+        </label>
         <button type="submit" data-testid="history-search">
           Search
         </button>
@@ -112,7 +124,7 @@ export function HistoryPanel() {
               <strong>{c.patientName || c.patientId || 'Unknown patient'}</strong> · {c.studyDescription ?? c.title ?? ''}
               <br />
               <span className="muted">
-                {c.tasks.join(', ') || 'no runs'} · {c.lastRunStatus ?? '—'} · review: {c.reviewState} · {when(c.lastRunAt ?? c.createdAt)}
+                {c.tasks.map(taskDisplayLabel).join(', ') || 'no runs'} · {c.lastRunStatus ?? '—'} · <span data-testid="history-case-reviews">{reviewCountsText(c.reviewCounts)}</span> · {when(c.lastRunAt ?? c.createdAt)}
               </span>
             </button>
           </li>
@@ -157,12 +169,23 @@ function RunView({ run, detail, onChanged, openSeries }: { run: RunRecord; detai
   };
   const inputUid = uidOf(run.inputSeriesIds[0] ?? null);
   const outputUid = uidOf(run.outputs.find((o) => o.kind === 'series')?.seriesId ?? null);
+  const question = runQuestionText(run);
+  const override = run.params.modalityOverride as { seriesModality?: string; taskReads?: string } | undefined;
   return (
     <article className="run" data-testid="history-run">
       <header>
-        <strong>{run.task}</strong> <span className="muted">{run.status} · {run.packId} · {run.executionProvider.toUpperCase()} · {when(run.startedAt)}</span>
+        <strong>{taskDisplayLabel(run.task)}</strong> <span className="muted">{run.status} · {run.packId} · {run.executionProvider.toUpperCase()} · {when(run.startedAt)}</span>
       </header>
-      {run.prompt && <p className="muted">Q: {run.prompt}</p>}
+      {question.text && (
+        <p className="muted" data-testid="history-run-question">
+          {question.label}: {question.text}
+        </p>
+      )}
+      {override && (
+        <p className="error-text" data-testid="history-run-override">
+          Run on a {override.seriesModality} series although the task reads {override.taskReads} (explicit override).
+        </p>
+      )}
       {run.outputs
         .filter((o) => o.kind === 'text')
         .map((o) => (

@@ -135,9 +135,18 @@ export const caseSummarySchema = z.object({
   lastRunAt: z.number().nullable(),
   tasks: z.array(z.string()),
   lastRunStatus: runStatusSchema.nullable(),
+  /** The latest decision over the case's runs (what the `review` filter matches). */
   reviewState: reviewStateSchema,
+  /** Runs that produced something (succeeded or cancelled), by their own latest decision: what a reader is told. */
+  reviewCounts: z.object({ unreviewed: z.number().int(), accepted: z.number().int(), rejected: z.number().int(), edited: z.number().int() }),
 });
 export type CaseSummary = z.infer<typeof caseSummarySchema>;
+
+/** "1 rejected, 15 unreviewed": the review counts as a reader reads them (never one state for the case). */
+export function reviewCountsText(counts: CaseSummary['reviewCounts']): string {
+  const parts = (['rejected', 'accepted', 'edited', 'unreviewed'] as const).filter((k) => counts[k] > 0).map((k) => `${counts[k]} ${k}`);
+  return parts.length ? parts.join(', ') : 'nothing to review';
+}
 
 export const caseDetailSchema = z.object({
   summary: caseSummarySchema,

@@ -48,6 +48,8 @@ export const machinePolicySchema = z
     trustedKeys: z.array(trustedKeySchema).max(64).optional(),
     /** Turn off every export (DICOM, PNG, report text) from this workstation. */
     disableExport: z.boolean().optional(),
+    /** Refuse to export a generated series a person rejected (unreviewed ones still export after confirmation). */
+    disableRejectedExport: z.boolean().optional(),
     disabledTasks: z.array(taskIdSchema).max(64).optional(),
     /** A copy of every audit record is appended to this file (JSON lines), e.g. on a monitored share. */
     auditLogPath: z.string().min(1).max(1024).optional(),
@@ -80,6 +82,7 @@ export const policyStatusSchema = z.object({
   locked: z.boolean(),
   messages: z.array(z.string()),
   disableExport: z.boolean(),
+  disableRejectedExport: z.boolean(),
   disabledTasks: z.array(z.string()),
   allowedPacks: z.array(z.string()).nullable(),
   requirePackSignature: z.boolean(),

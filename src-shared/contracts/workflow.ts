@@ -23,6 +23,10 @@ export const workflowErrorCodes = {
   taskUnavailable: 'WORKFLOW_TASK_UNAVAILABLE',
   noRun: 'WORKFLOW_NO_RUN',
   exportFailed: 'WORKFLOW_EXPORT_FAILED',
+  /** The task reads another modality than the series (MRI → CT on a CT series): refused unless overridden. */
+  modalityMismatch: 'WORKFLOW_MODALITY_MISMATCH',
+  /** The run is unreviewed or rejected: its export needs the person's explicit confirmation. */
+  reviewNotAccepted: 'WORKFLOW_REVIEW_NOT_ACCEPTED',
 } as const;
 
 const seriesUid = z.string().min(1).max(128);
@@ -82,16 +86,23 @@ export const workflowContract = {
         /** Inclusive 0-based slice range; omitted: the whole series. */
         from: z.number().int().nonnegative().optional(),
         to: z.number().int().nonnegative().optional(),
+        /** Run a conversion on a series of another modality anyway (recorded in the run's params). */
+        allowModalityMismatch: z.boolean().optional(),
       })
       .strict()
       .refine((r) => r.from === undefined || r.to === undefined || r.from <= r.to, 'from must not be after to'),
     jobStartedSchema,
   ),
-  /** Copies a generated series' DICOM files (already validated at write) to a new folder. */
+  /**
+   * Writes a generated series' DICOM files to a new folder, stamped with the run's review state (Series
+   * Description, Derivation Description, Image Comments). An unreviewed or rejected run is refused with
+   * reviewNotAccepted unless `confirmReview` is true (the window asks the person first); a policy may
+   * refuse rejected runs outright.
+   */
   exportSeries: operation(
     'workflow:export-series',
-    z.object({ generatedSeriesUid: seriesUid }).strict(),
-    z.object({ folder: z.string(), files: z.number().int() }),
+    z.object({ generatedSeriesUid: seriesUid, confirmReview: z.boolean().optional() }).strict(),
+    z.object({ folder: z.string(), files: z.number().int(), reviewState: z.enum(['unreviewed', 'accepted', 'rejected', 'edited']) }),
   ),
   /** Writes a run's text (answer or report) as Markdown or plain text. */
   exportReport: operation(

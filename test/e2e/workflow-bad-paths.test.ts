@@ -135,7 +135,9 @@ describe('reading workflow bad paths', () => {
       await page.getByTestId('generate-task').selectOption('sr');
       await page.getByTestId('generate-button').click();
       await expect.poll(async () => page.getByTestId('generate-outcome').getAttribute('data-complete'), { timeout: 400_000 }).toBe('true');
+      // Not reviewed: the panel asks first; the person confirms.
       await page.getByTestId('export-series').click();
+      await page.getByTestId('export-confirm').click();
       await page.getByTestId('export-problem').waitFor({ timeout: 30_000 });
       expect(await page.getByTestId('export-problem').textContent()).toMatch(/DICOM export failed: .*disk is full/);
       await page.getByTestId('export-png').click();
@@ -148,6 +150,7 @@ describe('reading workflow bad paths', () => {
       expect(await page.getByTestId('pane-generated').getAttribute('data-state')).toBe('rendered');
       execFileSync('mount', ['-o', 'remount,size=16m', full], { stdio: 'ignore' });
       await page.getByTestId('export-series').click();
+      await page.getByTestId('export-confirm').click();
       await page.getByTestId('export-done').waitFor({ timeout: 30_000 });
       const sub = readdirSync(full).find((n) => n.startsWith('AI-sr-'));
       expect(readdirSync(path.join(full, sub!)).filter((f) => f.endsWith('.dcm'))).toHaveLength(1);

@@ -1,17 +1,58 @@
 import { parseArgs } from 'node:util';
+import type { ProbeEntry } from '../../../src-shared/contracts/dicom';
+import { describeTransferSyntax } from '../../dicom/transfer-syntax';
 import { printResult, UsageError, type CliCommand } from '../cli-types';
 import { directCall } from '../direct-call';
 
 const fmt = (v: number | null, digits = 2) => (v === null ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(digits));
 
+/** The storage classes a reader meets most; others are shown by UID. */
+const SOP_CLASS_NAMES: Record<string, string> = {
+  '1.2.840.10008.5.1.4.1.1.2': 'CT image',
+  '1.2.840.10008.5.1.4.1.1.2.1': 'enhanced CT image',
+  '1.2.840.10008.5.1.4.1.1.4': 'MR image',
+  '1.2.840.10008.5.1.4.1.1.4.1': 'enhanced MR image',
+  '1.2.840.10008.5.1.4.1.1.7': 'secondary capture image',
+  '1.2.840.10008.5.1.4.1.1.1': 'CR image',
+  '1.2.840.10008.5.1.4.1.1.1.1': 'digital X-ray image',
+  '1.2.840.10008.5.1.4.1.1.6.1': 'ultrasound image',
+  '1.2.840.10008.5.1.4.1.1.128': 'PET image',
+  '1.2.840.10008.5.1.4.1.1.20': 'nuclear medicine image',
+  '1.2.840.10008.5.1.4.1.1.88.11': 'basic text SR',
+  '1.2.840.10008.5.1.4.1.1.88.33': 'comprehensive SR',
+  '1.2.840.10008.5.1.4.1.1.104.1': 'encapsulated PDF',
+  '1.2.840.10008.5.1.4.1.1.481.3': 'RT structure set',
+};
+
+/** What a person reads for one file: what it is, its size, and its values (in HU for CT). */
+export function probeSummary(e: ProbeEntry): string {
+  if (!e.ok) return `${e.path}\n  could not be read: ${e.error ?? e.problem ?? 'unknown problem'}`;
+  const kind = e.sopClassUid ? (SOP_CLASS_NAMES[e.sopClassUid] ?? `SOP class ${e.sopClassUid}`) : 'DICOM object';
+  const what = e.modality && !kind.startsWith(e.modality) ? `${e.modality} ${kind}` : kind;
+  const lines = [`${e.path}`, `  ${what}${e.transferSyntax ? `, ${describeTransferSyntax(e.transferSyntax)}` : ''}`];
+  if (e.rows !== null && e.columns !== null) {
+    const frames = e.frames ?? 1;
+    const spacing = e.pixelSpacing ? `, pixels ${fmt(e.pixelSpacing[0] ?? null, 3)} × ${fmt(e.pixelSpacing[1] ?? null, 3)} mm` : ', pixel spacing not given';
+    lines.push(`  ${e.columns} × ${e.rows} pixels, ${frames} frame${frames === 1 ? '' : 's'}${spacing}${e.photometric ? `, ${e.photometric}` : ''}`);
+  }
+  if (e.min !== null) {
+    const unit = e.modality === 'CT' ? ' HU' : '';
+    lines.push(`  values${unit ? ' (HU)' : ''}: min ${fmt(e.min)}, max ${fmt(e.max)}, mean ${fmt(e.mean)}`);
+  } else {
+    lines.push('  no pixel data (a report, structure set or other non-image object)');
+  }
+  return lines.join('\n');
+}
+
 export const dicomProbeCommand: CliCommand = {
   name: 'dicom probe',
-  summary: 'Read and decode DICOM files or folders: SOP class, modality, syntax, size, pixel statistics',
+  summary: 'Read and decode DICOM files or folders: what each file is, its size, spacing and pixel values',
   usage: [
     'healthgpt dicom probe <file|folder>... [--json]',
     '',
-    'For each file: ok or the error, SOP class, modality, transfer syntax, rows, columns, frames, pixel',
-    'spacing, and min/max/mean of the pixel values after the modality LUT (rescale slope/intercept).',
+    'For each file: what it is (modality, SOP class, transfer syntax), columns × rows, frames, pixel',
+    'spacing, and min/max/mean of the pixel values after the modality LUT (HU for CT), or why it could not',
+    'be read; then a count. --json prints every field as JSON.',
     'Exit code 0 when every file decoded (or is DICOM without pixels), 1 when any failed.',
   ].join('\n'),
   async run(args, io) {
@@ -19,15 +60,10 @@ export const dicomProbeCommand: CliCommand = {
     if (positionals.length === 0) throw new UsageError('dicom probe needs at least one file or folder. Usage: healthgpt dicom probe <file|folder>... [--json]');
     const services = await io.services();
     const entries = await directCall(services, 'dicom', 'probe', { paths: positionals });
+    const failed = entries.filter((e) => !e.ok).length;
     printResult(io, values.json, entries, () =>
-      entries
-        .map((e) =>
-          e.ok && e.min !== null
-            ? `${e.path}\n  ok  ${e.modality ?? '?'} ${e.columns}x${e.rows}x${e.frames} ${e.transferSyntax} spacing ${e.pixelSpacing ? e.pixelSpacing.join('\\') : '-'} min ${fmt(e.min)} max ${fmt(e.max)} mean ${fmt(e.mean)}`
-            : `${e.path}\n  ${e.ok ? 'ok (no pixels)' : 'ERROR'}  ${e.error ?? ''}`,
-        )
-        .join('\n'),
+      [...entries.map(probeSummary), '', `${entries.length} file${entries.length === 1 ? '' : 's'}: ${entries.length - failed} read, ${failed} could not be read`].join('\n'),
     );
-    return entries.every((e) => e.ok) ? 0 : 1;
+    return failed === 0 ? 0 : 1;
   },
 };

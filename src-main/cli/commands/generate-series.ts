@@ -16,6 +16,8 @@ export interface SeriesGenerateOptions {
   out: string;
   provider: ProviderChoice;
   json: boolean;
+  /** Run a conversion on a series of the other modality anyway (recorded with the run). */
+  allowModalityMismatch?: boolean;
 }
 
 function finalValue<T>(final: JobFinal, what: string): T {
@@ -45,12 +47,14 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
   const candidates = report.seriesUids.map((uid) => services.dicom.getSeries(uid));
   const series = candidates.filter((s) => s.imageCount > 0).sort((a, b) => b.imageCount - a.imageCount)[0];
   if (!series) throw new DomainError('WORKFLOW_NOT_AN_IMAGE', `no image series found in ${options.input}`);
-  const started = services.workflow.generate({ seriesUid: series.seriesUid, task: options.task }, sink);
+  const started = services.workflow.generate({ seriesUid: series.seriesUid, task: options.task, ...(options.allowModalityMismatch ? { allowModalityMismatch: true } : {}) }, sink);
   const final = await services.jobs.wait(started.jobId);
   const outcome = finalValue<GenerateOutcome | null>(final, 'generation');
   if (!outcome?.generatedSeriesUid) throw new DomainError('WORKFLOW_EXPORT_FAILED', 'no slice was generated');
   // --out is the shell user's own choice of folder (window requests carry no path); no file there is replaced.
-  const exported = await services.workflow.exportSeries(outcome.generatedSeriesUid, path.resolve(options.out));
+  // Asking for --out in the same command is the confirmation: the run cannot have been reviewed yet, and
+  // every file written says "unreviewed" (Series Description, Derivation Description, Image Comments).
+  const exported = await services.workflow.exportSeries(outcome.generatedSeriesUid, path.resolve(options.out), { confirmReview: true });
   const summary = {
     ok: outcome.complete,
     input: { seriesUid: series.seriesUid, modality: series.modality, images: series.imageCount, failedFiles: report.failed },
@@ -63,7 +67,8 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
     provider: outcome.provider,
     pack: outcome.packName,
     aiGenerated: true,
+    reviewState: exported.reviewState,
   };
-  printResult(io, options.json, summary, () => `\nwrote ${exported.files} DICOM file(s) to ${exported.folder} — AI-generated ${options.task} by ${outcome.packName} (${outcome.provider}); run ${outcome.runId}`);
+  printResult(io, options.json, summary, () => `\nwrote ${exported.files} DICOM file(s) to ${exported.folder} — AI-generated ${options.task} by ${outcome.packName} (${outcome.provider}); run ${outcome.runId}; unreviewed: review it in the window or with \`healthgpt history review\` before use`);
   return outcome.complete ? 0 : 1;
 }

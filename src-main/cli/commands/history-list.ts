@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { reviewCountsText } from '../../../src-shared/contracts/history';
 import { printResult, UsageError, type CliCommand } from '../cli-types';
 import { directCall } from '../direct-call';
 
@@ -53,7 +54,7 @@ export const historyListCommand: CliCommand = {
         `${list.total} case(s)${list.total > list.cases.length ? `, showing ${list.cases.length} from ${offset + 1}` : ''}`,
         ...list.cases.map(
           (c) =>
-            `  ${c.caseId}  ${c.patientName ?? c.patientId ?? '(no patient)'}  ${c.studyDate ?? ''}  ${c.studyDescription ?? ''}  runs: ${c.runCount} [${c.tasks.join(', ')}]  last: ${c.lastRunStatus ?? '-'}  review: ${c.reviewState}`,
+            `  ${c.caseId}  ${c.patientName ?? c.patientId ?? '(no patient)'}  ${c.studyDate ?? ''}  ${c.studyDescription ?? ''}  runs: ${c.runCount} [${c.tasks.join(', ')}]  last: ${c.lastRunStatus ?? '-'}  review: ${reviewCountsText(c.reviewCounts)}`,
         ),
       ].join('\n'),
     );

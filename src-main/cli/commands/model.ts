@@ -5,6 +5,9 @@ import { generationTaskSchema, comprehensionTaskSchema } from '../../../src-shar
 import { DomainError } from '../../../src-shared/ipc/envelope';
 import { readModelInput, type FileInputOptions, type WindowChoice } from '../../model/dicom-input';
 import { grayToPng } from '../../model/model-image';
+import { aiGeneratedPngText, withPngText } from '../../model/png-text';
+import { APP_NAME, appVersion } from '../../shell/app-info';
+import { randomUUID } from 'node:crypto';
 import { recordFileRun } from '../../workflow/file-run';
 import { verifyPack } from '../../model/pack-verify';
 import { loadPack } from '../../model/runtime';
@@ -12,6 +15,13 @@ import { answerFraming } from '../../../src-shared/question-types';
 import { printResult, UsageError, type CliCommand, type CliIo } from '../cli-types';
 import { generateSeriesFromFolder } from './generate-series';
 import { parseProvider, resolvePack } from '../pack-args';
+import { modalityMismatch, taskSourceModality } from '../../../src-shared/task-facts';
+import { workflowErrorCodes } from '../../../src-shared/contracts/workflow';
+
+/** An input path named on the command line that does not exist: said in words before any pack loads. */
+function checkInputPath(file: string, option: string): void {
+  if (!existsSync(file)) throw new UsageError(`${option}: No such file: ${file}`);
+}
 
 function parseWindow(text: string | undefined): WindowChoice | undefined {
   if (!text) return undefined;
@@ -25,7 +35,7 @@ function fileInputOptions(window: string | undefined, frame: string | undefined)
   return { ...(w ? { window: w } : {}), ...(frame ? { frame: Number(frame) - 1 } : {}) };
 }
 
-async function openRuntime(packArg: string, io: CliIo, provider: string | undefined) {
+async function openRuntime(packArg: string | undefined, io: CliIo, provider: string | undefined) {
   const services = await io.services();
   const dir = resolvePack(packArg, services);
   const verified = await verifyPack(dir, { ...services.packVerifyOptions(), keepContents: true });
@@ -85,7 +95,8 @@ export const askCommand: CliCommand = {
   name: 'ask',
   summary: 'Ask the model about an image (VQA or report draft)',
   usage:
-    'healthgpt ask --pack <pack> --image <dicom|png> --question "<text>" [--task vqa|report] [--max-tokens N] [--window C,W] [--frame N] [--provider auto|cpu|cuda|dml|coreml] [--json]',
+    'healthgpt ask [--pack <pack>] --image <dicom|png> --question "<text>" [--task vqa|report] [--max-tokens N] [--window C,W] [--frame N] [--provider auto|cpu|cuda|dml|coreml] [--json]\n' +
+    '       --pack may be left out when exactly one pack is installed. --image is one file (a folder is refused: ask is about one image).',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -102,7 +113,12 @@ export const askCommand: CliCommand = {
       },
       strict: true,
     });
-    if (!values.pack || !values.image) throw new UsageError('--pack and --image are required');
+    if (!values.image) throw new UsageError('--image is required (a DICOM or PNG file)');
+    checkInputPath(values.image, '--image');
+    // Ask is about one image; which slice of a folder's series is the person's choice, not ours to guess.
+    if (statSync(values.image).isDirectory()) {
+      throw new UsageError(`--image: ${values.image} is a folder; ask reads one image: give one DICOM or PNG file of it (for a whole series, use \`healthgpt generate --in <folder>\`)`);
+    }
     const task = comprehensionTaskSchema.safeParse(values.task);
     if (!task.success) throw new UsageError('--task must be vqa or report');
     if (task.data === 'vqa' && !values.question.trim()) throw new UsageError('--question is required for vqa');
@@ -144,8 +160,10 @@ export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'Generate an image: super-resolution, CT→MRI, MRI→CT, reconstruction',
   usage:
-    'healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <dicom|png> --out <file.png> [--window C,W] [--frame N] [--provider ...] [--json]\n' +
-    '       healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <series-folder> --out <folder> [--json]   (a whole series → derived DICOM series)',
+    'healthgpt generate [--pack <pack>] --task sr|ct2mri|mri2ct|recon --in <dicom|png> --out <file.png> [--window C,W] [--frame N] [--provider ...] [--allow-modality-mismatch] [--json]\n' +
+    '       healthgpt generate [--pack <pack>] --task sr|ct2mri|mri2ct|recon --in <series-folder> --out <folder> [--allow-modality-mismatch] [--json]   (a whole series → derived DICOM series)\n' +
+    '       --pack may be left out when exactly one pack is installed. ct2mri reads CT and mri2ct reads MR: another modality is refused\n' +
+    '       unless --allow-modality-mismatch (recorded with the run). A series written to --out is unreviewed, and its files say so.',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -157,17 +175,20 @@ export const generateCommand: CliCommand = {
         window: { type: 'string' },
         frame: { type: 'string' },
         provider: { type: 'string' },
+        'allow-modality-mismatch': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
       strict: true,
     });
-    if (!values.pack || !values.in || !values.out || !values.task) throw new UsageError('--pack, --task, --in and --out are required');
+    if (!values.in || !values.out || !values.task) throw new UsageError('--task, --in and --out are required');
+    checkInputPath(values.in, '--in');
+    const allowModalityMismatch = values['allow-modality-mismatch'];
     const task = generationTaskSchema.safeParse(values.task);
     if (!task.success) throw new UsageError('--task must be sr, ct2mri, mri2ct or recon');
     if (existsSync(values.in) && statSync(values.in).isDirectory()) {
       const provider = parseProvider(values.provider);
       const services = await io.services();
-      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider, json: values.json }, io);
+      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider, json: values.json, allowModalityMismatch }, io);
     }
     if (!/\.png$/i.test(values.out)) throw new UsageError('--out must name a .png file for one image (give a series folder as --in to write a DICOM series)');
     const inputOptions = fileInputOptions(values.window, values.frame);
@@ -175,6 +196,9 @@ export const generateCommand: CliCommand = {
     try {
       services.policy.assertTaskAllowed(task.data);
       const { image, dicom } = await readModelInput(values.in, rt.manifest.tasks[task.data], inputOptions);
+      // The window's rule (workflow-service.ts generate): a conversion reads one modality.
+      const mismatch = modalityMismatch(task.data, dicom?.modality);
+      if (mismatch && !allowModalityMismatch) throw new DomainError(workflowErrorCodes.modalityMismatch, `${mismatch.replace('override explicitly', 'give --allow-modality-mismatch')}`);
       const startedAt = Date.now();
       let lastPct = -1;
       const r = await rt.generate({
@@ -188,10 +212,19 @@ export const generateCommand: CliCommand = {
           }
         },
       });
-      const png = grayToPng(r.pixels, r.rows, r.cols);
+      const runId = `run-${randomUUID()}`;
+      // The file says what it is wherever it goes: iTXt chunks naming app, pack, task and run, "AI-generated — not for diagnosis".
+      const png = withPngText(
+        grayToPng(r.pixels, r.rows, r.cols),
+        aiGeneratedPngText({ appName: APP_NAME, appVersion: appVersion(), packName: r.pack.name, packVersion: r.pack.version, task: task.data, runId, demonstration: r.pack.demonstration }),
+      );
       writeFileSync(values.out, png, { mode: 0o600 }); // an image of a patient: this user only
       const recorded = await recordFileRun(services.history, rt, {
-        file: values.in, dicom, task: task.data, prompt: rt.manifest.tasks[task.data]?.promptTemplate ?? task.data, params: { window: image.window, outputScale: r.outputScale, decoding: 'greedy, image tokens only', ...inputOptions }, startedAt,
+        runId,
+        file: values.in, dicom, task: task.data, prompt: rt.manifest.tasks[task.data]?.promptTemplate ?? task.data, params: {
+          window: image.window, outputScale: r.outputScale, decoding: 'greedy, image tokens only', ...inputOptions,
+          ...(mismatch ? { modalityOverride: { seriesModality: dicom?.modality ?? null, taskReads: taskSourceModality(task.data), by: services.history.actor } } : {}),
+        }, startedAt,
         status: 'succeeded', timing: r.timings,
         outputs: [{ kind: 'image', label: `${task.data} (PNG)`, text: null, artifacts: [{ bytes: new Uint8Array(png), name: path.basename(values.out), mediaType: 'image/png' }] }],
       });

@@ -54,6 +54,7 @@ export const GenerateSection = memo(function GenerateSection({
   const [progress, setProgress] = useState<Progress | null>(null);
   const [outcome, setOutcome] = useState<GenerateOutcome | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const [mismatch, setMismatch] = useState(false);
   const chain = useRef<Promise<void>>(Promise.resolve());
   const shown = useRef<{ uid: string; slices: number } | null>(null);
 
@@ -97,8 +98,10 @@ export const GenerateSection = memo(function GenerateSection({
     return { from: a - 1, to: b - 1 };
   };
 
-  const generate = async () => {
+  /** `allowModalityMismatch`: the person chose to run a conversion on the other modality (main records it). */
+  const generate = async (allowModalityMismatch = false) => {
     setProblem(null);
+    setMismatch(false);
     if (!left.seriesUid) return setProblem('Open a series in the left pane first: generation runs on it.');
     if (count === 0) return setProblem('The series in the left pane has no images: generation needs a CT or MR image series.');
     if (!chosen) return setProblem('The loaded pack offers no image generation task.');
@@ -110,7 +113,7 @@ export const GenerateSection = memo(function GenerateSection({
     setProgress({ done: 0, total, etaSeconds: null, message: 'starting', slicesWritten: 0 });
     setStarting(true);
     const source = left.seriesUid;
-    const started = await client.workflow.generate({ seriesUid: source, task: chosen, ...r });
+    const started = await client.workflow.generate({ seriesUid: source, task: chosen, ...r, ...(allowModalityMismatch ? { allowModalityMismatch: true } : {}) });
     setStarting(false);
     if (!started.ok) {
       setProgress(null);
@@ -132,6 +135,7 @@ export const GenerateSection = memo(function GenerateSection({
     const failed = jobFailure('Generation failed', final);
     const parsed = generateOutcomeSchema.safeParse(final.status === 'failed' ? undefined : final.result);
     if (failed) setProblem(failed);
+    if (final.status === 'failed' && final.error.code === 'WORKFLOW_MODALITY_MISMATCH') setMismatch(true);
     if (parsed.success) {
       const o = parsed.data;
       setOutcome(o);
@@ -252,6 +256,11 @@ export const GenerateSection = memo(function GenerateSection({
         <p className="error-text" role="alert" data-testid="generate-problem">
           {problem}
         </p>
+      )}
+      {mismatch && !running && (
+        <button type="button" data-testid="generate-override" onClick={() => void generate(true)}>
+          Run anyway on this series (the override is recorded with the run)
+        </button>
       )}
     </section>
   );

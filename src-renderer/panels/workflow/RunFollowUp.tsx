@@ -28,6 +28,8 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [done, setDone] = useState<string[]>([]);
   const [problem, setProblem] = useState<string | null>(null);
+  /** Main's question before exporting an unreviewed or rejected run; answered with the buttons below. */
+  const [confirmExport, setConfirmExport] = useState<string | null>(null);
 
   const review = async (decision: 'accepted' | 'rejected') => {
     setProblem(null);
@@ -38,12 +40,12 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
     setComment('');
   };
 
-  const exporting = async (what: string, work: () => Promise<string>) => {
+  const exporting = async (what: string, work: () => Promise<string | null>) => {
     setProblem(null);
     setBusy(what);
     try {
       const message = await work();
-      setDone((d) => [...d, message]);
+      if (message) setDone((d) => [...d, message]);
     } catch (e) {
       setProblem(e instanceof Error ? e.message : String(e));
     } finally {
@@ -51,13 +53,18 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
     }
   };
 
-  const exportSeries = () =>
+  const exportSeries = (confirmReview = false) =>
     exporting('series', async () => {
+      setConfirmExport(null);
       const uid = run.generatedSeriesUid;
       if (!uid) throw new Error('This run wrote no series to export.');
-      const r = await client.workflow.exportSeries({ generatedSeriesUid: uid });
+      const r = await client.workflow.exportSeries({ generatedSeriesUid: uid, ...(confirmReview ? { confirmReview: true } : {}) });
+      if (!r.ok && r.error.code === 'WORKFLOW_REVIEW_NOT_ACCEPTED') {
+        setConfirmExport(r.error.message);
+        return null;
+      }
       if (!r.ok) throw new Error(describeError('DICOM export failed', r.error));
-      return `DICOM series: ${r.value.files} file${r.value.files === 1 ? '' : 's'} in ${r.value.folder}`;
+      return `DICOM series: ${r.value.files} file${r.value.files === 1 ? '' : 's'} in ${r.value.folder} (review: ${r.value.reviewState})`;
     });
 
   const exportReport = () =>
@@ -123,6 +130,17 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
           View as PNG
         </button>
       </div>
+      {confirmExport && (
+        <div className="wf-confirm" role="alertdialog" aria-label="Export an unaccepted run?" data-testid="export-confirm-box">
+          <p className="error-text">{confirmExport}</p>
+          <button type="button" data-testid="export-confirm" onClick={() => void exportSeries(true)}>
+            Export anyway
+          </button>
+          <button type="button" data-testid="export-confirm-cancel" onClick={() => setConfirmExport(null)}>
+            Cancel
+          </button>
+        </div>
+      )}
       {busy && <p className="muted">Exporting {busy}…</p>}
       {done.length > 0 && (
         <ul className="wf-exports">

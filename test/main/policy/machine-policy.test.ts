@@ -167,6 +167,15 @@ describe('each setting', () => {
     expect(thrownCode(() => load({ disableExport: false }).assertExportAllowed())).toBeNull();
   });
 
+  it('disableRejectedExport refuses rejected runs only; disableExport refuses them too', () => {
+    const state = load({ disableRejectedExport: true });
+    expect(thrownCode(() => state.assertExportAllowed())).toBeNull();
+    expect(thrownCode(() => state.assertRejectedExportAllowed())).toBe('DISABLED_BY_POLICY');
+    expect(state.status().disableRejectedExport).toBe(true);
+    expect(thrownCode(() => load({}).assertRejectedExportAllowed())).toBeNull();
+    expect(thrownCode(() => load({ disableExport: true }).assertRejectedExportAllowed())).toBe('DISABLED_BY_POLICY');
+  });
+
   it('disabledTasks: those tasks refused, others allowed, unknown names reported', () => {
     const state = load({ disabledTasks: ['ct2mri', 'mri2ct', 'ct2mr1'] });
     expect(state.locked).toBe(false);

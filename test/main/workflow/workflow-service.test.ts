@@ -8,6 +8,7 @@ import type { CallContext } from '../../../src-main/ipc/registry';
 import { createServices, type Services } from '../../../src-main/services';
 import { ensureGeneratedSeries } from '../dicom/fixtures';
 import { cachedTinyPack, type BuiltPack } from '../model/pack-fixture';
+import { readDicom } from '../../support/dicom-read';
 import { DEMONSTRATION_REPORT_WARNING } from '../../../src-shared/question-types';
 
 const REPO = path.resolve(import.meta.dirname, '../../..');
@@ -107,7 +108,7 @@ describe('reading workflow in main: ask, generate, history, export (tiny random 
     expect(generated.rows).toBe(source.rows * 4);
     expect(generated.columns).toBe(source.columns * 4);
     expect(generated.frameOfReferenceUid).toBe(source.frameOfReferenceUid);
-    expect(generated.seriesDescription).toMatch(/super-resolution/);
+    expect(generated.seriesDescription).toMatch(new RegExp(`^AI SR x4 ${out.runId.slice(4, 12)} UNREVIEWED`));
     const inSpacing = source.images[20]!.pixelSpacing!;
     expect(generated.images[1]!.pixelSpacing![0]).toBeCloseTo(inSpacing[0]! / 4, 6);
     // Same slice locations as the input slices 19..21 (the in-plane corner moves by 3/8 of an input pixel).
@@ -128,21 +129,38 @@ describe('reading workflow in main: ask, generate, history, export (tiny random 
     expect(seriesOut.artifacts).toHaveLength(3);
     expect(seriesOut.artifacts.every((a) => a.status === 'ok')).toBe(true);
 
-    const exported = await call<{ folder: string; files: number }>(services, 'workflow:export-series', { generatedSeriesUid: out.generatedSeriesUid }, ctx);
+    // Not reviewed yet: the export asks first (a confirmation), and the files say "unreviewed".
+    const unconfirmed = await services.registry.dispatch('workflow:export-series', { generatedSeriesUid: out.generatedSeriesUid }, ctx);
+    expect(unconfirmed).toMatchObject({ ok: false, error: { code: 'WORKFLOW_REVIEW_NOT_ACCEPTED', message: expect.stringMatching(/has not been reviewed/) } });
+    const exported = await call<{ folder: string; files: number }>(services, 'workflow:export-series', { generatedSeriesUid: out.generatedSeriesUid, confirmReview: true }, ctx);
     expect(exported.files).toBe(3);
     expect(path.basename(exported.folder)).toMatch(/^AI-sr-[0-9a-f]{8}-\d{8}-\d{6}$/);
     // The shell user's own folder (the CLI's --out) may already exist; no file in it is ever replaced.
+    // Rejected: asks again; confirmed (no policy forbids it here), every file says "rejected".
+    await services.history.recordReview({ runId: out.runId, decision: 'rejected' });
+    await expect(services.workflow.exportSeries(out.generatedSeriesUid, path.join(services.exports.folder, 'rejected'))).rejects.toThrow(/was rejected by/);
+    const rejected = await services.workflow.exportSeries(out.generatedSeriesUid, path.join(services.exports.folder, 'rejected'), { confirmReview: true });
+    expect(rejected.reviewState).toBe('rejected');
+    expect(readDicom(path.join(rejected.folder, '0001.dcm')).SeriesDescription).toMatch(/ REJECTED/);
+    await services.history.recordReview({ runId: out.runId, decision: 'accepted' });
     const again = await services.workflow.exportSeries(out.generatedSeriesUid, path.join(services.exports.folder, 'cli-out'));
-    expect(again.files).toBe(3);
-    // Exported from the slices stored in the history: the bytes the run wrote.
-    for (const name of readdirSync(out.outputFolder)) expect(readFileSync(path.join(again.folder, name)).equals(readFileSync(path.join(out.outputFolder, name)))).toBe(true);
+    expect(again).toMatchObject({ files: 3, reviewState: 'accepted' });
+    // Exported from the slices stored in the history: the bytes the run wrote, with the review stamped in.
+    for (const name of readdirSync(out.outputFolder)) {
+      const exportedDs = readDicom(path.join(again.folder, name));
+      const writtenDs = readDicom(path.join(out.outputFolder, name));
+      expect(exportedDs.SOPInstanceUID).toBe(writtenDs.SOPInstanceUID);
+      expect(Buffer.from((exportedDs.PixelData as ArrayBuffer[])[0]!).equals(Buffer.from((writtenDs.PixelData as ArrayBuffer[])[0]!))).toBe(true);
+      expect(exportedDs.SeriesDescription).toMatch(/ ACCEPTED/);
+      expect(String(exportedDs.DerivationDescription)).toMatch(new RegExp(`review: accepted by ${services.history.actor} on `));
+    }
     await expect(services.workflow.exportSeries(out.generatedSeriesUid, again.folder)).rejects.toThrow(/already exists and is never replaced/);
     await expect(services.workflow.exportSeries('2.25.1', path.join(services.exports.folder, 'none'))).rejects.toThrow(/No generated series 2\.25\.1/);
   });
 
   it('a cancelled series keeps what is done, marked incomplete, and the run is recorded as cancelled', async () => {
     const { ctx, events } = recordingCtx();
-    const { jobId } = await call<{ jobId: string }>(services, 'workflow:generate', { seriesUid, task: 'ct2mri' }, ctx);
+    const { jobId } = await call<{ jobId: string }>(services, 'workflow:generate', { seriesUid, task: 'mri2ct' }, ctx);
     for (let i = 0; i < 600 && !events.some((e) => e.channel === 'jobs:progress' && e.payload.data); i += 1) await new Promise((r) => setTimeout(r, 50));
     expect(services.jobs.cancel(jobId, ctx.sink)).toBe(true);
     const final = await services.jobs.wait(jobId);
