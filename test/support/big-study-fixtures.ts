@@ -18,7 +18,7 @@ export interface BigStudy {
   seriesDir: string;
   /** `dir/enhanced.dcm`: the enhanced multi-frame CT (absent when frames = 0). */
   enhancedFile: string;
-  series: BigStudyObject & { x0: number; y0: number; spacing: number };
+  series: BigStudyObject & { x0: number; y0: number; spacing: number; fileOfSlice: string[] };
   enhanced?: BigStudyObject & { storedFrameOfSlice: number[]; seriesIndexOfSlice: number[] };
 }
 
