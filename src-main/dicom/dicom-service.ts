@@ -70,11 +70,11 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   const timeoutMs = options.fileTimeoutMs ?? 20_000;
   const index = new SeriesIndex(options.dataDir ? path.join(options.dataDir, 'dicom', 'index.json') : null);
   index.load();
-  // Imports parse files on one worker, or up to 4 with 4+ cores (measured on 2 loaded cores: a second
-  // scan worker's start-up costs more than it saves); frames decode on their own worker so a long
-  // import never delays the viewer.
+  // Imports read headers on cores − 2 workers up to 8 with 4+ cores, else one (measured on 2 loaded cores:
+  // a second scan worker competes with the main thread and the decode worker); the main thread indexes
+  // what they send. Frames decode on their own workers so an import never delays the viewer.
   const cores = availableParallelism();
-  const scanWorkerCount = options.scanWorkers ?? (cores >= 4 ? Math.min(4, cores - 2) : 1);
+  const scanWorkerCount = options.scanWorkers ?? (cores >= 4 ? Math.min(8, cores - 2) : 1);
   const limits = options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {};
   const scanners = Array.from({ length: scanWorkerCount }, () => new DicomWorkerClient(timeoutMs, limits));
   const decodeWorkerCount = options.decodeWorkers ?? (cores >= 4 ? Math.min(4, cores - 2) : 1);

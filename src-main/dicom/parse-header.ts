@@ -15,7 +15,7 @@ import { TRANSFER_SYNTAXES } from './transfer-syntax';
 const DataSetClass = (dicomParser as unknown as { DataSet: new (parser: unknown, bytes: Uint8Array, elements: Record<string, Element>) => DataSet }).DataSet;
 
 /** First read for a header: most single-frame headers fit; enhanced objects grow it (read-file.ts). */
-export const HEADER_PREFIX_BYTES = 64 * 1024;
+export const HEADER_PREFIX_BYTES = 16 * 1024;
 
 /**
  * The file parsed up to (not into) its pixel data, from a prefix of it, with the pixel data's size
