@@ -7,7 +7,7 @@ import { makeViewerSeries } from '../test/support/viewer-fixtures';
 const SLICES = Number(process.env.HEALTHGPT_BENCH_VIEWER_SLICES ?? 300);
 
 /** Resident memory (MiB) of this browser's renderer processes (ids from CDP, RSS from Linux /proc), or null. */
-async function rendererRssMiB(browser: Browser): Promise<number | null> {
+export async function rendererRssMiB(browser: Browser): Promise<number | null> {
   try {
     const cdp = await browser.newBrowserCDPSession();
     const info = (await cdp.send('SystemInfo.getProcessInfo')) as { processInfo: Array<{ type: string; id: number }> };

@@ -24,6 +24,11 @@ export interface DicomServiceOptions {
   fileTimeoutMs?: number;
   /** Worker threads parsing files during an import (default: 1, or cores − 2 up to 4 with 4+ cores). */
   scanWorkers?: number;
+  /**
+   * Worker threads decoding frames (default: 1, or cores − 2 up to 4 with 4+ cores): the viewer's
+   * prefetch asks for several frames at once, and compressed frames decode in parallel.
+   */
+  decodeWorkers?: number;
   /** Largest file read (default 1 GiB); bigger files are refused with a message, from their header alone. */
   maxFileBytes?: number;
 }
@@ -65,14 +70,26 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
   const timeoutMs = options.fileTimeoutMs ?? 20_000;
   const index = new SeriesIndex(options.dataDir ? path.join(options.dataDir, 'dicom', 'index.json') : null);
   index.load();
-  // Imports parse files on one worker, or up to 4 with 4+ cores (measured on 2 loaded cores: a second
-  // scan worker's start-up costs more than it saves); frames decode on their own worker so a long
-  // import never delays the viewer.
+  // Imports read headers on cores − 2 workers up to 8 with 4+ cores, else one (measured on 2 loaded cores:
+  // a second scan worker competes with the main thread and the decode worker); the main thread indexes
+  // what they send. Frames decode on their own workers so an import never delays the viewer.
   const cores = availableParallelism();
-  const scanWorkerCount = options.scanWorkers ?? (cores >= 4 ? Math.min(4, cores - 2) : 1);
+  const scanWorkerCount = options.scanWorkers ?? (cores >= 4 ? Math.min(8, cores - 2) : 1);
   const limits = options.maxFileBytes ? { maxFileBytes: options.maxFileBytes } : {};
   const scanners = Array.from({ length: scanWorkerCount }, () => new DicomWorkerClient(timeoutMs, limits));
-  const decoder = new DicomWorkerClient(timeoutMs, limits);
+  const decodeWorkerCount = options.decodeWorkers ?? (cores >= 4 ? Math.min(4, cores - 2) : 1);
+  const decoders = Array.from({ length: Math.max(1, decodeWorkerCount) }, () => ({ client: new DicomWorkerClient(timeoutMs, limits), busy: 0 }));
+  const decoder = decoders[0]!.client;
+  /** A decode on the least busy decode worker. */
+  const decode = async (path: string, frame: number) => {
+    const slot = decoders.reduce((a, b) => (b.busy < a.busy ? b : a));
+    slot.busy += 1;
+    try {
+      return await slot.client.request({ type: 'decode', path, frame });
+    } finally {
+      slot.busy -= 1;
+    }
+  };
 
   const saveIndex = () => {
     try {
@@ -86,7 +103,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     import(paths, sink) {
       const report: ImportReport = { files: 0, imported: 0, failed: 0, skipped: 0, seriesUids: [], entries: [], elapsedMs: 0 };
       // Warm the decode worker now, so the first frame asked for during the import is not kept waiting.
-      void decoder.request({ type: 'probe', path: '' }).catch(() => undefined);
+      for (const d of decoders) void d.client.request({ type: 'probe', path: '' }).catch(() => undefined);
       return options.jobs.start({
         kind: 'dicom-import',
         sink,
@@ -111,7 +128,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       if (!image) throw new DomainError(dicomErrorCodes.frameOutOfRange, `Series ${seriesUid} has no image ${i}.`);
       let res;
       try {
-        res = await decoder.request({ type: 'decode', path: image.instance.path, frame: image.frame });
+        res = await decode(image.instance.path, image.frame);
       } catch (e) {
         throw new DomainError(dicomErrorCodes.decodeFailed, e instanceof Error ? e.message : String(e));
       }
@@ -152,10 +169,10 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
     },
     async warm() {
       // An empty path: the worker starts, answers 'cannot read', and stays up.
-      await Promise.all([...scanners, decoder].map((c) => c.request({ type: 'scan', path: '' }).catch(() => undefined)));
+      await Promise.all([...scanners, ...decoders.map((d) => d.client)].map((c) => c.request({ type: 'scan', path: '' }).catch(() => undefined)));
     },
     async close() {
-      await Promise.all([...scanners.map((c) => c.close()), decoder.close()]);
+      await Promise.all([...scanners, ...decoders.map((d) => d.client)].map((c) => c.close()));
     },
   };
 }

@@ -9,7 +9,8 @@ import { CodecNotLoadedError, ensureCodec } from './codecs';
 import { DicomFileError, parseDicomBytes, type ParsedFile } from './parse';
 import { decodeFrame } from './pixels';
 import { probeBytes, problemOf } from './probe';
-import { readDicomFile } from './read-file';
+import { frameRange, HEADER_PREFIX_BYTES, parseDicomHeader, singleFrameView } from './parse-header';
+import { readDicomFile, readDicomPrefix, readDicomRange } from './read-file';
 import type { ScanResult, WorkerRequest, WorkerResponse } from './worker-protocol';
 
 /**
@@ -60,10 +61,52 @@ function readParsed(path: string): ParsedFile {
   return parsed;
 }
 
+/** Files at least this big are decoded frame by frame from disk (header cached), never read whole. */
+const FRAME_READ_FILE_BYTES = 32 * 1024 * 1024;
+const headers = new Map<string, { header: ParsedFile; mtimeMs: number; size: number }>();
+const HEADER_FILES = 16;
+
+/** The decodable file for one frame: a one-frame view read from disk for big plain files, else the whole file. */
+function readForFrame(path: string, frame: number): { parsed: ParsedFile; frame: number; meta: ParsedFile['meta'] } {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw new DicomFileError('unreadable', `The file is no longer readable: ${(e as Error).message}`);
+  }
+  if (st.size >= FRAME_READ_FILE_BYTES) {
+    let hit = headers.get(path);
+    if (!hit || hit.mtimeMs !== st.mtimeMs || hit.size !== st.size) {
+      headers.delete(path);
+      const { result } = readDicomPrefix(path, { maxBytes: maxFileBytes }, HEADER_PREFIX_BYTES, parseDicomHeader);
+      hit = result ? { header: result, mtimeMs: st.mtimeMs, size: st.size } : undefined;
+      if (hit) headers.set(path, hit);
+      while (headers.size > HEADER_FILES) headers.delete(headers.keys().next().value as string);
+    }
+    if (hit) {
+      if (!Number.isInteger(frame) || frame < 0 || frame >= hit.header.meta.frames) {
+        throw new DicomFileError('decode-failed', `Frame ${frame + 1} asked for; the file has ${hit.header.meta.frames}.`);
+      }
+      const range = frameRange(hit.header, frame);
+      const view = singleFrameView(hit.header, frame, readDicomRange(path, range.position, range.length, { maxBytes: maxFileBytes }));
+      return { parsed: view, frame: 0, meta: hit.header.meta };
+    }
+  }
+  const parsed = readParsed(path);
+  return { parsed, frame, meta: parsed.meta };
+}
+
 export function scanFile(path: string, noFollow = false): ScanResult {
   try {
-    // Not DICOM by its first bytes, or over the size cap: said without reading the whole file.
-    const bytes = readDicomFile(path, { maxBytes: maxFileBytes, noFollow, checkHead: true });
+    // Headers only for plain files (parse-header.ts); not DICOM by its first bytes, or over the size
+    // cap: said without reading the whole file.
+    const { result: header, head, size } = readDicomPrefix(path, { maxBytes: maxFileBytes, noFollow, checkHead: true }, HEADER_PREFIX_BYTES, parseDicomHeader);
+    if (header) {
+      if (!header.meta.seriesUid) header.meta.seriesUid = `no-series-uid:${path}`;
+      if (!header.meta.sopInstanceUid) header.meta.sopInstanceUid = `no-sop-uid:${path}`;
+      return { path, status: 'ok', meta: header.meta };
+    }
+    const bytes = head.length === size ? head : readDicomFile(path, { maxBytes: maxFileBytes, noFollow, checkHead: true });
     const parsed = parseDicomBytes(bytes);
     if (parsed.isDicomDir) {
       const refs = dicomDirReferencedFiles(parsed.dataSet, path);
@@ -110,13 +153,13 @@ async function handle(req: WorkerRequest): Promise<{ response: WorkerResponse; t
       return { response: { id: req.id, type: 'probe', entry: await withCodecs(() => probeBytes(req.name, req.bytes)) }, transfer: [] };
     case 'decode': {
       try {
-        const parsed = readParsed(req.path);
-        const frame = await withCodecs(() => decodeFrame(parsed, req.frame));
+        const { parsed, frame: frameInFile, meta } = readForFrame(req.path, req.frame);
+        const frame = await withCodecs(() => decodeFrame(parsed, frameInFile));
         const pixels = frame.pixels;
         // The pixels may view the file's bytes: copy to an owned buffer that can be transferred.
         const owned = pixels.byteOffset === 0 && pixels.buffer.byteLength === pixels.byteLength && pixels.buffer instanceof ArrayBuffer ? pixels : pixels.slice();
         return {
-          response: { id: req.id, type: 'decode', frame: { meta: parsed.meta, pixels: owned, color: frame.color, modalityApplied: frame.modalityApplied, min: frame.min, max: frame.max } },
+          response: { id: req.id, type: 'decode', frame: { meta, pixels: owned, color: frame.color, modalityApplied: frame.modalityApplied, min: frame.min, max: frame.max } },
           transfer: [owned.buffer as ArrayBuffer],
         };
       } catch (e) {

@@ -179,7 +179,7 @@ function guessRawTransferSyntax(bytes: Uint8Array): string | null {
   return null;
 }
 
-function hasPreamble(bytes: Uint8Array): boolean {
+export function hasPreamble(bytes: Uint8Array): boolean {
   return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
 }
 

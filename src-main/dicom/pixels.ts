@@ -32,7 +32,7 @@ export interface DecodedFrame {
 /** Largest frame we decode (guards allocation against lying headers): 16k x 16k x 4 samples x 4 bytes. */
 const MAX_FRAME_SAMPLES = 16384 * 16384;
 
-function checkImageAttributes(meta: InstanceMeta): void {
+export function checkImageAttributes(meta: InstanceMeta): void {
   const missing: string[] = [];
   if (!(meta.rows > 0)) missing.push('Rows (0028,0010)');
   if (!(meta.columns > 0)) missing.push('Columns (0028,0011)');

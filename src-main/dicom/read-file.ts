@@ -48,8 +48,11 @@ function describeHeader(head: Uint8Array): string {
   }
 }
 
-/** The whole file, or a DicomFileError saying why it was not read. */
-export function readDicomFile(path: string, limits: ReadLimits = {}): Uint8Array {
+/**
+ * Opens the file under the limits (link refused when asked, regular file, DICOM by its first bytes, size
+ * under the cap) and hands the descriptor and size to `read`; every failure is a DicomFileError.
+ */
+function withDicomFile<T>(path: string, limits: ReadLimits, read: (fd: number, size: number) => T): T {
   const maxBytes = limits.maxBytes ?? MAX_DICOM_BYTES;
   let fd: number;
   try {
@@ -68,11 +71,44 @@ export function readDicomFile(path: string, limits: ReadLimits = {}): Uint8Array
       const header = describeHeader(readAt(fd, HEADER_BYTES, 0));
       throw new DicomFileError('too-large', `The file is ${formatBytes(st.size)}${header}, over the ${formatBytes(maxBytes)} a file may have here: it was not read, to keep memory bounded.`);
     }
-    return readAt(fd, st.size, 0);
+    return read(fd, st.size);
   } catch (e) {
     if (e instanceof DicomFileError) throw e;
     throw new DicomFileError('unreadable', fileErrorText(e, path));
   } finally {
     closeSync(fd);
   }
+}
+
+/** The whole file, or a DicomFileError saying why it was not read. */
+export function readDicomFile(path: string, limits: ReadLimits = {}): Uint8Array {
+  return withDicomFile(path, limits, (fd, size) => readAt(fd, size, 0));
+}
+
+/**
+ * Reads a growing prefix of the file (from `firstBytes`, up to the whole file) until `attempt` makes
+ * something of it: an import reads headers only, not pixel data. Returns what `attempt` made (null when
+ * even the whole file was not enough), with the last bytes read and the file's size.
+ */
+export function readDicomPrefix<T>(
+  path: string,
+  limits: ReadLimits,
+  firstBytes: number,
+  attempt: (head: Uint8Array, size: number) => T | null,
+): { result: T | null; head: Uint8Array; size: number } {
+  return withDicomFile(path, limits, (fd, size) => {
+    for (let take = Math.min(size, firstBytes); ; take = Math.min(size, take * 4)) {
+      const head = readAt(fd, take, 0);
+      const result = attempt(head, size);
+      if (result !== null || take >= size) return { result, head, size };
+    }
+  });
+}
+
+/** `length` bytes of the file from `position` (a frame of a big multi-frame file, read on demand). */
+export function readDicomRange(path: string, position: number, length: number, limits: ReadLimits = {}): Uint8Array {
+  return withDicomFile(path, limits, (fd, size) => {
+    if (position + length > size) throw new DicomFileError('truncated', `The pixel data runs past the end of the file (${size} bytes; ${position + length} needed).`);
+    return readAt(fd, length, position);
+  });
 }

@@ -43,9 +43,12 @@ export function sortSeriesImages(instances: IndexedInstance[]): NonNullable<Seri
   const byInstance = (a: SortedImage, b: SortedImage) =>
     (a.instance.meta.instanceNumber ?? Infinity) - (b.instance.meta.instanceNumber ?? Infinity) || a.frame - b.frame || a.instance.path.localeCompare(b.instance.path);
   if (allPositioned && normal) {
-    const distinct = new Set(images.map((im) => dot(normal, positionOf(im)).toFixed(4)));
+    // Each image's distance along the normal once (not per comparison: a 2,000-slice series re-sorts
+    // while it is being imported and viewed).
+    const along = new Map(images.map((im) => [im, dot(normal, positionOf(im))]));
+    const distinct = new Set([...along.values()].map((d) => d.toFixed(4)));
     if (distinct.size === images.length || images.length === 1) {
-      images.sort((a, b) => dot(normal, positionOf(a)) - dot(normal, positionOf(b)) || byInstance(a, b));
+      images.sort((a, b) => along.get(a)! - along.get(b)! || byInstance(a, b));
       return { images, sortedBy: 'image-position', normal, spacing: sliceSpacing(images.map(positionOf), normal) };
     }
   }

@@ -12,8 +12,12 @@ import { IMAGE_SCHEME, type FrameService } from './image-loader';
 let initialised = false;
 let currentFrames: FrameService | null = null;
 
-/** Image cache budget: a 300-slice 512² CT is ~160 MB of 16-bit pixels; two such series fit twice over. */
-export const IMAGE_CACHE_BYTES = 1024 * 1024 * 1024;
+/**
+ * Image cache budget (Cornerstone evicts the least recently used images past it): a 300-slice 512² CT is
+ * ~160 MB of 16-bit pixels, a 2,000-slice one ~1 GB; 640 MiB keeps the renderer under 1.5 GB with any
+ * series open (evicted slices are fetched again when shown).
+ */
+export const IMAGE_CACHE_BYTES = 640 * 1024 * 1024;
 
 export function setupCornerstone(frames: FrameService): void {
   currentFrames = frames;

@@ -120,12 +120,22 @@ export function frameToImage(imageId: string, frame: Frame): Image {
   return image;
 }
 
+/**
+ * Frame attributes kept for overlays and metadata (~1 KB each): bounded like the image cache (oldest
+ * dropped; geometry then still comes from the series detail), and above the number of slices any series
+ * is likely to have, so a cached image keeps its attributes.
+ */
+export const FRAME_INFO_ENTRIES = 16384;
+
 export class FrameService {
   private details = new Map<string, Promise<SeriesDetail>>();
   private settled = new Map<string, SeriesDetail>();
   private infos = new Map<string, FrameInfo>();
 
-  constructor(private readonly client: WorkstationClient) {}
+  constructor(
+    private readonly client: WorkstationClient,
+    private readonly maxInfos = FRAME_INFO_ENTRIES,
+  ) {}
 
   series(seriesUid: string): Promise<SeriesDetail> {
     let p = this.details.get(seriesUid);
@@ -167,7 +177,10 @@ export class FrameService {
     if (expect && (info.sopInstanceUid !== expect.sopInstanceUid || info.frame !== expect.frame)) {
       throw new StaleImageError(`slice ${index + 1} of the series changed while it was being imported`);
     }
-    this.infos.set(imageIdFor(seriesUid, index, info.sopInstanceUid, info.frame), info);
+    const id = imageIdFor(seriesUid, index, info.sopInstanceUid, info.frame);
+    this.infos.delete(id);
+    this.infos.set(id, info);
+    if (this.infos.size > this.maxInfos) this.infos.delete(this.infos.keys().next().value as string);
     return r.value;
   }
 

@@ -19,11 +19,10 @@ import { emptyPane, otherPane, PANE_IDS, placementOf, planeFor, type PaneId, typ
 import { canFollow, sliceFacing, syncFrom, trackCursor } from './pane-sync';
 import { activateTool, addPaneTools, measurementEvents, paneMeasurements } from './pane-tools';
 import { mmPerScreenPixel, type ViewPlacement } from './physical-sync';
+import { prefetchOrder } from './prefetch';
 import { measureRender, showMark } from './render-timing';
 
 export { sameFrameOfReference, type Measurement, type PaneId, type PaneView, type ViewerSnapshot } from './pane-state';
-
-const PREFETCH = 3;
 
 export class ViewerService {
   private panes: Record<PaneId, PaneState> = { original: emptyPane('original'), generated: emptyPane('generated') };
@@ -268,12 +267,15 @@ export class ViewerService {
 
   private showToken = new WeakMap<HTMLElement, { mark: string; index: number }>();
 
+  /** The slice each pane showed last, for the scroll direction prefetch follows. */
+  private lastShown = new Map<PaneId, number>();
+
   private prefetch(pane: PaneState, i: number): void {
-    for (let d = 1; d <= PREFETCH; d += 1) {
-      for (const j of [i + d, i - d]) {
-        const id = this.idAt(pane, j);
-        if (id) void cornerstone.loadAndCacheImage(id).catch(() => undefined);
-      }
+    const previous = this.lastShown.get(pane.id);
+    this.lastShown.set(pane.id, i);
+    for (const j of prefetchOrder(i, previous, pane.detail?.images.length ?? 0)) {
+      const id = this.idAt(pane, j);
+      if (id) void cornerstone.loadAndCacheImage(id).catch(() => undefined);
     }
   }
 
