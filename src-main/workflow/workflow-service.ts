@@ -21,6 +21,8 @@ import { DerivedSeriesWriter, readSourceAttributes, type DerivedSlice } from './
 import { derivedSlice, outputModalityOf } from './derived-slice';
 import { frameToModelInput, inputWindowFor, type InputWindow } from '../model/model-input';
 import { isoDate, stableId } from './case-ids';
+import { ANSWER_CONFIDENCE_LABEL, CONFIDENCE_MAP_LABEL, CONFIDENCE_MEDIA_TYPE, confidenceMapName, decodeConfidenceMap, encodeConfidenceMap, meanFigures } from './confidence-artifacts';
+import type { ConfidenceSummary } from '../model/confidence';
 
 /** The slice of other services the workflow needs; each is the real service in the app. */
 export interface WorkflowDeps {
@@ -144,9 +146,15 @@ export class WorkflowService {
           });
           text = banner + result.text;
           const stop = signal.aborted ? 'cancelled' : result.stopReason;
+          // word offsets move past the banner, so they index the text as recorded and shown
+          const confidence = { ...result.confidence, words: result.confidence.words.map((w) => ({ ...w, start: w.start + banner.length, end: w.end + banner.length })) };
           await this.deps.history.recordOutput({ outputId: `out-${randomUUID()}`, runId, kind: 'text', label: request.task === 'report' ? 'Draft report' : 'Answer', text, artifacts: [] });
+          await this.deps.history.recordOutput({
+            outputId: `out-${randomUUID()}`, runId, kind: 'file', label: ANSWER_CONFIDENCE_LABEL, text: null,
+            artifacts: [{ bytes: new Uint8Array(Buffer.from(JSON.stringify(confidence))), name: 'answer-confidence.json', mediaType: CONFIDENCE_MEDIA_TYPE }],
+          });
           await this.deps.history.finishRun({ runId, status: stop === 'cancelled' ? 'cancelled' : 'succeeded', timing: result.timings });
-          return { runId, caseId: where.caseId, text, stopReason: stop, provider: rt.provider, packName: rt.manifest.name, ...(note ? { note } : {}) };
+          return { runId, caseId: where.caseId, text, stopReason: stop, provider: rt.provider, packName: rt.manifest.name, confidence, ...(note ? { note } : {}) };
         } catch (e) {
           // Whatever streamed before a cancel or failure is kept with the run.
           if (text) await this.deps.history.recordOutput({ outputId: `out-${randomUUID()}`, runId, kind: 'text', label: 'Partial answer', text, artifacts: [] });
@@ -195,10 +203,11 @@ export class WorkflowService {
           runId, caseId: where.caseId, task: request.task, prompt: spec.promptTemplate, packId: `${rt.manifest.name}@${rt.manifest.version}`, packHash: rt.manifestSha256,
           plugin: spec.plugin, executionProvider: rt.provider, params: { from, to, inputWindow, output: spec.output ?? null, decoding: 'greedy, image tokens only' }, seed: null, inputSeriesIds: [where.seriesId],
         });
-        const written: Array<{ slice: DerivedSlice; file: string }> = [];
+        const written: Array<{ slice: DerivedSlice; file: string; confidence: Uint8Array; figures: ConfidenceSummary }> = [];
         const started = performance.now();
         const outcome = (complete: boolean): GenerateOutcome => ({
           runId, caseId: where.caseId, generatedSeriesUid: written.length ? writer.seriesInstanceUid : null, slicesWritten: written.length, slicesRequested: total, complete, outputFolder: written.length ? outDir : null, provider: rt.provider, packName: rt.manifest.name,
+          ...(written.length ? { confidence: meanFigures(written.map((w) => w.figures)) } : {}),
         });
         try {
           for (let i = from; i <= to; i += 1) {
@@ -223,7 +232,7 @@ export class WorkflowService {
             const range: [number, number] = spec.output && spec.output.modality !== 'same' ? spec.output.range : [window.lo, window.hi];
             const slice = derivedSlice(frame, result, range, modality === 'CT');
             const file = writer.writeSlice(slice, written.length);
-            written.push({ slice, file: file.path });
+            written.push({ slice, file: file.path, confidence: encodeConfidenceMap(result.confidence), figures: result.confidence.summary });
             this.deps.dicom.indexWritten([file]);
             partial = outcome(false);
             progress({ done: i - from + 1, total, message: `slice ${i - from + 1} of ${total} written`, data: { generatedSeriesUid: writer.seriesInstanceUid, slicesWritten: written.length, lastSliceIndex: i } });
@@ -240,6 +249,10 @@ export class WorkflowService {
               generatedSeries: { studyId: where.studyId, seriesId: stableId('series', writer.seriesInstanceUid), seriesUid: writer.seriesInstanceUid, modality, description: `AI ${request.task}`, instanceCount: written.length, location: outDir, generated: true },
               artifacts,
             });
+            await this.deps.history.recordOutput({
+              outputId: `out-${randomUUID()}`, runId, kind: 'file', label: CONFIDENCE_MAP_LABEL, text: null,
+              artifacts: written.map((w, k) => ({ bytes: w.confidence, name: confidenceMapName(k), mediaType: CONFIDENCE_MEDIA_TYPE })),
+            });
           }
           await this.deps.history.finishRun({ runId, status: complete ? 'succeeded' : 'cancelled', timing: { totalMs: performance.now() - started, slices: written.length } });
           partial = outcome(complete);
@@ -254,6 +267,17 @@ export class WorkflowService {
         }
       },
     });
+  }
+
+  /** The confidence map recorded with slice `sliceIndex` of a generated series (from the history: works after a restart). */
+  async confidenceMap(generatedSeriesUid: string, sliceIndex: number) {
+    const { run } = await this.generatedSeries(generatedSeriesUid);
+    const maps = run.outputs.find((o) => o.kind === 'file' && o.label === CONFIDENCE_MAP_LABEL);
+    const artifact = maps?.artifacts.find((a) => a.name === confidenceMapName(sliceIndex));
+    if (!artifact) throw new DomainError(workflowErrorCodes.noRun, `No confidence map is recorded for slice ${sliceIndex + 1} of ${generatedSeriesUid} (runs from before confidence maps have none).`);
+    const { bytes } = await this.deps.history.readArtifact(artifact.hash);
+    const { maxEntropy: _m, ...view } = decodeConfidenceMap(bytes);
+    return view;
   }
 
   // ---- exports: the window's entry points name nothing; main picks the place (ExportDestinations) ----
@@ -363,6 +387,7 @@ export function createWorkflowHandlers(service: WorkflowService): DomainHandlers
   return {
     ask: (request, ctx) => service.ask(request, ctx.sink),
     generate: (request, ctx) => service.generate(request, ctx.sink),
+    confidenceMap: ({ generatedSeriesUid, sliceIndex }) => service.confidenceMap(generatedSeriesUid, sliceIndex),
     exportSeries: ({ generatedSeriesUid }) => service.exportSeriesForWindow(generatedSeriesUid),
     exportReport: ({ runId, format }) => service.exportReportForWindow(runId, format),
     exportPng: ({ png }) => service.exportPngForWindow(png),
