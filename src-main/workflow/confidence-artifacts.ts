@@ -9,6 +9,7 @@ import type { ConfidenceMapView, ImageConfidenceFigures } from '../../src-shared
  */
 export const CONFIDENCE_MAP_LABEL = 'Confidence map';
 export const ANSWER_CONFIDENCE_LABEL = 'Answer confidence';
+export const CYCLE_DIFFERENCE_LABEL = 'Cycle difference';
 export const CONFIDENCE_MEDIA_TYPE = 'application/json';
 const FORMAT = 'healthgpt-confidence-map/1';
 

@@ -21,8 +21,9 @@ import { DerivedSeriesWriter, readSourceAttributes, type DerivedSlice } from './
 import { derivedSlice, outputModalityOf } from './derived-slice';
 import { frameToModelInput, inputWindowFor, type InputWindow } from '../model/model-input';
 import { isoDate, stableId } from './case-ids';
-import { ANSWER_CONFIDENCE_LABEL, CONFIDENCE_MAP_LABEL, CONFIDENCE_MEDIA_TYPE, confidenceMapName, decodeConfidenceMap, encodeConfidenceMap, meanFigures } from './confidence-artifacts';
+import { ANSWER_CONFIDENCE_LABEL, CONFIDENCE_MAP_LABEL, CYCLE_DIFFERENCE_LABEL, CONFIDENCE_MEDIA_TYPE, confidenceMapName, decodeConfidenceMap, encodeConfidenceMap, meanFigures } from './confidence-artifacts';
 import type { ConfidenceSummary } from '../model/confidence';
+import { CYCLE_REVERSE, cycleCheck, cycleDifferencePng, type CycleCheck } from './cycle-check';
 
 /** The slice of other services the workflow needs; each is the real service in the app. */
 export interface WorkflowDeps {
@@ -166,8 +167,13 @@ export class WorkflowService {
     });
   }
 
-  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number }, sink: EventSink) {
+  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number; cycle?: boolean }, sink: EventSink) {
     this.deps.assertTaskAllowed(request.task);
+    const reverseTask = CYCLE_REVERSE[request.task];
+    if (request.cycle) {
+      if (!reverseTask) throw new DomainError('BAD_REQUEST', `A cycle check is for CT→MRI and MRI→CT; ${request.task} has no reverse task.`);
+      this.deps.assertTaskAllowed(reverseTask);
+    }
     let partial: GenerateOutcome | null = null;
     return this.deps.jobs.start({
       kind: 'workflow-generate',
@@ -203,11 +209,12 @@ export class WorkflowService {
           runId, caseId: where.caseId, task: request.task, prompt: spec.promptTemplate, packId: `${rt.manifest.name}@${rt.manifest.version}`, packHash: rt.manifestSha256,
           plugin: spec.plugin, executionProvider: rt.provider, params: { from, to, inputWindow, output: spec.output ?? null, decoding: 'greedy, image tokens only' }, seed: null, inputSeriesIds: [where.seriesId],
         });
-        const written: Array<{ slice: DerivedSlice; file: string; confidence: Uint8Array; figures: ConfidenceSummary }> = [];
+        const written: Array<{ slice: DerivedSlice; file: string; confidence: Uint8Array; figures: ConfidenceSummary; cycle?: Pick<CycleCheck, 'meanAbsDifference' | 'unit'> & { png: Uint8Array } }> = [];
         const started = performance.now();
         const outcome = (complete: boolean): GenerateOutcome => ({
           runId, caseId: where.caseId, generatedSeriesUid: written.length ? writer.seriesInstanceUid : null, slicesWritten: written.length, slicesRequested: total, complete, outputFolder: written.length ? outDir : null, provider: rt.provider, packName: rt.manifest.name,
           ...(written.length ? { confidence: meanFigures(written.map((w) => w.figures)) } : {}),
+          ...(request.cycle && reverseTask && written.length ? { cycle: { reverseTask, unit: written[0]!.cycle!.unit, meanAbsDifference: written.reduce((s, w) => s + w.cycle!.meanAbsDifference, 0) / written.length, slices: written.length } } : {}),
         });
         try {
           for (let i = from; i <= to; i += 1) {
@@ -229,10 +236,20 @@ export class WorkflowService {
               throw e;
             }
             if (signal.aborted) break;
+            let cycle: (typeof written)[number]['cycle'];
+            if (request.cycle) {
+              try {
+                const c = await cycleCheck(rt, request.task, image, result, window, signal);
+                cycle = { meanAbsDifference: c.meanAbsDifference, unit: c.unit, png: cycleDifferencePng(c) };
+              } catch (e) {
+                if (signal.aborted) break;
+                throw e;
+              }
+            }
             const range: [number, number] = spec.output && spec.output.modality !== 'same' ? spec.output.range : [window.lo, window.hi];
             const slice = derivedSlice(frame, result, range, modality === 'CT');
             const file = writer.writeSlice(slice, written.length);
-            written.push({ slice, file: file.path, confidence: encodeConfidenceMap(result.confidence), figures: result.confidence.summary });
+            written.push({ slice, file: file.path, confidence: encodeConfidenceMap(result.confidence), figures: result.confidence.summary, ...(cycle ? { cycle } : {}) });
             this.deps.dicom.indexWritten([file]);
             partial = outcome(false);
             progress({ done: i - from + 1, total, message: `slice ${i - from + 1} of ${total} written`, data: { generatedSeriesUid: writer.seriesInstanceUid, slicesWritten: written.length, lastSliceIndex: i } });
@@ -253,6 +270,12 @@ export class WorkflowService {
               outputId: `out-${randomUUID()}`, runId, kind: 'file', label: CONFIDENCE_MAP_LABEL, text: null,
               artifacts: written.map((w, k) => ({ bytes: w.confidence, name: confidenceMapName(k), mediaType: CONFIDENCE_MEDIA_TYPE })),
             });
+            if (request.cycle) {
+              await this.deps.history.recordOutput({
+                outputId: `out-${randomUUID()}`, runId, kind: 'file', label: CYCLE_DIFFERENCE_LABEL, text: written.map((w, k) => `slice ${k + 1}: ${w.cycle!.meanAbsDifference.toFixed(3)} ${w.cycle!.unit}`).join('\n'),
+                artifacts: written.map((w, k) => ({ bytes: w.cycle!.png, name: `${String(k + 1).padStart(4, '0')}.cycle-difference.png`, mediaType: 'image/png' })),
+              });
+            }
           }
           await this.deps.history.finishRun({ runId, status: complete ? 'succeeded' : 'cancelled', timing: { totalMs: performance.now() - started, slices: written.length } });
           partial = outcome(complete);

@@ -93,6 +93,14 @@ export const generateProgressDataSchema = z.object({
 });
 export type GenerateProgressData = z.infer<typeof generateProgressDataSchema>;
 
+export const cycleFiguresSchema = z.object({
+  reverseTask: generationTaskSchema,
+  unit: z.enum(['HU', 'fraction of input window']),
+  meanAbsDifference: z.number(),
+  slices: z.number().int(),
+});
+export type CycleFigures = z.infer<typeof cycleFiguresSchema>;
+
 export const generateOutcomeSchema = z.object({
   runId: z.string(),
   caseId: z.string(),
@@ -105,6 +113,8 @@ export const generateOutcomeSchema = z.object({
   packName: z.string(),
   /** Over every image token of the slices written. */
   confidence: imageConfidenceSchema.optional(),
+  /** With `cycle`: the round trip's mean absolute difference inside the body mask, mean over the slices. */
+  cycle: cycleFiguresSchema.optional(),
 });
 export type GenerateOutcome = z.infer<typeof generateOutcomeSchema>;
 
@@ -131,6 +141,8 @@ export const workflowContract = {
         /** Inclusive 0-based slice range; omitted: the whole series. */
         from: z.number().int().nonnegative().optional(),
         to: z.number().int().nonnegative().optional(),
+        /** CT→MRI / MRI→CT: also run the reverse task on each output and compare with the input (cycle check). */
+        cycle: z.boolean().optional(),
       })
       .strict()
       .refine((r) => r.from === undefined || r.to === undefined || r.from <= r.to, 'from must not be after to'),

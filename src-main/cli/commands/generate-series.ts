@@ -16,6 +16,7 @@ export interface SeriesGenerateOptions {
   out: string;
   provider: ProviderChoice;
   json: boolean;
+  cycle?: boolean;
 }
 
 function finalValue<T>(final: JobFinal, what: string): T {
@@ -45,7 +46,7 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
   const candidates = report.seriesUids.map((uid) => services.dicom.getSeries(uid));
   const series = candidates.filter((s) => s.imageCount > 0).sort((a, b) => b.imageCount - a.imageCount)[0];
   if (!series) throw new DomainError('WORKFLOW_NOT_AN_IMAGE', `no image series found in ${options.input}`);
-  const started = services.workflow.generate({ seriesUid: series.seriesUid, task: options.task }, sink);
+  const started = services.workflow.generate({ seriesUid: series.seriesUid, task: options.task, ...(options.cycle ? { cycle: true } : {}) }, sink);
   const final = await services.jobs.wait(started.jobId);
   const outcome = finalValue<GenerateOutcome | null>(final, 'generation');
   if (!outcome?.generatedSeriesUid) throw new DomainError('WORKFLOW_EXPORT_FAILED', 'no slice was generated');
@@ -62,6 +63,8 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
     caseId: outcome.caseId,
     provider: outcome.provider,
     pack: outcome.packName,
+    ...(outcome.confidence ? { confidence: outcome.confidence } : {}),
+    ...(outcome.cycle ? { cycle: outcome.cycle } : {}),
     aiGenerated: true,
   };
   printResult(io, options.json, summary, () => `\nwrote ${exported.files} DICOM file(s) to ${exported.folder} — AI-generated ${options.task} by ${outcome.packName} (${outcome.provider}); run ${outcome.runId}`);

@@ -11,6 +11,8 @@ import { loadPack } from '../../model/runtime';
 import { answerFraming } from '../../../src-shared/question-types';
 import { printResult, UsageError, type CliCommand, type CliIo } from '../cli-types';
 import { generateSeriesFromFolder } from './generate-series';
+import { ANSWER_CONFIDENCE_LABEL, CONFIDENCE_MAP_LABEL, CYCLE_DIFFERENCE_LABEL } from '../../workflow/confidence-artifacts';
+import { CYCLE_REVERSE, cycleCheck, cycleDifferencePng, cycleMapFullScale } from '../../workflow/cycle-check';
 import { parseProvider, resolvePack } from '../pack-args';
 
 function parseWindow(text: string | undefined): WindowChoice | undefined {
@@ -121,16 +123,22 @@ export const askCommand: CliCommand = {
       if (!values.json && banner) io.out(banner);
       const r = await rt.ask({ image, question: prompt, task: task.data, maxTokens, onToken: values.json ? undefined : (d) => io.out(d) });
       const text = banner + r.text;
+      // word offsets index the text as printed and recorded (after the banner)
+      const confidence = { ...r.confidence, words: r.confidence.words.map((w) => ({ ...w, start: w.start + banner.length, end: w.end + banner.length })) };
       const recorded = await recordFileRun(services.history, rt, {
         file: values.image, dicom, task: task.data, prompt, params: { maxTokens, window: image.window, decoding: 'greedy', ...inputOptions }, startedAt,
         status: r.stopReason === 'cancelled' ? 'cancelled' : 'succeeded', timing: r.timings,
-        outputs: [{ kind: 'text', label: task.data === 'report' ? 'Draft report' : 'Answer', text, artifacts: [] }],
+        outputs: [
+          { kind: 'text', label: task.data === 'report' ? 'Draft report' : 'Answer', text, artifacts: [] },
+          { kind: 'file', label: ANSWER_CONFIDENCE_LABEL, text: null, artifacts: [{ bytes: new Uint8Array(Buffer.from(JSON.stringify(confidence))), name: 'answer-confidence.json', mediaType: 'application/json' }] },
+        ],
       });
       if (values.json) {
         const { logits: _l, ...rest } = r;
-        printResult(io, true, { ok: true, ...rest, text, ...(note ? { note } : {}), runId: recorded.runId, caseId: recorded.caseId }, () => '');
+        printResult(io, true, { ok: true, ...rest, text, confidence, ...(note ? { note } : {}), runId: recorded.runId, caseId: recorded.caseId }, () => '');
       } else {
         if (note) io.err(`\nNote: ${note}\n`);
+        io.err(`\nmodel's own confidence (not a chance of being right): ${(confidence.overall * 100).toFixed(0)}% per token (geometric mean)\n`);
         io.out(`\n\n[${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ' — demonstration model, not for clinical use' : ''}; ${r.provider}; ${r.tokens.length} tokens, ${r.timings.decodeTokensPerSecond.toFixed(1)} tok/s; stop: ${r.stopReason}]\n`);
       }
       return 0;
@@ -144,8 +152,9 @@ export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'Generate an image: super-resolution, CT→MRI, MRI→CT, reconstruction',
   usage:
-    'healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <dicom|png> --out <file.png> [--window C,W] [--frame N] [--provider ...] [--json]\n' +
-    '       healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <series-folder> --out <folder> [--json]   (a whole series → derived DICOM series)',
+    'healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <dicom|png> --out <file.png> [--window C,W] [--frame N] [--provider ...] [--cycle] [--json]\n' +
+    '       healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <series-folder> --out <folder> [--cycle] [--json]   (a whole series → derived DICOM series)\n' +
+    '       --cycle (ct2mri, mri2ct): convert the output back and report the difference from the input inside the body mask',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -157,6 +166,7 @@ export const generateCommand: CliCommand = {
         window: { type: 'string' },
         frame: { type: 'string' },
         provider: { type: 'string' },
+        cycle: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
       strict: true,
@@ -164,17 +174,18 @@ export const generateCommand: CliCommand = {
     if (!values.pack || !values.in || !values.out || !values.task) throw new UsageError('--pack, --task, --in and --out are required');
     const task = generationTaskSchema.safeParse(values.task);
     if (!task.success) throw new UsageError('--task must be sr, ct2mri, mri2ct or recon');
+    if (values.cycle && !CYCLE_REVERSE[task.data]) throw new UsageError('--cycle is for ct2mri and mri2ct (a conversion that can be converted back)');
     if (existsSync(values.in) && statSync(values.in).isDirectory()) {
       const provider = parseProvider(values.provider);
       const services = await io.services();
-      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider, json: values.json }, io);
+      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider, json: values.json, cycle: values.cycle }, io);
     }
     if (!/\.png$/i.test(values.out)) throw new UsageError('--out must name a .png file for one image (give a series folder as --in to write a DICOM series)');
     const inputOptions = fileInputOptions(values.window, values.frame);
     const { services, rt } = await openRuntime(values.pack, io, values.provider);
     try {
       services.policy.assertTaskAllowed(task.data);
-      const { image, dicom } = await readModelInput(values.in, rt.manifest.tasks[task.data], inputOptions);
+      const { image, dicom, window } = await readModelInput(values.in, rt.manifest.tasks[task.data], inputOptions);
       const startedAt = Date.now();
       let lastPct = -1;
       const r = await rt.generate({
@@ -190,10 +201,24 @@ export const generateCommand: CliCommand = {
       });
       const png = grayToPng(r.pixels, r.rows, r.cols);
       writeFileSync(values.out, png, { mode: 0o600 }); // an image of a patient: this user only
+      // beside the image: the chosen tokens' probability per pixel (white = certain), and the cycle's difference
+      const mapFile = values.out.replace(/\.png$/i, '.confidence.png');
+      const mapPng = grayToPng(r.confidence.probability, r.confidence.rows, r.confidence.cols);
+      writeFileSync(mapFile, mapPng, { mode: 0o600 });
+      const cycle = values.cycle ? await cycleCheck(rt, task.data, image, r, window) : null;
+      const cycleFile = cycle ? values.out.replace(/\.png$/i, '.cycle-difference.png') : null;
+      const cyclePng = cycle ? cycleDifferencePng(cycle) : null;
+      if (cycleFile && cyclePng) writeFileSync(cycleFile, cyclePng, { mode: 0o600 });
       const recorded = await recordFileRun(services.history, rt, {
         file: values.in, dicom, task: task.data, prompt: rt.manifest.tasks[task.data]?.promptTemplate ?? task.data, params: { window: image.window, outputScale: r.outputScale, decoding: 'greedy, image tokens only', ...inputOptions }, startedAt,
         status: 'succeeded', timing: r.timings,
-        outputs: [{ kind: 'image', label: `${task.data} (PNG)`, text: null, artifacts: [{ bytes: new Uint8Array(png), name: path.basename(values.out), mediaType: 'image/png' }] }],
+        outputs: [
+          { kind: 'image', label: `${task.data} (PNG)`, text: null, artifacts: [{ bytes: new Uint8Array(png), name: path.basename(values.out), mediaType: 'image/png' }] },
+          { kind: 'file', label: CONFIDENCE_MAP_LABEL, text: null, artifacts: [{ bytes: new Uint8Array(mapPng), name: path.basename(mapFile), mediaType: 'image/png' }] },
+          ...(cycle && cyclePng && cycleFile
+            ? [{ kind: 'file' as const, label: CYCLE_DIFFERENCE_LABEL, text: `${cycle.meanAbsDifference.toFixed(3)} ${cycle.unit}`, artifacts: [{ bytes: cyclePng, name: path.basename(cycleFile), mediaType: 'image/png' }] }]
+            : []),
+        ],
       });
       const summary = {
         ok: true,
@@ -208,13 +233,17 @@ export const generateCommand: CliCommand = {
         pack: r.pack,
         plugin: r.plugin,
         imageTokens: r.tokens.length,
+        confidence: { ...r.confidence.summary, map: path.resolve(mapFile), mapMeaning: 'chosen image token probability per pixel, 0..255 = 0..1 (the model\'s own, not a measured error)' },
+        ...(cycle ? { cycle: { reverseTask: cycle.reverseTask, unit: cycle.unit, meanAbsDifference: cycle.meanAbsDifference, maskFraction: cycle.maskFraction, differenceMap: path.resolve(cycleFile!), mapFullScale: cycleMapFullScale(cycle.unit), reverseMs: cycle.reverseMs } } : {}),
         timings: r.timings,
         runId: recorded.runId,
         caseId: recorded.caseId,
         aiGenerated: true,
       };
       printResult(io, values.json, summary, () =>
-        `\nwrote ${summary.out} (${r.cols}×${r.rows}${r.pixelSpacing ? `, spacing ${r.pixelSpacing.map((v) => v.toFixed(4)).join('×')} mm` : ''}) — AI-generated by ${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ', demonstration model, not for clinical use' : ''}; ${r.provider}; ${(r.timings.totalMs / 1000).toFixed(2)} s`,
+        `\nwrote ${summary.out} (${r.cols}×${r.rows}${r.pixelSpacing ? `, spacing ${r.pixelSpacing.map((v) => v.toFixed(4)).join('×')} mm` : ''}) — AI-generated by ${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ', demonstration model, not for clinical use' : ''}; ${r.provider}; ${(r.timings.totalMs / 1000).toFixed(2)} s` +
+          `\nconfidence map ${summary.confidence.map}: mean token probability ${summary.confidence.meanProbability.toFixed(2)}, ${(summary.confidence.lowFraction * 100).toFixed(0)}% of tokens below 0.5` +
+          (cycle ? `\ncycle ${task.data}→${cycle.reverseTask}: mean |difference| ${cycle.meanAbsDifference.toFixed(cycle.unit === 'HU' ? 1 : 3)} ${cycle.unit} inside the body mask (${summary.cycle!.differenceMap})` : ''),
       );
       return 0;
     } finally {

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,11 +13,17 @@ import { cachedTinyPack, type BuiltPack } from '../model/pack-fixture';
 // are real probabilities, the words are spans of the recorded text, the map is stored with the run.
 const REPO = path.resolve(import.meta.dirname, '../../..');
 const MR_SERIES = path.join(REPO, 'test/fixtures/generated/mr_axial');
+const CT_SERIES = path.join(REPO, 'test/fixtures/generated/ct_series');
 
 const ctx: CallContext = {
   sink: { id: 'confidence-test', send: () => undefined, isAlive: () => true },
   sender: { transport: 'direct', origin: null, isMainFrame: true, authenticated: true },
 };
+
+function readManifestUnit(dir: string): string {
+  const m = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { tasks: { mri2ct?: { output?: { modality: string } } } };
+  return m.tasks.mri2ct?.output?.modality === 'CT' ? 'HU' : 'fraction of input window';
+}
 
 async function call<T>(services: Services, channel: string, payload: unknown): Promise<T> {
   const r = await services.registry.dispatch(channel, payload, ctx);
@@ -90,5 +96,21 @@ describe('confidence through the workflow and IPC (tiny random pack, real MR ser
     await expect(call(services, 'workflow:confidence-map', { generatedSeriesUid: out.generatedSeriesUid, sliceIndex: 2 })).rejects.toThrow(/No confidence map is recorded for slice 3/);
     const exported = await services.workflow.exportSeries(out.generatedSeriesUid!, path.join(services.exports.folder, 'conf-export'));
     expect(exported.files).toBe(2);
+  });
+
+  it('a CT→MRI run with the cycle check records the round trip difference per slice, and refuses a task with no reverse', async () => {
+    await job(services, 'dicom:import', { paths: [CT_SERIES] });
+    const studies = await call<Array<{ series: Array<{ seriesUid: string; modality: string; imageCount: number }> }>>(services, 'dicom:list-studies', {});
+    const ct = studies.flatMap((s) => s.series).find((s) => s.modality === 'CT' && s.imageCount > 0)!;
+    const out = await job<GenerateOutcome>(services, 'workflow:generate', { seriesUid: ct.seriesUid, task: 'ct2mri', from: 4, to: 4, cycle: true });
+    // HU needs a pack whose mri2ct names its CT output range (the nano pack's does: the CLI test); the tiny one has none
+    const unit = readManifestUnit(pack.dir);
+    expect(out.cycle).toMatchObject({ reverseTask: 'mri2ct', unit, slices: 1 });
+    expect(out.cycle!.meanAbsDifference).toBeGreaterThan(0);
+    const run = (await services.history.getCase(out.caseId)).runs.find((r) => r.runId === out.runId)!;
+    const diff = run.outputs.find((o) => o.label === 'Cycle difference')!;
+    expect(diff.artifacts.map((a) => a.name)).toEqual(['0001.cycle-difference.png']);
+    expect(diff.text).toBe(`slice 1: ${out.cycle!.meanAbsDifference.toFixed(3)} ${unit}`);
+    await expect(call(services, 'workflow:generate', { seriesUid: ct.seriesUid, task: 'sr', cycle: true })).rejects.toThrow(/cycle check is for CT→MRI and MRI→CT/);
   });
 });
