@@ -23,6 +23,7 @@ import { frameToModelInput, inputWindowFor, type InputWindow } from '../model/mo
 import { isoDate, stableId } from './case-ids';
 import { ANSWER_CONFIDENCE_LABEL, CONFIDENCE_MAP_LABEL, CYCLE_DIFFERENCE_LABEL, CONFIDENCE_MEDIA_TYPE, confidenceMapName, decodeConfidenceMap, encodeConfidenceMap, meanFigures } from './confidence-artifacts';
 import type { ConfidenceSummary } from '../model/confidence';
+import { writeConfidenceSeries } from './confidence-dicom';
 import { CYCLE_REVERSE, cycleCheck, cycleDifferencePng, type CycleCheck } from './cycle-check';
 
 /** The slice of other services the workflow needs; each is the real service in the app. */
@@ -301,6 +302,33 @@ export class WorkflowService {
     const { bytes } = await this.deps.history.readArtifact(artifact.hash);
     const { maxEntropy: _m, ...view } = decodeConfidenceMap(bytes);
     return view;
+  }
+
+  /**
+   * Writes a generated series' confidence maps as a DICOM Secondary Capture series (confidence-dicom.ts)
+   * into the new folder `destination`, from what the history holds.
+   */
+  async exportConfidenceSeries(generatedSeriesUid: string, destination: string): Promise<{ folder: string; files: number; seriesInstanceUid: string }> {
+    this.deps.assertExportAllowed();
+    const { run, output } = await this.generatedSeries(generatedSeriesUid);
+    const maps = run.outputs.find((o) => o.kind === 'file' && o.label === CONFIDENCE_MAP_LABEL);
+    if (!maps) throw new DomainError(workflowErrorCodes.noRun, `No confidence maps are recorded for ${generatedSeriesUid}.`);
+    const slices = [];
+    for (const [k, a] of [...output.artifacts].sort((x, y) => x.name.localeCompare(y.name)).entries()) {
+      const m = maps.artifacts.find((x) => x.name === confidenceMapName(k));
+      if (!m) throw new DomainError(workflowErrorCodes.noRun, `No confidence map is recorded for slice ${k + 1} of ${generatedSeriesUid}.`);
+      slices.push({ dicom: (await this.deps.history.readArtifact(a.hash)).bytes, map: (await this.deps.history.readArtifact(m.hash)).bytes });
+    }
+    const [packName, packVersion] = run.packId.split('@') as [string, string];
+    const target = path.resolve(destination);
+    if (existsSync(target)) throw exportFailure(Object.assign(new Error('exists'), { code: 'EEXIST' }), target);
+    try {
+      const r = writeConfidenceSeries({ task: run.task as GenerationTask, packName, packVersion: packVersion ?? '', packSha256: run.packHash, slices }, target);
+      return { folder: target, files: r.files.length, seriesInstanceUid: r.seriesInstanceUid };
+    } catch (e) {
+      rmSync(target, { recursive: true, force: true }); // whole or absent
+      throw exportFailure(e, target);
+    }
   }
 
   // ---- exports: the window's entry points name nothing; main picks the place (ExportDestinations) ----

@@ -17,6 +17,8 @@ export interface SeriesGenerateOptions {
   provider: ProviderChoice;
   json: boolean;
   cycle?: boolean;
+  /** Also write the confidence maps as a DICOM Secondary Capture series into this new folder. */
+  confidenceDicom?: string;
 }
 
 function finalValue<T>(final: JobFinal, what: string): T {
@@ -52,6 +54,7 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
   if (!outcome?.generatedSeriesUid) throw new DomainError('WORKFLOW_EXPORT_FAILED', 'no slice was generated');
   // --out is the shell user's own choice of folder (window requests carry no path); no file there is replaced.
   const exported = await services.workflow.exportSeries(outcome.generatedSeriesUid, path.resolve(options.out));
+  const confidenceSeries = options.confidenceDicom ? await services.workflow.exportConfidenceSeries(outcome.generatedSeriesUid, path.resolve(options.confidenceDicom)) : null;
   const summary = {
     ok: outcome.complete,
     input: { seriesUid: series.seriesUid, modality: series.modality, images: series.imageCount, failedFiles: report.failed },
@@ -65,6 +68,7 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
     pack: outcome.packName,
     ...(outcome.confidence ? { confidence: outcome.confidence } : {}),
     ...(outcome.cycle ? { cycle: outcome.cycle } : {}),
+    ...(confidenceSeries ? { confidenceSeries } : {}),
     aiGenerated: true,
   };
   printResult(io, options.json, summary, () => `\nwrote ${exported.files} DICOM file(s) to ${exported.folder} — AI-generated ${options.task} by ${outcome.packName} (${outcome.provider}); run ${outcome.runId}`);

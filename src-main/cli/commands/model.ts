@@ -153,7 +153,7 @@ export const generateCommand: CliCommand = {
   summary: 'Generate an image: super-resolution, CT→MRI, MRI→CT, reconstruction',
   usage:
     'healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <dicom|png> --out <file.png> [--window C,W] [--frame N] [--provider ...] [--cycle] [--json]\n' +
-    '       healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <series-folder> --out <folder> [--cycle] [--json]   (a whole series → derived DICOM series)\n' +
+    '       healthgpt generate --pack <pack> --task sr|ct2mri|mri2ct|recon --in <series-folder> --out <folder> [--cycle] [--confidence-dicom <new-folder>] [--json]   (a whole series → derived DICOM series)\n' +
     '       --cycle (ct2mri, mri2ct): convert the output back and report the difference from the input inside the body mask',
   async run(args, io) {
     const { values } = parseArgs({
@@ -167,6 +167,7 @@ export const generateCommand: CliCommand = {
         frame: { type: 'string' },
         provider: { type: 'string' },
         cycle: { type: 'boolean', default: false },
+        'confidence-dicom': { type: 'string' },
         json: { type: 'boolean', default: false },
       },
       strict: true,
@@ -178,7 +179,7 @@ export const generateCommand: CliCommand = {
     if (existsSync(values.in) && statSync(values.in).isDirectory()) {
       const provider = parseProvider(values.provider);
       const services = await io.services();
-      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider, json: values.json, cycle: values.cycle }, io);
+      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider, json: values.json, cycle: values.cycle, ...(values['confidence-dicom'] ? { confidenceDicom: values['confidence-dicom'] } : {}) }, io);
     }
     if (!/\.png$/i.test(values.out)) throw new UsageError('--out must name a .png file for one image (give a series folder as --in to write a DICOM series)');
     const inputOptions = fileInputOptions(values.window, values.frame);

@@ -1,4 +1,5 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +97,23 @@ describe('confidence through the workflow and IPC (tiny random pack, real MR ser
     await expect(call(services, 'workflow:confidence-map', { generatedSeriesUid: out.generatedSeriesUid, sliceIndex: 2 })).rejects.toThrow(/No confidence map is recorded for slice 3/);
     const exported = await services.workflow.exportSeries(out.generatedSeriesUid!, path.join(services.exports.folder, 'conf-export'));
     expect(exported.files).toBe(2);
+    // the maps as a DICOM Secondary Capture series: valid for dciodvfy, aligned with the generated slices
+    const sc = await services.workflow.exportConfidenceSeries(out.generatedSeriesUid!, path.join(services.exports.folder, 'conf-sc'));
+    expect(sc.files).toBe(2);
+    const imported = await job<{ seriesUids: string[] }>(services, 'dicom:import', { paths: [sc.folder] });
+    const scSeries = await call<{ modality: string; rows: number; columns: number; frameOfReferenceUid: string | null; seriesDescription: string; images: Array<{ imagePositionPatient: number[] | null; pixelSpacing: number[] | null }> }>(services, 'dicom:get-series', { seriesUid: imported.seriesUids[0] });
+    const gen = await call<{ frameOfReferenceUid: string | null; images: Array<{ imagePositionPatient: number[] | null; pixelSpacing: number[] | null }> }>(services, 'dicom:get-series', { seriesUid: out.generatedSeriesUid });
+    expect(scSeries).toMatchObject({ modality: 'OT', rows: series.rows, columns: series.columns, frameOfReferenceUid: gen.frameOfReferenceUid });
+    expect(scSeries.seriesDescription).toMatch(/confidence map - NOT FOR CLINICAL USE/);
+    scSeries.images.forEach((im, k) => {
+      expect(im.imagePositionPatient).toEqual(gen.images[k]!.imagePositionPatient);
+      expect(im.pixelSpacing).toEqual(gen.images[k]!.pixelSpacing);
+    });
+    for (const f of readdirSync(sc.folder)) {
+      const v = spawnSync('dciodvfy', [path.join(sc.folder, f)], { encoding: 'utf8' });
+      expect(`${v.stdout}${v.stderr}`.split('\n').filter((l) => l.startsWith('Error'))).toEqual([]);
+    }
+    await expect(services.workflow.exportConfidenceSeries(out.generatedSeriesUid!, sc.folder)).rejects.toThrow(/already exists/);
   });
 
   it('a CT→MRI run with the cycle check records the round trip difference per slice, and refuses a task with no reverse', async () => {
