@@ -7,7 +7,8 @@ import { useViewer } from './viewer-context';
 import type { PaneView } from './viewer-service';
 
 /** What the colours are, and what they are not (model card: the held-out evaluation of this figure). */
-export const CONFIDENCE_CAVEAT = "The model's own probability for each image token, not a measured error: on held-out slices it tracked the real error only weakly (model card).";
+export const CONFIDENCE_CAVEAT =
+  "The model's own probability per image token, not a measured error. On held-out slices it marked background vs anatomy but did not track the real error inside the body (model card): do not read a clear area as correct.";
 
 /**
  * A toggle on the generated pane that lays the slice's recorded confidence map over it (every comparison

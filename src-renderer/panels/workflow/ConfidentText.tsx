@@ -30,7 +30,7 @@ export function ConfidentText({ text, confidence }: { text: string; confidence: 
 export function AnswerConfidenceLine({ confidence }: { confidence: AnswerConfidenceFigures }) {
   const low = confidence.words.filter((w) => w.probability < LOW_CONFIDENCE).length;
   return (
-    <span data-testid="answer-confidence" data-overall={confidence.overall.toFixed(4)} title="Geometric mean of the model's probabilities for the tokens it chose. The model's own figure, not a chance of being right (model card: calibration).">
+    <span data-testid="answer-confidence" data-overall={confidence.overall.toFixed(4)} title="Geometric mean of the model's probabilities for the tokens it chose: the model's own figure, not a chance of being right. On held-out questions the nano model was overconfident (about 96% confidence, 61% correct; model card).">
       Model confidence {pct(confidence.overall)} per token{low ? ` · ${low} word${low === 1 ? '' : 's'} marked low` : ''}.{' '}
     </span>
   );
