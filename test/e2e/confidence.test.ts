@@ -15,11 +15,18 @@ describe('trust aids in the window: marked words, confidence overlay', () => {
   let page: Page;
   const attr = async (testId: string, name: string) => (await page.getByTestId(testId).first().getAttribute(name)) ?? '';
 
+  let series = '';
   beforeAll(async () => {
-    const series = makeWorkflowSeries();
+    series = makeWorkflowSeries();
     const { dataDir, resourcesDir } = packFolders(randomPack());
     session = await openBrowserSession({ dataDir, resourcesDir });
     page = session.page;
+  }, 600_000);
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('imports the MRI series and opens it', async () => {
     await page.getByTestId('pack-loaded').waitFor({ timeout: 60_000 });
     await page.getByTestId('import-paths').fill(`${series}/mr_axial`);
     await page.getByTestId('import-button').click();
@@ -28,10 +35,7 @@ describe('trust aids in the window: marked words, confidence overlay', () => {
     await mr.focus();
     await page.keyboard.press('Enter');
     await expect.poll(async () => attr('pane-original', 'data-state'), { timeout: 30_000 }).toBe('rendered');
-  }, 600_000);
-  afterAll(async () => {
-    await session?.close();
-  });
+  }, 120_000);
 
   it('an answer marks its low-confidence words with the alternatives in a tooltip, and gives the overall figure', async () => {
     await page.getByTestId('ask-question').fill('Is there an abnormality?');
