@@ -26,7 +26,7 @@ export interface FileInputOptions {
 }
 
 /** PNG or DICOM by content (DICOM: "DICM" at 128, or a .dcm name); `dicom` is the file's header, null for a PNG. */
-export async function readModelInput(file: string, spec: Pick<TaskSpec, 'inputWindow'> | undefined, opts: FileInputOptions = {}): Promise<{ image: ModelImage; dicom: InstanceMeta | null }> {
+export async function readModelInput(file: string, spec: Pick<TaskSpec, 'inputWindow'> | undefined, opts: FileInputOptions = {}): Promise<{ image: ModelImage; dicom: InstanceMeta | null; window: { lo: number; hi: number } | null }> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -37,9 +37,9 @@ export async function readModelInput(file: string, spec: Pick<TaskSpec, 'inputWi
     throw new DomainError(modelErrorCodes.badInput, fileErrorText(e, file));
   }
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-  if (isPng) return { image: imageFromPng(bytes), dicom: null };
+  if (isPng) return { image: imageFromPng(bytes), dicom: null, window: null };
   if (!looksLikeDicom(bytes, file)) throw new DomainError(modelErrorCodes.badInput, `${file} is neither a PNG nor a DICOM file`);
   const { frame, meta } = await decodeDicomBytes(bytes, opts.frame);
-  const { image } = frameToModelInput(frame, opts.window ?? inputWindowFor(spec, meta.modality));
-  return { image, dicom: meta };
+  const { image, window } = frameToModelInput(frame, opts.window ?? inputWindowFor(spec, meta.modality));
+  return { image, dicom: meta, window: frame.color ? null : { lo: window.lo, hi: window.hi } };
 }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type * as OrtModule from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../src-shared/contracts/app';
+import { stepConfidence, type StepConfidence } from './confidence';
 
 /**
  * onnxruntime-node runs inference synchronously on the calling thread, so every ONNX session lives in
@@ -45,6 +46,8 @@ export interface DecodeJob {
   /** Argmax restricted to [start, end) (image tokens for generation; whole vocab for text). */
   range: [number, number];
   collectLogits: boolean;
+  /** Record each step's confidence (confidence.ts) with this many alternatives; absent: none recorded. */
+  confidenceTopK?: number;
 }
 
 export interface DecodeOutcome {
@@ -57,7 +60,11 @@ export interface DecodeOutcome {
 type Msg = { type: string; id: number; [k: string]: unknown };
 
 /** Runs inside the worker. Everything it uses is defined inside it. */
-export function engineWorkerMain(ort: typeof OrtModule, port: { on(ev: 'message', f: (m: Msg) => void): void; postMessage(m: unknown, transfer?: ArrayBuffer[]): void }): void {
+export function engineWorkerMain(
+  ort: typeof OrtModule,
+  port: { on(ev: 'message', f: (m: Msg) => void): void; postMessage(m: unknown, transfer?: ArrayBuffer[]): void },
+  confidenceOf: typeof stepConfidence,
+): void {
   type Session = OrtModule.InferenceSession;
   const sessions: { [k: string]: Session } = {};
   const projectors: { [k: string]: Session } = {};
@@ -187,7 +194,9 @@ export function engineWorkerMain(ort: typeof OrtModule, port: { on(ev: 'message'
         }
         const next = argmaxRange(logits, job.range[0], job.range[1]);
         tokens.push(next);
-        port.postMessage({ type: 'token', id: m.id, token: next, step: tokens.length, logits: job.collectLogits ? logits : undefined });
+        // from the logits already computed for the choice: no extra model cost
+        const confidence = job.confidenceTopK === undefined ? undefined : confidenceOf(logits, job.range[0], job.range[1], next, job.confidenceTopK);
+        port.postMessage({ type: 'token', id: m.id, token: next, step: tokens.length, logits: job.collectLogits ? logits : undefined, confidence });
         if (eos.has(next)) {
           stopReason = 'eos';
           break;
@@ -256,7 +265,7 @@ export function engineWorkerMain(ort: typeof OrtModule, port: { on(ev: 'message'
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  onToken?: (token: number, logits?: Float32Array) => void;
+  onToken?: (token: number, logits?: Float32Array, confidence?: StepConfidence) => void;
 }
 
 export class OrtEngine {
@@ -271,13 +280,13 @@ export class OrtEngine {
 const { parentPort, workerData } = require('node:worker_threads');
 var __name = (f) => f;
 const ort = require(workerData.ortPath);
-(${engineWorkerMain.toString()})(ort, parentPort);
+(${engineWorkerMain.toString()})(ort, parentPort, ${stepConfidence.toString()});
 `;
     this.worker = new Worker(src, { eval: true, workerData: { ortPath } });
-    this.worker.on('message', (m: { type: string; id: number; value?: unknown; error?: string; token?: number; logits?: Float32Array }) => {
+    this.worker.on('message', (m: { type: string; id: number; value?: unknown; error?: string; token?: number; logits?: Float32Array; confidence?: StepConfidence }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
-      if (m.type === 'token') p.onToken?.(m.token!, m.logits);
+      if (m.type === 'token') p.onToken?.(m.token!, m.logits, m.confidence);
       else {
         this.pending.delete(m.id);
         if (m.type === 'result') p.resolve(m.value);
@@ -318,7 +327,7 @@ const ort = require(workerData.ortPath);
   }
 
   /** Prefill + greedy loop in the worker; onToken sees each token as it is chosen; abort stops it. */
-  decode(job: DecodeJob, onToken: (token: number, logits?: Float32Array) => void, signal?: AbortSignal): Promise<DecodeOutcome> {
+  decode(job: DecodeJob, onToken: (token: number, logits?: Float32Array, confidence?: StepConfidence) => void, signal?: AbortSignal): Promise<DecodeOutcome> {
     const { id, promise } = this.call<DecodeOutcome>('decode', { job }, { onToken });
     if (signal) {
       const abort = (): void => this.worker.postMessage({ type: 'cancel', id });

@@ -12,7 +12,8 @@ import {
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { availableExecutionProviders, preferredExecutionProvider } from './execution-providers';
 import { blockMeanConsistent, type Rgb8 } from './image-ops';
-import { generateTiled } from './tiling';
+import { answerConfidence, gridToGeometry, summarize, tokenGrid, type AnswerConfidence, type ConfidenceMap, type ConfidenceSummary, type StepConfidence, type TokenGrid } from './confidence';
+import { TileBlender, cropRgb } from './tiling';
 import { ImageWorker } from './image-worker';
 import { OrtEngine } from './ort-engine';
 import { verifyPack, type VerifiedPack, type VerifyOptions } from './pack-verify';
@@ -68,7 +69,12 @@ export interface AskResult extends RunInfo {
   stopReason: 'eos' | 'maxTokens' | 'cancelled';
   timings: { preprocessMs: number; visionMs: number; prefillMs: number; ttftMs: number; decodeMs: number; decodeTokensPerSecond: number };
   logits?: Float32Array[];
+  /** Per-token probabilities (from the decoding's own logits), grouped into words of `text`. */
+  confidence: AnswerConfidence;
 }
+
+/** Alternatives recorded per text token (for the answer's tooltips). */
+const ANSWER_TOP_K = 3;
 
 export interface GenerateRequest {
   task: GenerationTask;
@@ -93,6 +99,10 @@ export interface GenerateResult extends RunInfo {
   promptIds: number[];
   timings: { preprocessMs: number; visionMs: number; prefillMs: number; tokensMs: number; vqDecodeMs: number; postprocessMs: number; totalMs: number };
   logits?: Float32Array[];
+  /** Per output pixel: the chosen image token's probability and its distribution's entropy, blended as the pixels were. */
+  confidence: ConfidenceMap & { summary: ConfidenceSummary };
+  /** Per tile, the raw token grids the map was made from (raster order of the VQ grid). */
+  tokenGrids: TokenGrid[];
 }
 
 const now = (): number => performance.now();
@@ -296,6 +306,7 @@ export class ModelRuntime {
     const eos = new Set(this.arch.specialTokens.eos);
     const tokens: number[] = [];
     const logits: Float32Array[] = [];
+    const steps: StepConfidence[] = [];
     let text = '';
     let ttftMs = 0;
     let stoppedByCaller = false;
@@ -312,12 +323,14 @@ export class ModelRuntime {
         eos: [...eos],
         range: [0, this.arch.vocabSize],
         collectLogits: req.collectLogits === true,
+        confidenceTopK: ANSWER_TOP_K,
       },
-      (token, l) => {
+      (token, l, c) => {
         if (stoppedByCaller) return;
         if (tokens.length === 0) ttftMs = now() - t0;
         tokens.push(token);
         if (l) logits.push(l);
+        if (c) steps.push(c);
         if (eos.has(token)) return;
         const full = this.decodeIds(tokens.filter((x) => !eos.has(x)));
         if (full.length > text.length && !full.endsWith('\uFFFD') && full.startsWith(text)) {
@@ -334,6 +347,7 @@ export class ModelRuntime {
     // flush what was held back (an incomplete UTF-8 sequence at the end stays as U+FFFD)
     if (finalText.length > text.length && finalText.startsWith(text)) req.onToken?.(finalText.slice(text.length), tokens.at(-1)!);
     const decoded = tokens.length - 1;
+    const confidence = answerConfidence(this.tokenPieces(tokens, eos), steps, (id) => this.decodeIds([id]).trim());
     return {
       ...this.runInfo(taskName, plugin, req.image),
       text: finalText,
@@ -349,7 +363,26 @@ export class ModelRuntime {
         decodeTokensPerSecond: decoded > 0 ? (decoded / decodeMs) * 1000 : 0,
       },
       ...(req.collectLogits ? { logits } : {}),
+      confidence,
     };
+  }
+
+  /**
+   * The text each token added to the answer (the answer is their concatenation): '' for the end token and
+   * for a token that leaves an incomplete UTF-8 sequence (its characters come with the next piece).
+   */
+  private tokenPieces(tokens: number[], eos: Set<number>): string[] {
+    const kept: number[] = [];
+    let prev = '';
+    return tokens.map((t) => {
+      if (eos.has(t)) return '';
+      kept.push(t);
+      const full = this.decodeIds(kept);
+      if (full.endsWith('\uFFFD') || !full.startsWith(prev)) return '';
+      const piece = full.slice(prev.length);
+      prev = full;
+      return piece;
+    });
   }
 
   /**
@@ -383,14 +416,41 @@ export class ModelRuntime {
     const tokens: number[] = [];
     const timings = { preprocessMs: 0, visionMs: 0, prefillMs: 0, tokensMs: 0, vqDecodeMs: 0, postprocessMs: 0, totalMs: 0 };
     const logits: Float32Array[] = [];
-    const tiled = await generateTiled(req.image.rgb, tile, overlap, scale, async (crop, info) => {
-      const g = await this.generateSquare(req, crop, (done) => req.onProgress?.(info.index * total + done, info.count * total));
-      first ??= g;
-      tokens.push(...g.tokens);
-      if (g.logits) logits.push(...g.logits);
-      for (const k of ['preprocessMs', 'visionMs', 'prefillMs', 'tokensMs', 'vqDecodeMs', 'postprocessMs'] as const) timings[k] += g.timings[k];
-      return g.pixels;
-    });
+    const tokenGrids: TokenGrid[] = [];
+    const maxEntropy = Math.log(this.arch.imageTokens.count);
+    // the pixels and the confidence maps are blended with the same tile weights (tiling.ts)
+    const rgb = req.image.rgb;
+    const blend = { pixels: new TileBlender(rgb.height, rgb.width, tile, overlap, scale), probability: new TileBlender(rgb.height, rgb.width, tile, overlap, scale), entropy: new TileBlender(rgb.height, rgb.width, tile, overlap, scale) };
+    const single: { pixels?: Float32Array; map?: ConfidenceMap } = {};
+    for (let iy = 0; iy < blend.pixels.ys.length; iy++) {
+      for (let ix = 0; ix < blend.pixels.xs.length; ix++) {
+        const info = blend.pixels.tileInfo(iy, ix);
+        // one tile: the whole input, exactly the path a small input always took
+        const crop = info.count === 1 ? rgb : cropRgb(rgb, info.top, info.left, info.rows, info.cols);
+        const g = await this.generateSquare(req, crop, (done) => req.onProgress?.(info.index * total + done, info.count * total));
+        first ??= g;
+        tokens.push(...g.tokens);
+        if (g.logits) logits.push(...g.logits);
+        for (const k of ['preprocessMs', 'visionMs', 'prefillMs', 'tokensMs', 'vqDecodeMs', 'postprocessMs'] as const) timings[k] += g.timings[k];
+        const grid = tokenGrid(g.steps, this.arch.vq.grid);
+        tokenGrids.push(grid);
+        const map = gridToGeometry(grid, crop.height, crop.width, scale, maxEntropy);
+        if (info.count === 1) Object.assign(single, { pixels: g.pixels, map });
+        else {
+          blend.pixels.add(iy, ix, g.pixels);
+          blend.probability.add(iy, ix, map.probability);
+          blend.entropy.add(iy, ix, map.entropy);
+        }
+      }
+    }
+    const tiled = single.pixels ?? blend.pixels.result();
+    const map = single.map ?? { rows: rgb.height * scale, cols: rgb.width * scale, probability: blend.probability.result(), entropy: blend.entropy.result(), maxEntropy };
+    // the figures are per token (what the model chose), not per resampled pixel
+    const summary = summarize(
+      tokenGrids.flatMap((g) => Array.from(g.probability)),
+      tokenGrids.flatMap((g) => Array.from(g.entropy)),
+      maxEntropy,
+    );
     const t = now();
     const pixels = this.outputPostprocess(req.task).apply(tiled, req.image.rgb);
     timings.postprocessMs += now() - t;
@@ -411,6 +471,8 @@ export class ModelRuntime {
       promptIds: first!.promptIds,
       timings,
       ...(req.collectLogits ? { logits } : {}),
+      confidence: { ...map, summary },
+      tokenGrids,
     };
   }
 
@@ -424,12 +486,14 @@ export class ModelRuntime {
     const img = await this.imageEmbeds({ ...req.image, rgb: crop }, plugin, this.arch.vq.sourceGuided === true);
     throwIfAborted(req.signal);
     const logits: Float32Array[] = [];
+    const steps: StepConfidence[] = [];
     let done = 0;
     let t = now();
     const out = await this.engine.decode(
-      { promptIds, placeholderAt: at, imageEmbeds: img.embeds, nImage: img.n, pluginIndex: plugin.index, fusion: plugin.fusion, maxSteps: total, eos: [], range: [start, start + count], collectLogits: req.collectLogits === true },
-      (_token, l) => {
+      { promptIds, placeholderAt: at, imageEmbeds: img.embeds, nImage: img.n, pluginIndex: plugin.index, fusion: plugin.fusion, maxSteps: total, eos: [], range: [start, start + count], collectLogits: req.collectLogits === true, confidenceTopK: 0 },
+      (_token, l, c) => {
         if (l) logits.push(l);
+        if (c) steps.push(c);
         onProgress(++done);
       },
       req.signal,
@@ -447,6 +511,7 @@ export class ModelRuntime {
       vqPixels: vq.pixels,
       vqSize: vq.size,
       tokens: out.tokens,
+      steps,
       promptIds,
       logits: req.collectLogits ? logits : undefined,
       timings: { preprocessMs: img.preprocessMs, visionMs: img.visionMs, prefillMs: out.prefillMs, tokensMs, vqDecodeMs, postprocessMs: now() - t },

@@ -49,6 +49,70 @@ export interface TileInfo {
 }
 
 /**
+ * Accumulates tile outputs ((tile rows·scale) × (tile cols·scale) each) into one (rows·scale) × (cols·scale)
+ * image with the linear overlap ramps: the one blending rule for generated pixels and anything mapped onto
+ * them (the confidence maps), so both line up.
+ */
+export class TileBlender {
+  readonly ys: number[];
+  readonly xs: number[];
+  private readonly th: number;
+  private readonly tw: number;
+  private readonly outCols: number;
+  private readonly acc: Float64Array;
+  private readonly wsum: Float64Array;
+
+  constructor(
+    rows: number,
+    cols: number,
+    tile: number,
+    overlap: number,
+    private readonly scale: number,
+  ) {
+    this.ys = tileStarts(rows, tile, overlap);
+    this.xs = tileStarts(cols, tile, overlap);
+    this.th = Math.min(tile, rows);
+    this.tw = Math.min(tile, cols);
+    this.outCols = cols * scale;
+    this.acc = new Float64Array(rows * scale * this.outCols);
+    this.wsum = new Float64Array(this.acc.length);
+  }
+
+  get count(): number {
+    return this.ys.length * this.xs.length;
+  }
+
+  /** Tile (iy, ix) of the grid of starts, in the order generateTiled visits them (row by row). */
+  tileInfo(iy: number, ix: number): TileInfo {
+    return { top: this.ys[iy]!, left: this.xs[ix]!, rows: this.th, cols: this.tw, index: iy * this.xs.length + ix, count: this.count };
+  }
+
+  add(iy: number, ix: number, out: Float32Array): void {
+    const { ys, xs, th, tw, scale } = this;
+    const top = ys[iy]!;
+    const left = xs[ix]!;
+    const wy = rampWeights(th * scale, iy > 0 ? (ys[iy - 1]! + th - top) * scale : 0, iy + 1 < ys.length ? (top + th - ys[iy + 1]!) * scale : 0);
+    const wx = rampWeights(tw * scale, ix > 0 ? (xs[ix - 1]! + tw - left) * scale : 0, ix + 1 < xs.length ? (left + tw - xs[ix + 1]!) * scale : 0);
+    const oc = tw * scale;
+    if (out.length !== th * scale * oc) throw new Error(`tile output has ${out.length} pixels, expected ${th * scale * oc}`);
+    for (let r = 0; r < th * scale; r++) {
+      const base = (top * scale + r) * this.outCols + left * scale;
+      for (let c = 0; c < oc; c++) {
+        const w = wy[r]! * wx[c]!;
+        this.acc[base + c] = this.acc[base + c]! + w * out[r * oc + c]!;
+        this.wsum[base + c] = this.wsum[base + c]! + w;
+      }
+    }
+  }
+
+  result(): Float32Array {
+    const res = new Float32Array(this.acc.length);
+    for (let i = 0; i < res.length; i++) res[i] = this.acc[i]! / this.wsum[i]!;
+    return res;
+  }
+}
+
+/**
  * Generates `input` tile by tile and blends: `generateTile` gets each crop (at most tile × tile input pixels)
  * and returns grey pixels at the crop's geometry × scale. Output: (rows·scale) × (cols·scale), row-major.
  * An input no larger than one tile is a single call, so small inputs go exactly the path they went before.
@@ -60,38 +124,13 @@ export async function generateTiled(
   scale: number,
   generateTile: (crop: Rgb8, info: TileInfo) => Promise<Float32Array>,
 ): Promise<Float32Array> {
-  const rows = input.height;
-  const cols = input.width;
-  const ys = tileStarts(rows, tile, overlap);
-  const xs = tileStarts(cols, tile, overlap);
-  const th = Math.min(tile, rows);
-  const tw = Math.min(tile, cols);
-  const count = ys.length * xs.length;
-  if (count === 1) return generateTile(input, { top: 0, left: 0, rows, cols, index: 0, count: 1 });
-  const outCols = cols * scale;
-  const acc = new Float64Array(rows * scale * outCols);
-  const wsum = new Float64Array(acc.length);
-  let index = 0;
-  for (let iy = 0; iy < ys.length; iy++) {
-    const top = ys[iy]!;
-    const wy = rampWeights(th * scale, iy > 0 ? (ys[iy - 1]! + th - top) * scale : 0, iy + 1 < ys.length ? (top + th - ys[iy + 1]!) * scale : 0);
-    for (let ix = 0; ix < xs.length; ix++) {
-      const left = xs[ix]!;
-      const wx = rampWeights(tw * scale, ix > 0 ? (xs[ix - 1]! + tw - left) * scale : 0, ix + 1 < xs.length ? (left + tw - xs[ix + 1]!) * scale : 0);
-      const out = await generateTile(cropRgb(input, top, left, th, tw), { top, left, rows: th, cols: tw, index: index++, count });
-      const oc = tw * scale;
-      if (out.length !== th * scale * oc) throw new Error(`tile output has ${out.length} pixels, expected ${th * scale * oc}`);
-      for (let r = 0; r < th * scale; r++) {
-        const base = (top * scale + r) * outCols + left * scale;
-        for (let c = 0; c < oc; c++) {
-          const w = wy[r]! * wx[c]!;
-          acc[base + c] = acc[base + c]! + w * out[r * oc + c]!;
-          wsum[base + c] = wsum[base + c]! + w;
-        }
-      }
+  const blender = new TileBlender(input.height, input.width, tile, overlap, scale);
+  if (blender.count === 1) return generateTile(input, { top: 0, left: 0, rows: input.height, cols: input.width, index: 0, count: 1 });
+  for (let iy = 0; iy < blender.ys.length; iy++) {
+    for (let ix = 0; ix < blender.xs.length; ix++) {
+      const info = blender.tileInfo(iy, ix);
+      blender.add(iy, ix, await generateTile(cropRgb(input, info.top, info.left, info.rows, info.cols), info));
     }
   }
-  const res = new Float32Array(acc.length);
-  for (let i = 0; i < res.length; i++) res[i] = acc[i]! / wsum[i]!;
-  return res;
+  return blender.result();
 }

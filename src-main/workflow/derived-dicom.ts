@@ -20,6 +20,8 @@ const SOP_CLASS = {
   CT: '1.2.840.10008.5.1.4.1.1.2',
   MR: '1.2.840.10008.5.1.4.1.1.4',
 } as const;
+/** Secondary Capture Image Storage: what a confidence map is written as (a picture about images, not an acquisition). */
+const SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /** Our implementation class UID root: 2.25 + a fixed UUID for HealthGPT Workstation. */
 const IMPLEMENTATION_CLASS_UID = '2.25.208215178512345062119377416734186413107';
@@ -62,6 +64,11 @@ export interface DerivedSeriesRequest {
   incomplete?: boolean;
   windowCenter?: number;
   windowWidth?: number;
+  /**
+   * 'confidence': the slices are the run's confidence map (chosen-token probability × 1000), written as
+   * Secondary Capture with the generated slices' geometry and provenance, Modality OT.
+   */
+  content?: 'image' | 'confidence';
 }
 
 export interface SourceAttributes {
@@ -150,6 +157,16 @@ function tm(date: Date): string {
   return date.toISOString().slice(11, 19).replace(/:/g, '');
 }
 
+/** Patient-orientation letters of a direction (LPS: +x Left, +y Posterior, +z Head), strongest axis first. */
+function orientationLetters(v: readonly number[]): string {
+  const axes = [['L', 'R'], ['P', 'A'], ['H', 'F']] as const;
+  return [0, 1, 2]
+    .filter((i) => Math.abs(v[i]!) > 0.25)
+    .sort((a, b) => Math.abs(v[b]!) - Math.abs(v[a]!))
+    .map((i) => axes[i]![v[i]! > 0 ? 0 : 1])
+    .join('');
+}
+
 /** DICOM decimal strings are at most 16 characters. */
 function ds16(n: number): number {
   return Number(n.toPrecision(10));
@@ -159,8 +176,9 @@ function ds16(n: number): number {
  * "AI MRI to CT 1a2b3c4d UNREVIEWED INCOMPLETE NOT FOR CLINICAL USE": task, run, review state, then the
  * warnings; the longest combination is exactly 64 characters (LO), so nothing is cut.
  */
-export function seriesDescription(task: GenerationTask, runId: string, review: SeriesReviewState, demonstration: boolean, incomplete: boolean): string {
-  const parts = ['AI', TASK_SHORT[task], shortRunId(runId), review.toUpperCase()];
+export function seriesDescription(task: GenerationTask, runId: string, review: SeriesReviewState, demonstration: boolean, incomplete: boolean, confidence = false): string {
+  // a confidence-map series says so first (before the run), the words that may be cut are the warnings' last ones
+  const parts = ['AI', TASK_SHORT[task], ...(confidence ? ['CONFIDENCE'] : []), shortRunId(runId), review.toUpperCase()];
   if (incomplete) parts.push('INCOMPLETE');
   if (demonstration) parts.push('NOT FOR CLINICAL USE');
   return parts.join(' ').slice(0, 64);
@@ -217,7 +235,9 @@ export class DerivedSeriesWriter {
     if (slice.pixels.length !== slice.rows * slice.columns) throw new Error(`slice ${index + 1}: pixel count does not match ${slice.rows}x${slice.columns}`);
     // Rewriting a slice (to mark a cancelled series incomplete) keeps its SOP Instance UID.
     const sopInstanceUid = this.sopInstanceUids[index] ?? newUid();
-    const signed = request.modality === 'CT';
+    const confidence = request.content === 'confidence';
+    const sopClass = confidence ? SECONDARY_CAPTURE : SOP_CLASS[request.modality];
+    const signed = !confidence && request.modality === 'CT';
     let min = Infinity;
     let max = -Infinity;
     for (const v of slice.pixels) {
@@ -230,7 +250,7 @@ export class DerivedSeriesWriter {
       _vrMap: { PixelData: 'OW' },
       _meta: {
         FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-        MediaStorageSOPClassUID: SOP_CLASS[request.modality],
+        MediaStorageSOPClassUID: sopClass,
         MediaStorageSOPInstanceUID: sopInstanceUid,
         TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
         ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
@@ -238,10 +258,10 @@ export class DerivedSeriesWriter {
       },
       SpecificCharacterSet: 'ISO_IR 192',
       // Value 3 is required by the CT and MR image modules: AXIAL for CT, OTHER for a synthetic MR.
-      ImageType: ['DERIVED', 'SECONDARY', request.modality === 'CT' ? 'AXIAL' : 'OTHER'],
+      ImageType: ['DERIVED', 'SECONDARY', confidence ? 'CONFIDENCE' : request.modality === 'CT' ? 'AXIAL' : 'OTHER'],
       InstanceCreationDate: da(now),
       InstanceCreationTime: tm(now),
-      SOPClassUID: SOP_CLASS[request.modality],
+      SOPClassUID: sopClass,
       SOPInstanceUID: sopInstanceUid,
       ...carried,
       PatientName: request.source.PatientName ?? '',
@@ -257,11 +277,11 @@ export class DerivedSeriesWriter {
       SeriesTime: tm(now),
       ContentDate: da(now),
       ContentTime: tm(now),
-      Modality: request.modality,
+      Modality: confidence ? 'OT' : request.modality,
       Manufacturer: 'HealthGPT Workstation',
       ManufacturerModelName: p.packName.slice(0, 64),
       SoftwareVersions: [`${p.appName} ${p.appVersion}`.slice(0, 64), `${p.packName} ${p.packVersion}`.slice(0, 64)],
-      SeriesDescription: seriesDescription(request.task, request.runId, 'unreviewed', p.demonstration, incomplete || request.incomplete === true),
+      SeriesDescription: seriesDescription(request.task, request.runId, 'unreviewed', p.demonstration, incomplete || request.incomplete === true, confidence),
       DerivationDescription: derivation,
       ImageComments: imageComments(request.runId, { state: 'unreviewed' }),
       SourceImageSequence: [{ ReferencedSOPClassUID: slice.source.sopClassUid, ReferencedSOPInstanceUID: slice.source.sopInstanceUid }],
@@ -302,7 +322,13 @@ export class DerivedSeriesWriter {
       WindowWidth: ds16(request.windowWidth ?? Math.max(1, max - min)),
       PixelData: [slice.pixels.buffer.slice(slice.pixels.byteOffset, slice.pixels.byteOffset + slice.pixels.byteLength)],
     };
-    if (request.modality === 'CT') {
+    if (confidence) {
+      // SC Equipment (ConversionType WSD: made on a workstation); values are probability × 1000
+      // Patient Orientation (Type 2C in SC, which has no Image Plane module) from the orientation vectors
+      const iop = slice.imageOrientationPatient;
+      Object.assign(dataset, { ConversionType: 'WSD', PatientOrientation: [orientationLetters(iop.slice(0, 3)), orientationLetters(iop.slice(3, 6))], RescaleIntercept: 0, RescaleSlope: 0.001, RescaleType: 'PROB', WindowCenter: 0.5, WindowWidth: 1 });
+      dataset.ImageComments = 'Chosen image token probability of the model that generated the referenced slice (model-internal, not a measured error)';
+    } else if (request.modality === 'CT') {
       Object.assign(dataset, { RescaleIntercept: 0, RescaleSlope: 1, RescaleType: 'HU', KVP: '', AcquisitionNumber: '' });
     } else {
       // Synthetic MR has no acquisition: "RM" (research mode) and "NONE" are the honest values.

@@ -23,6 +23,10 @@ import type { RunRecord } from '../../src-shared/contracts/history';
 import { derivedSlice, outputModalityOf } from './derived-slice';
 import { frameToModelInput, inputWindowFor, type InputWindow } from '../model/model-input';
 import { isoDate, stableId } from './case-ids';
+import { ANSWER_CONFIDENCE_LABEL, CONFIDENCE_MAP_LABEL, CYCLE_DIFFERENCE_LABEL, CONFIDENCE_MEDIA_TYPE, confidenceMapName, decodeConfidenceMap, encodeConfidenceMap, meanFigures } from './confidence-artifacts';
+import type { ConfidenceSummary } from '../model/confidence';
+import { writeConfidenceSeries } from './confidence-dicom';
+import { CYCLE_REVERSE, cycleCheck, cycleDifferencePng, type CycleCheck } from './cycle-check';
 
 /** The slice of other services the workflow needs; each is the real service in the app. */
 export interface WorkflowDeps {
@@ -148,9 +152,15 @@ export class WorkflowService {
           });
           text = banner + result.text;
           const stop = signal.aborted ? 'cancelled' : result.stopReason;
+          // word offsets move past the banner, so they index the text as recorded and shown
+          const confidence = { ...result.confidence, words: result.confidence.words.map((w) => ({ ...w, start: w.start + banner.length, end: w.end + banner.length })) };
           await this.deps.history.recordOutput({ outputId: `out-${randomUUID()}`, runId, kind: 'text', label: request.task === 'report' ? 'Draft report' : 'Answer', text, artifacts: [] });
+          await this.deps.history.recordOutput({
+            outputId: `out-${randomUUID()}`, runId, kind: 'file', label: ANSWER_CONFIDENCE_LABEL, text: null,
+            artifacts: [{ bytes: new Uint8Array(Buffer.from(JSON.stringify(confidence))), name: 'answer-confidence.json', mediaType: CONFIDENCE_MEDIA_TYPE }],
+          });
           await this.deps.history.finishRun({ runId, status: stop === 'cancelled' ? 'cancelled' : 'succeeded', timing: result.timings });
-          return { runId, caseId: where.caseId, text, stopReason: stop, provider: rt.provider, packName: rt.manifest.name, ...(note ? { note } : {}) };
+          return { runId, caseId: where.caseId, text, stopReason: stop, provider: rt.provider, packName: rt.manifest.name, confidence, ...(note ? { note } : {}) };
         } catch (e) {
           // Whatever streamed before a cancel or failure is kept with the run.
           if (text) await this.deps.history.recordOutput({ outputId: `out-${randomUUID()}`, runId, kind: 'text', label: 'Partial answer', text, artifacts: [] });
@@ -174,8 +184,13 @@ export class WorkflowService {
     return Math.max(highestIndexed + 1, 9001 + recorded);
   }
 
-  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number; allowModalityMismatch?: boolean }, sink: EventSink) {
+  generate(request: { seriesUid: string; task: GenerationTask; from?: number; to?: number; allowModalityMismatch?: boolean; cycle?: boolean }, sink: EventSink) {
     this.deps.assertTaskAllowed(request.task);
+    const reverseTask = CYCLE_REVERSE[request.task];
+    if (request.cycle) {
+      if (!reverseTask) throw new DomainError('BAD_REQUEST', `A cycle check is for CT→MRI and MRI→CT; ${request.task} has no reverse task.`);
+      this.deps.assertTaskAllowed(reverseTask);
+    }
     let partial: GenerateOutcome | null = null;
     return this.deps.jobs.start({
       kind: 'workflow-generate',
@@ -220,10 +235,12 @@ export class WorkflowService {
             ...(mismatch ? { modalityOverride: { seriesModality: series.modality, taskReads: taskSourceModality(request.task), by: this.deps.history.actor } } : {}),
           },
         });
-        const written: Array<{ slice: DerivedSlice; file: string }> = [];
+        const written: Array<{ slice: DerivedSlice; file: string; confidence: Uint8Array; figures: ConfidenceSummary; cycle?: Pick<CycleCheck, 'meanAbsDifference' | 'unit'> & { png: Uint8Array } }> = [];
         const started = performance.now();
         const outcome = (complete: boolean): GenerateOutcome => ({
           runId, caseId: where.caseId, generatedSeriesUid: written.length ? writer.seriesInstanceUid : null, slicesWritten: written.length, slicesRequested: total, complete, outputFolder: written.length ? outDir : null, provider: rt.provider, packName: rt.manifest.name,
+          ...(written.length ? { confidence: meanFigures(written.map((w) => w.figures)) } : {}),
+          ...(request.cycle && reverseTask && written.length ? { cycle: { reverseTask, unit: written[0]!.cycle!.unit, meanAbsDifference: written.reduce((s, w) => s + w.cycle!.meanAbsDifference, 0) / written.length, slices: written.length } } : {}),
         });
         try {
           for (let i = from; i <= to; i += 1) {
@@ -245,10 +262,20 @@ export class WorkflowService {
               throw e;
             }
             if (signal.aborted) break;
+            let cycle: (typeof written)[number]['cycle'];
+            if (request.cycle) {
+              try {
+                const c = await cycleCheck(rt, request.task, image, result, window, signal);
+                cycle = { meanAbsDifference: c.meanAbsDifference, unit: c.unit, png: cycleDifferencePng(c) };
+              } catch (e) {
+                if (signal.aborted) break;
+                throw e;
+              }
+            }
             const range: [number, number] = spec.output && spec.output.modality !== 'same' ? spec.output.range : [window.lo, window.hi];
             const slice = derivedSlice(frame, result, range, modality === 'CT');
             const file = writer.writeSlice(slice, written.length);
-            written.push({ slice, file: file.path });
+            written.push({ slice, file: file.path, confidence: encodeConfidenceMap(result.confidence), figures: result.confidence.summary, ...(cycle ? { cycle } : {}) });
             this.deps.dicom.indexWritten([file]);
             partial = outcome(false);
             progress({ done: i - from + 1, total, message: `slice ${i - from + 1} of ${total} written`, data: { generatedSeriesUid: writer.seriesInstanceUid, slicesWritten: written.length, lastSliceIndex: i } });
@@ -265,6 +292,16 @@ export class WorkflowService {
               generatedSeries: { studyId: where.studyId, seriesId: stableId('series', writer.seriesInstanceUid), seriesUid: writer.seriesInstanceUid, modality, description: `AI ${request.task} ${shortRunId(runId)} #${seriesNumber}`, instanceCount: written.length, location: outDir, generated: true },
               artifacts,
             });
+            await this.deps.history.recordOutput({
+              outputId: `out-${randomUUID()}`, runId, kind: 'file', label: CONFIDENCE_MAP_LABEL, text: null,
+              artifacts: written.map((w, k) => ({ bytes: w.confidence, name: confidenceMapName(k), mediaType: CONFIDENCE_MEDIA_TYPE })),
+            });
+            if (request.cycle) {
+              await this.deps.history.recordOutput({
+                outputId: `out-${randomUUID()}`, runId, kind: 'file', label: CYCLE_DIFFERENCE_LABEL, text: written.map((w, k) => `slice ${k + 1}: ${w.cycle!.meanAbsDifference.toFixed(3)} ${w.cycle!.unit}`).join('\n'),
+                artifacts: written.map((w, k) => ({ bytes: w.cycle!.png, name: `${String(k + 1).padStart(4, '0')}.cycle-difference.png`, mediaType: 'image/png' })),
+              });
+            }
           }
           await this.deps.history.finishRun({ runId, status: complete ? 'succeeded' : 'cancelled', timing: { totalMs: performance.now() - started, slices: written.length } });
           partial = outcome(complete);
@@ -303,6 +340,44 @@ export class WorkflowService {
       this.deps.dicom.indexWritten(files);
     } catch {
       // See above: the recorded review stands; the folder keeps its previous stamp.
+    }
+  }
+
+  /** The confidence map recorded with slice `sliceIndex` of a generated series (from the history: works after a restart). */
+  async confidenceMap(generatedSeriesUid: string, sliceIndex: number) {
+    const { run } = await this.generatedSeries(generatedSeriesUid);
+    const maps = run.outputs.find((o) => o.kind === 'file' && o.label === CONFIDENCE_MAP_LABEL);
+    const artifact = maps?.artifacts.find((a) => a.name === confidenceMapName(sliceIndex));
+    if (!artifact) throw new DomainError(workflowErrorCodes.noRun, `No confidence map is recorded for slice ${sliceIndex + 1} of ${generatedSeriesUid} (runs from before confidence maps have none).`);
+    const { bytes } = await this.deps.history.readArtifact(artifact.hash);
+    const { maxEntropy: _m, ...view } = decodeConfidenceMap(bytes);
+    return view;
+  }
+
+  /**
+   * Writes a generated series' confidence maps as a DICOM Secondary Capture series (confidence-dicom.ts)
+   * into the new folder `destination`, from what the history holds.
+   */
+  async exportConfidenceSeries(generatedSeriesUid: string, destination: string): Promise<{ folder: string; files: number; seriesInstanceUid: string }> {
+    this.deps.assertExportAllowed();
+    const { run, output } = await this.generatedSeries(generatedSeriesUid);
+    const maps = run.outputs.find((o) => o.kind === 'file' && o.label === CONFIDENCE_MAP_LABEL);
+    if (!maps) throw new DomainError(workflowErrorCodes.noRun, `No confidence maps are recorded for ${generatedSeriesUid}.`);
+    const slices = [];
+    for (const [k, a] of [...output.artifacts].sort((x, y) => x.name.localeCompare(y.name)).entries()) {
+      const m = maps.artifacts.find((x) => x.name === confidenceMapName(k));
+      if (!m) throw new DomainError(workflowErrorCodes.noRun, `No confidence map is recorded for slice ${k + 1} of ${generatedSeriesUid}.`);
+      slices.push({ dicom: (await this.deps.history.readArtifact(a.hash)).bytes, map: (await this.deps.history.readArtifact(m.hash)).bytes });
+    }
+    const [packName, packVersion] = run.packId.split('@') as [string, string];
+    const target = path.resolve(destination);
+    if (existsSync(target)) throw exportFailure(Object.assign(new Error('exists'), { code: 'EEXIST' }), target);
+    try {
+      const r = writeConfidenceSeries({ task: run.task as GenerationTask, runId: run.runId, packName, packVersion: packVersion ?? '', packSha256: run.packHash, slices }, target);
+      return { folder: target, files: r.files.length, seriesInstanceUid: r.seriesInstanceUid };
+    } catch (e) {
+      rmSync(target, { recursive: true, force: true }); // whole or absent
+      throw exportFailure(e, target);
     }
   }
 
@@ -448,6 +523,7 @@ export function createWorkflowHandlers(service: WorkflowService): DomainHandlers
   return {
     ask: (request, ctx) => service.ask(request, ctx.sink),
     generate: (request, ctx) => service.generate(request, ctx.sink),
+    confidenceMap: ({ generatedSeriesUid, sliceIndex }) => service.confidenceMap(generatedSeriesUid, sliceIndex),
     exportSeries: ({ generatedSeriesUid, confirmReview }) => service.exportSeriesForWindow(generatedSeriesUid, confirmReview === true),
     exportReport: ({ runId, format }) => service.exportReportForWindow(runId, format),
     exportPng: ({ png }) => service.exportPngForWindow(png),

@@ -1,6 +1,7 @@
 import { useEffect, useRef, type CSSProperties } from 'react';
 import { orientationMarkers, scaleBar } from './physical-sync';
 import { useViewer } from './viewer-context';
+import { ConfidenceOverlay } from './ConfidenceOverlay';
 import type { PaneId, PaneView, ViewerSnapshot } from './viewer-service';
 
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
@@ -183,6 +184,7 @@ export function ViewerPane({ id, snap }: { id: PaneId; snap: ViewerSnapshot }) {
           Different frame of reference from the original: linked by patient coordinates, which may not correspond.
         </div>
       )}
+      {id === 'generated' && <ConfidenceOverlay view={view} />}
       {id === 'generated' && (
         <div className="ai-banner" data-testid="ai-banner">
           AI-generated

@@ -31,6 +31,52 @@ export const workflowErrorCodes = {
 
 const seriesUid = z.string().min(1).max(128);
 
+/**
+ * How sure the model was of an answer, from the probabilities it decoded with: `overall` is the geometric
+ * mean of the tokens' probabilities; each word carries its probability (product of its tokens') and the
+ * most probable alternatives at its first token. Offsets are in the outcome's `text`. A probability is
+ * the model's own, not a measured chance of being right: see the model card's calibration figures.
+ */
+export const answerConfidenceSchema = z.object({
+  overall: z.number(),
+  meanEntropy: z.number(),
+  tokens: z.number().int(),
+  words: z.array(
+    z.object({
+      text: z.string(),
+      start: z.number().int(),
+      end: z.number().int(),
+      probability: z.number(),
+      alternatives: z.array(z.object({ text: z.string(), probability: z.number() })),
+    }),
+  ),
+});
+export type AnswerConfidenceFigures = z.infer<typeof answerConfidenceSchema>;
+
+/** Below this probability a word or image token is shown as low confidence. */
+export const LOW_CONFIDENCE = 0.5;
+
+/** A generated image's confidence figures, per image token (entropy in nats; fraction: of a uniform guess's). */
+export const imageConfidenceSchema = z.object({
+  meanProbability: z.number(),
+  meanEntropy: z.number(),
+  meanEntropyFraction: z.number(),
+  lowFraction: z.number(),
+});
+export type ImageConfidenceFigures = z.infer<typeof imageConfidenceSchema>;
+
+/** One slice's confidence map for the overlay: 8-bit probability and entropy fraction, rows × cols. */
+export const confidenceMapSchema = z.object({
+  rows: z.number().int(),
+  cols: z.number().int(),
+  /** Chosen-token probability × 255. */
+  probability: z.instanceof(Uint8Array),
+  /** Entropy ÷ ln(image tokens) × 255. */
+  entropy: z.instanceof(Uint8Array),
+  summary: imageConfidenceSchema,
+});
+export type ConfidenceMapView = z.infer<typeof confidenceMapSchema>;
+
 export const askOutcomeSchema = z.object({
   runId: z.string(),
   caseId: z.string(),
@@ -40,6 +86,7 @@ export const askOutcomeSchema = z.object({
   packName: z.string(),
   /** Shown next to the answer: e.g. the question is not of a type the pack was trained on. */
   note: z.string().optional(),
+  confidence: answerConfidenceSchema.optional(),
 });
 export type AskOutcome = z.infer<typeof askOutcomeSchema>;
 
@@ -49,6 +96,14 @@ export const generateProgressDataSchema = z.object({
   lastSliceIndex: z.number().int(),
 });
 export type GenerateProgressData = z.infer<typeof generateProgressDataSchema>;
+
+export const cycleFiguresSchema = z.object({
+  reverseTask: generationTaskSchema,
+  unit: z.enum(['HU', 'fraction of input window']),
+  meanAbsDifference: z.number(),
+  slices: z.number().int(),
+});
+export type CycleFigures = z.infer<typeof cycleFiguresSchema>;
 
 export const generateOutcomeSchema = z.object({
   runId: z.string(),
@@ -60,6 +115,10 @@ export const generateOutcomeSchema = z.object({
   outputFolder: z.string().nullable(),
   provider: z.string(),
   packName: z.string(),
+  /** Over every image token of the slices written. */
+  confidence: imageConfidenceSchema.optional(),
+  /** With `cycle`: the round trip's mean absolute difference inside the body mask, mean over the slices. */
+  cycle: cycleFiguresSchema.optional(),
 });
 export type GenerateOutcome = z.infer<typeof generateOutcomeSchema>;
 
@@ -88,10 +147,18 @@ export const workflowContract = {
         to: z.number().int().nonnegative().optional(),
         /** Run a conversion on a series of another modality anyway (recorded in the run's params). */
         allowModalityMismatch: z.boolean().optional(),
+        /** CT→MRI / MRI→CT: also run the reverse task on each output and compare with the input (cycle check). */
+        cycle: z.boolean().optional(),
       })
       .strict()
       .refine((r) => r.from === undefined || r.to === undefined || r.from <= r.to, 'from must not be after to'),
     jobStartedSchema,
+  ),
+  /** The confidence map recorded with a generated slice (0-based index in the generated series). */
+  confidenceMap: operation(
+    'workflow:confidence-map',
+    z.object({ generatedSeriesUid: seriesUid, sliceIndex: z.number().int().nonnegative() }).strict(),
+    confidenceMapSchema,
   ),
   /**
    * Writes a generated series' DICOM files to a new folder, stamped with the run's review state (Series

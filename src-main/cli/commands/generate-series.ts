@@ -18,6 +18,9 @@ export interface SeriesGenerateOptions {
   json: boolean;
   /** Run a conversion on a series of the other modality anyway (recorded with the run). */
   allowModalityMismatch?: boolean;
+  cycle?: boolean;
+  /** Also write the confidence maps as a DICOM Secondary Capture series into this new folder. */
+  confidenceDicom?: string;
 }
 
 function finalValue<T>(final: JobFinal, what: string): T {
@@ -47,7 +50,7 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
   const candidates = report.seriesUids.map((uid) => services.dicom.getSeries(uid));
   const series = candidates.filter((s) => s.imageCount > 0).sort((a, b) => b.imageCount - a.imageCount)[0];
   if (!series) throw new DomainError('WORKFLOW_NOT_AN_IMAGE', `no image series found in ${options.input}`);
-  const started = services.workflow.generate({ seriesUid: series.seriesUid, task: options.task, ...(options.allowModalityMismatch ? { allowModalityMismatch: true } : {}) }, sink);
+  const started = services.workflow.generate({ seriesUid: series.seriesUid, task: options.task, ...(options.allowModalityMismatch ? { allowModalityMismatch: true } : {}), ...(options.cycle ? { cycle: true } : {}) }, sink);
   const final = await services.jobs.wait(started.jobId);
   const outcome = finalValue<GenerateOutcome | null>(final, 'generation');
   if (!outcome?.generatedSeriesUid) throw new DomainError('WORKFLOW_EXPORT_FAILED', 'no slice was generated');
@@ -55,6 +58,7 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
   // Asking for --out in the same command is the confirmation: the run cannot have been reviewed yet, and
   // every file written says "unreviewed" (Series Description, Derivation Description, Image Comments).
   const exported = await services.workflow.exportSeries(outcome.generatedSeriesUid, path.resolve(options.out), { confirmReview: true });
+  const confidenceSeries = options.confidenceDicom ? await services.workflow.exportConfidenceSeries(outcome.generatedSeriesUid, path.resolve(options.confidenceDicom)) : null;
   const summary = {
     ok: outcome.complete,
     input: { seriesUid: series.seriesUid, modality: series.modality, images: series.imageCount, failedFiles: report.failed },
@@ -66,6 +70,9 @@ export async function generateSeriesFromFolder(services: Services, options: Seri
     caseId: outcome.caseId,
     provider: outcome.provider,
     pack: outcome.packName,
+    ...(outcome.confidence ? { confidence: outcome.confidence } : {}),
+    ...(outcome.cycle ? { cycle: outcome.cycle } : {}),
+    ...(confidenceSeries ? { confidenceSeries } : {}),
     aiGenerated: true,
     reviewState: exported.reviewState,
   };

@@ -14,6 +14,8 @@ import { loadPack } from '../../model/runtime';
 import { answerFraming } from '../../../src-shared/question-types';
 import { printResult, UsageError, type CliCommand, type CliIo } from '../cli-types';
 import { generateSeriesFromFolder } from './generate-series';
+import { ANSWER_CONFIDENCE_LABEL, CONFIDENCE_MAP_LABEL, CYCLE_DIFFERENCE_LABEL } from '../../workflow/confidence-artifacts';
+import { CYCLE_REVERSE, cycleCheck, cycleDifferencePng, cycleMapFullScale } from '../../workflow/cycle-check';
 import { parseProvider, resolvePack } from '../pack-args';
 import { modalityMismatch, taskSourceModality } from '../../../src-shared/task-facts';
 import { workflowErrorCodes } from '../../../src-shared/contracts/workflow';
@@ -137,16 +139,22 @@ export const askCommand: CliCommand = {
       if (!values.json && banner) io.out(banner);
       const r = await rt.ask({ image, question: prompt, task: task.data, maxTokens, onToken: values.json ? undefined : (d) => io.out(d) });
       const text = banner + r.text;
+      // word offsets index the text as printed and recorded (after the banner)
+      const confidence = { ...r.confidence, words: r.confidence.words.map((w) => ({ ...w, start: w.start + banner.length, end: w.end + banner.length })) };
       const recorded = await recordFileRun(services.history, rt, {
         file: values.image, dicom, task: task.data, prompt, params: { maxTokens, window: image.window, decoding: 'greedy', ...inputOptions }, startedAt,
         status: r.stopReason === 'cancelled' ? 'cancelled' : 'succeeded', timing: r.timings,
-        outputs: [{ kind: 'text', label: task.data === 'report' ? 'Draft report' : 'Answer', text, artifacts: [] }],
+        outputs: [
+          { kind: 'text', label: task.data === 'report' ? 'Draft report' : 'Answer', text, artifacts: [] },
+          { kind: 'file', label: ANSWER_CONFIDENCE_LABEL, text: null, artifacts: [{ bytes: new Uint8Array(Buffer.from(JSON.stringify(confidence))), name: 'answer-confidence.json', mediaType: 'application/json' }] },
+        ],
       });
       if (values.json) {
         const { logits: _l, ...rest } = r;
-        printResult(io, true, { ok: true, ...rest, text, ...(note ? { note } : {}), runId: recorded.runId, caseId: recorded.caseId }, () => '');
+        printResult(io, true, { ok: true, ...rest, text, confidence, ...(note ? { note } : {}), runId: recorded.runId, caseId: recorded.caseId }, () => '');
       } else {
         if (note) io.err(`\nNote: ${note}\n`);
+        io.err(`\nmodel's own confidence (not a chance of being right): ${(confidence.overall * 100).toFixed(0)}% per token (geometric mean)\n`);
         io.out(`\n\n[${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ' — demonstration model, not for clinical use' : ''}; ${r.provider}; ${r.tokens.length} tokens, ${r.timings.decodeTokensPerSecond.toFixed(1)} tok/s; stop: ${r.stopReason}]\n`);
       }
       return 0;
@@ -160,10 +168,11 @@ export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'Generate an image: super-resolution, CT→MRI, MRI→CT, reconstruction',
   usage:
-    'healthgpt generate [--pack <pack>] --task sr|ct2mri|mri2ct|recon --in <dicom|png> --out <file.png> [--window C,W] [--frame N] [--provider ...] [--allow-modality-mismatch] [--json]\n' +
-    '       healthgpt generate [--pack <pack>] --task sr|ct2mri|mri2ct|recon --in <series-folder> --out <folder> [--allow-modality-mismatch] [--json]   (a whole series → derived DICOM series)\n' +
+    'healthgpt generate [--pack <pack>] --task sr|ct2mri|mri2ct|recon --in <dicom|png> --out <file.png> [--window C,W] [--frame N] [--provider ...] [--allow-modality-mismatch] [--cycle] [--json]\n' +
+    '       healthgpt generate [--pack <pack>] --task sr|ct2mri|mri2ct|recon --in <series-folder> --out <folder> [--allow-modality-mismatch] [--cycle] [--confidence-dicom <new-folder>] [--json]   (a whole series → derived DICOM series)\n' +
     '       --pack may be left out when exactly one pack is installed. ct2mri reads CT and mri2ct reads MR: another modality is refused\n' +
-    '       unless --allow-modality-mismatch (recorded with the run). A series written to --out is unreviewed, and its files say so.',
+    '       unless --allow-modality-mismatch (recorded with the run). A series written to --out is unreviewed, and its files say so.\n' +
+    '       --cycle (ct2mri, mri2ct): convert the output back and report the difference from the input inside the body mask',
   async run(args, io) {
     const { values } = parseArgs({
       args,
@@ -176,6 +185,8 @@ export const generateCommand: CliCommand = {
         frame: { type: 'string' },
         provider: { type: 'string' },
         'allow-modality-mismatch': { type: 'boolean', default: false },
+        cycle: { type: 'boolean', default: false },
+        'confidence-dicom': { type: 'string' },
         json: { type: 'boolean', default: false },
       },
       strict: true,
@@ -185,17 +196,18 @@ export const generateCommand: CliCommand = {
     const allowModalityMismatch = values['allow-modality-mismatch'];
     const task = generationTaskSchema.safeParse(values.task);
     if (!task.success) throw new UsageError('--task must be sr, ct2mri, mri2ct or recon');
+    if (values.cycle && !CYCLE_REVERSE[task.data]) throw new UsageError('--cycle is for ct2mri and mri2ct (a conversion that can be converted back)');
     if (existsSync(values.in) && statSync(values.in).isDirectory()) {
       const provider = parseProvider(values.provider);
       const services = await io.services();
-      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider, json: values.json, allowModalityMismatch }, io);
+      return generateSeriesFromFolder(services, { packDir: resolvePack(values.pack, services), task: task.data, input: values.in, out: values.out, provider, json: values.json, allowModalityMismatch, cycle: values.cycle, ...(values['confidence-dicom'] ? { confidenceDicom: values['confidence-dicom'] } : {}) }, io);
     }
     if (!/\.png$/i.test(values.out)) throw new UsageError('--out must name a .png file for one image (give a series folder as --in to write a DICOM series)');
     const inputOptions = fileInputOptions(values.window, values.frame);
     const { services, rt } = await openRuntime(values.pack, io, values.provider);
     try {
       services.policy.assertTaskAllowed(task.data);
-      const { image, dicom } = await readModelInput(values.in, rt.manifest.tasks[task.data], inputOptions);
+      const { image, dicom, window } = await readModelInput(values.in, rt.manifest.tasks[task.data], inputOptions);
       // The window's rule (workflow-service.ts generate): a conversion reads one modality.
       const mismatch = modalityMismatch(task.data, dicom?.modality);
       if (mismatch && !allowModalityMismatch) throw new DomainError(workflowErrorCodes.modalityMismatch, `${mismatch.replace('override explicitly', 'give --allow-modality-mismatch')}`);
@@ -219,6 +231,14 @@ export const generateCommand: CliCommand = {
         aiGeneratedPngText({ appName: APP_NAME, appVersion: appVersion(), packName: r.pack.name, packVersion: r.pack.version, task: task.data, runId, demonstration: r.pack.demonstration }),
       );
       writeFileSync(values.out, png, { mode: 0o600 }); // an image of a patient: this user only
+      // beside the image: the chosen tokens' probability per pixel (white = certain), and the cycle's difference
+      const mapFile = values.out.replace(/\.png$/i, '.confidence.png');
+      const mapPng = grayToPng(r.confidence.probability, r.confidence.rows, r.confidence.cols);
+      writeFileSync(mapFile, mapPng, { mode: 0o600 });
+      const cycle = values.cycle ? await cycleCheck(rt, task.data, image, r, window) : null;
+      const cycleFile = cycle ? values.out.replace(/\.png$/i, '.cycle-difference.png') : null;
+      const cyclePng = cycle ? cycleDifferencePng(cycle) : null;
+      if (cycleFile && cyclePng) writeFileSync(cycleFile, cyclePng, { mode: 0o600 });
       const recorded = await recordFileRun(services.history, rt, {
         runId,
         file: values.in, dicom, task: task.data, prompt: rt.manifest.tasks[task.data]?.promptTemplate ?? task.data, params: {
@@ -226,7 +246,13 @@ export const generateCommand: CliCommand = {
           ...(mismatch ? { modalityOverride: { seriesModality: dicom?.modality ?? null, taskReads: taskSourceModality(task.data), by: services.history.actor } } : {}),
         }, startedAt,
         status: 'succeeded', timing: r.timings,
-        outputs: [{ kind: 'image', label: `${task.data} (PNG)`, text: null, artifacts: [{ bytes: new Uint8Array(png), name: path.basename(values.out), mediaType: 'image/png' }] }],
+        outputs: [
+          { kind: 'image', label: `${task.data} (PNG)`, text: null, artifacts: [{ bytes: new Uint8Array(png), name: path.basename(values.out), mediaType: 'image/png' }] },
+          { kind: 'file', label: CONFIDENCE_MAP_LABEL, text: null, artifacts: [{ bytes: new Uint8Array(mapPng), name: path.basename(mapFile), mediaType: 'image/png' }] },
+          ...(cycle && cyclePng && cycleFile
+            ? [{ kind: 'file' as const, label: CYCLE_DIFFERENCE_LABEL, text: `${cycle.meanAbsDifference.toFixed(3)} ${cycle.unit}`, artifacts: [{ bytes: cyclePng, name: path.basename(cycleFile), mediaType: 'image/png' }] }]
+            : []),
+        ],
       });
       const summary = {
         ok: true,
@@ -241,13 +267,17 @@ export const generateCommand: CliCommand = {
         pack: r.pack,
         plugin: r.plugin,
         imageTokens: r.tokens.length,
+        confidence: { ...r.confidence.summary, map: path.resolve(mapFile), mapMeaning: 'chosen image token probability per pixel, 0..255 = 0..1 (the model\'s own, not a measured error)' },
+        ...(cycle ? { cycle: { reverseTask: cycle.reverseTask, unit: cycle.unit, meanAbsDifference: cycle.meanAbsDifference, maskFraction: cycle.maskFraction, differenceMap: path.resolve(cycleFile!), mapFullScale: cycleMapFullScale(cycle.unit), reverseMs: cycle.reverseMs } } : {}),
         timings: r.timings,
         runId: recorded.runId,
         caseId: recorded.caseId,
         aiGenerated: true,
       };
       printResult(io, values.json, summary, () =>
-        `\nwrote ${summary.out} (${r.cols}×${r.rows}${r.pixelSpacing ? `, spacing ${r.pixelSpacing.map((v) => v.toFixed(4)).join('×')} mm` : ''}) — AI-generated by ${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ', demonstration model, not for clinical use' : ''}; ${r.provider}; ${(r.timings.totalMs / 1000).toFixed(2)} s`,
+        `\nwrote ${summary.out} (${r.cols}×${r.rows}${r.pixelSpacing ? `, spacing ${r.pixelSpacing.map((v) => v.toFixed(4)).join('×')} mm` : ''}) — AI-generated by ${r.pack.name} ${r.pack.version}${r.pack.demonstration ? ', demonstration model, not for clinical use' : ''}; ${r.provider}; ${(r.timings.totalMs / 1000).toFixed(2)} s` +
+          `\nconfidence map ${summary.confidence.map}: mean token probability ${summary.confidence.meanProbability.toFixed(2)}, ${(summary.confidence.lowFraction * 100).toFixed(0)}% of tokens below 0.5` +
+          (cycle ? `\ncycle ${task.data}→${cycle.reverseTask}: mean |difference| ${cycle.meanAbsDifference.toFixed(cycle.unit === 'HU' ? 1 : 3)} ${cycle.unit} inside the body mask (${summary.cycle!.differenceMap})` : ''),
       );
       return 0;
     } finally {

@@ -1,6 +1,7 @@
 import { memo, useRef, useState } from 'react';
 import { askOutcomeSchema, type AskOutcome } from '../../../src-shared/contracts/workflow';
 import { useWorkstation } from '../../app/workstation-context';
+import { AnswerConfidenceLine, ConfidentText } from './ConfidentText';
 import type { PaneView } from '../../viewer/viewer-service';
 import { describeError, jobFailure } from './messages';
 import type { FinishedRun } from './RunFollowUp';
@@ -157,7 +158,7 @@ export const AskSection = memo(function AskSection({
         <div className="wf-answer-box">
           <div className="muted">{asked?.task === 'report' ? 'Draft report' : 'Answer'} · AI-generated{asked ? ` · slice ${asked.slice + 1}` : ''}</div>
           <output className="wf-answer" aria-live="polite" aria-busy={running} data-testid="ask-answer" data-state={state} data-length={text.length}>
-            {text}
+            {outcome?.confidence && !running ? <ConfidentText text={text} confidence={outcome.confidence} /> : text}
             {running && <span className="wf-caret" aria-hidden="true" />}
           </output>
           {outcome && (
@@ -168,6 +169,7 @@ export const AskSection = memo(function AskSection({
                   {outcome.note}{' '}
                 </span>
               )}
+              {outcome.confidence && <AnswerConfidenceLine confidence={outcome.confidence} />}
               Run <code>{outcome.runId}</code> · {outcome.packName} · {outcome.provider.toUpperCase()}
             </div>
           )}

@@ -1,4 +1,5 @@
 import { memo, useRef, useState } from 'react';
+import { GenerateTrustLine } from './GenerateTrustLine';
 import { generationTaskNames, type GenerationTask } from '../../../src-shared/contracts/model-pack';
 import { generateOutcomeSchema, generateProgressDataSchema, type GenerateOutcome } from '../../../src-shared/contracts/workflow';
 import { useWorkstation } from '../../app/workstation-context';
@@ -55,6 +56,7 @@ export const GenerateSection = memo(function GenerateSection({
   const [outcome, setOutcome] = useState<GenerateOutcome | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [mismatch, setMismatch] = useState(false);
+  const [cycle, setCycle] = useState(false);
   const chain = useRef<Promise<void>>(Promise.resolve());
   const shown = useRef<{ uid: string; slices: number } | null>(null);
 
@@ -113,7 +115,7 @@ export const GenerateSection = memo(function GenerateSection({
     setProgress({ done: 0, total, etaSeconds: null, message: 'starting', slicesWritten: 0 });
     setStarting(true);
     const source = left.seriesUid;
-    const started = await client.workflow.generate({ seriesUid: source, task: chosen, ...r, ...(allowModalityMismatch ? { allowModalityMismatch: true } : {}) });
+    const started = await client.workflow.generate({ seriesUid: source, task: chosen, ...r, ...(allowModalityMismatch ? { allowModalityMismatch: true } : {}), ...(cycle && (chosen === 'ct2mri' || chosen === 'mri2ct') ? { cycle: true } : {}) });
     setStarting(false);
     if (!started.ok) {
       setProgress(null);
@@ -214,6 +216,12 @@ export const GenerateSection = memo(function GenerateSection({
           </div>
         )}
       </fieldset>
+      {(chosen === 'ct2mri' || chosen === 'mri2ct') && (
+        <label className="wf-radio" title="Converts each output back and reports how far the round trip lands from the input. On held-out slices it did not track the real error (model card): a small difference proves nothing.">
+          <input type="checkbox" checked={cycle} disabled={running} data-testid="generate-cycle" onChange={(e) => setCycle(e.target.checked)} />
+          Cycle check (converts back; twice the time)
+        </label>
+      )}
       <div className="wf-row">
         <button type="button" disabled={running} data-testid="generate-button" onClick={() => void generate()}>
           Generate
@@ -247,6 +255,7 @@ export const GenerateSection = memo(function GenerateSection({
               INCOMPLETE: cancelled after {outcome.slicesWritten} of {outcome.slicesRequested} slices. {outcome.slicesWritten > 0 ? 'The slices done are kept, marked incomplete.' : 'Nothing was written.'}
             </strong>
           )}
+          <GenerateTrustLine outcome={outcome} />
           <div className="muted">
             Run <code>{outcome.runId}</code> · {outcome.packName} · {outcome.provider.toUpperCase()}
           </div>

@@ -14,6 +14,15 @@ interface RefAnswer {
   pixelValues?: number[];
 }
 
+/** Softmax over [start, end) of a reference logits row (float64): the chosen token's probability and the entropy. */
+function referenceStep(logits: number[], start: number, end: number, chosen: number): { p: number; h: number } {
+  const row = logits.slice(start, end);
+  const max = Math.max(...row);
+  const e = row.map((x) => Math.exp(x - max));
+  const z = e.reduce((a, b) => a + b, 0);
+  return { p: e[chosen - start]! / z, h: -e.reduce((a, x) => a + (x > 0 ? (x / z) * Math.log(x / z) : 0), 0) };
+}
+
 // Parity: the ONNX runtime in Node and our PyTorch reference, same random pack (built here), same inputs.
 describe('model runtime parity with the PyTorch reference', () => {
   let pack: BuiltPack;
@@ -56,6 +65,9 @@ describe('model runtime parity with the PyTorch reference', () => {
       for (let i = 0; i < ref.logits.length; i++) expect(maxAbsDiff(mine.logits![i]!, ref.logits[i]!)).toBeLessThan(1e-3);
       expect(mine.tokens.length).toBeGreaterThan(1);
       expect(streamed.join('')).toBe(mine.text);
+      // the recorded confidence is the reference model's probability of the same tokens
+      const refLog = ref.tokens.reduce((a, t, i) => a + Math.log(referenceStep(ref.logits[i]!, 0, rt.manifest.architecture.vocabSize, t).p), 0);
+      expect(mine.confidence.overall).toBeCloseTo(Math.exp(refLog / ref.tokens.length), 3);
       expect(mine.provider).toBe('cpu');
     });
   }
@@ -73,6 +85,13 @@ describe('model runtime parity with the PyTorch reference', () => {
     for (const t of mine.tokens) expect(t >= start && t < start + count).toBe(true);
     expect(maxAbsDiff(mine.vqPixels, ref.pixels!)).toBeLessThanOrEqual(1 / 255);
     expect(progress.at(-1)).toBe(grid * grid);
+    // recorded per-token probability and entropy = the reference's softmax over the image tokens
+    const recorded = mine.tokenGrids[0]!;
+    ref.tokens.forEach((t, i) => {
+      const r = referenceStep(ref.logits[i]!, start, start + count, t);
+      expect(Math.abs(recorded.probability[i]! - r.p)).toBeLessThan(1e-3);
+      expect(Math.abs(recorded.entropy[i]! - r.h)).toBeLessThan(1e-3);
+    });
     expect(new Set(mine.tokens).size).toBeGreaterThan(1);
     // output back at the input geometry
     expect([mine.rows, mine.cols]).toEqual([47, 30]);
