@@ -12,6 +12,7 @@ import {
   type TrustedKeys,
 } from '../../src-shared/contracts/model-pack';
 import { fileIdentity, PackHashCache, type FileIdentity } from './pack-hash-cache';
+import { packMemoryRefusal } from './pack-memory';
 
 export interface VerifyOptions {
   /** Path of the trusted-keys JSON file (Ed25519 public keys). */
@@ -32,6 +33,8 @@ export interface VerifyOptions {
    * a file whose identity is unchanged is not hashed again. Absent: every file is hashed every time.
    */
   hashCachePath?: string;
+  /** With keepContents: the memory free for loading (default the OS's available memory); a pack needing more is refused before it is read. */
+  freeMemoryBytes?: number;
 }
 
 export interface SignatureStatus {
@@ -273,6 +276,10 @@ export async function verifyPack(dir: string, opts: VerifyOptions = {}): Promise
     if (size !== f.size) return refuse(packErrorCodes.sizeMismatch, `file ${f.path} has ${size} bytes, manifest says ${f.size} (truncated or replaced)`);
   }
   const contents = opts.keepContents ? new Map<string, Uint8Array>() : undefined;
+  if (contents) {
+    const tooLarge = packMemoryRefusal(manifest, opts.freeMemoryBytes);
+    if (tooLarge) return refuse(tooLarge.code, tooLarge.message);
+  }
   const manifestSha256 = createHash('sha256').update(manifestBytes).digest('hex');
   const cache = opts.hashCachePath ? PackHashCache.open(opts.hashCachePath) : null;
   const hashed: string[] = [];

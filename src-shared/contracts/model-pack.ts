@@ -281,5 +281,7 @@ export const packErrorCodes = {
   untrustedKey: 'PACK_UNTRUSTED_KEY',
   loadFailed: 'PACK_LOAD_FAILED',
   symlink: 'PACK_SYMLINK',
+  /** The pack needs more memory than this machine has free (checked before anything is read). */
+  tooLarge: 'PACK_TOO_LARGE',
 } as const;
 export type PackErrorCode = (typeof packErrorCodes)[keyof typeof packErrorCodes];

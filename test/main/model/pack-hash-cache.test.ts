@@ -2,7 +2,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeF
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packMemoryNeed } from '../../../src-main/model/pack-memory';
 import { verifyPack } from '../../../src-main/model/pack-verify';
+import { loadPack } from '../../../src-main/model/runtime';
 import { cachedTinyPack, type BuiltPack } from './pack-fixture';
 
 /** The hash cache (pack-hash-cache.ts) on the run's tiny random pack: skips only what is unchanged. */
@@ -83,5 +85,27 @@ describe('pack hash cache', () => {
     const again = await verifyPack(dir, { hashCachePath });
     expect(again.ok && again.hashed.length).toBe(m.files.length);
     expect((await verifyPack(dir, { hashCachePath })).ok && (await verifyPack(dir, { hashCachePath }))).toMatchObject({ hashed: [] });
+  });
+});
+
+describe('pack memory check', () => {
+  let built: BuiltPack;
+  beforeAll(() => {
+    built = cachedTinyPack();
+  });
+  afterAll(() => built?.cleanup());
+
+  it('refuses to load a pack that needs more memory than is free, before reading it, with a plain message', async () => {
+    const r = await verifyPack(built.dir, { keepContents: true, freeMemoryBytes: 1_000_000 });
+    expect(r).toMatchObject({ ok: false, code: 'PACK_TOO_LARGE' });
+    if (!r.ok) expect(r.message).toMatch(/needs about .* GiB of memory .* 0\.0 GiB free/);
+    await expect(loadPack(built.dir, { freeMemoryBytes: 1_000_000 })).rejects.toMatchObject({ code: 'PACK_TOO_LARGE' });
+    // the same pack with room loads; verifying without loading never needs the room
+    expect((await verifyPack(built.dir, { freeMemoryBytes: 1_000_000 })).ok).toBe(true);
+    const plain = await verifyPack(built.dir);
+    if (!plain.ok) throw new Error(plain.message);
+    const need = packMemoryNeed(plain.manifest);
+    expect(need.peakBytes).toBeGreaterThan(need.filesBytes);
+    expect((await verifyPack(built.dir, { keepContents: true, freeMemoryBytes: need.peakBytes })).ok).toBe(true);
   });
 });
