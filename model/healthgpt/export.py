@@ -471,17 +471,19 @@ def random_pack(out_dir: str, seed: int = 0, preset: str = "tiny", layers: Optio
         cfg = HealthGPTConfig.from_tokenizer(
             tok, hidden_size=512, num_layers=layers or 4, num_heads=8, num_kv_heads=4, intermediate_size=1536,
             plugins=[PluginConfig("com", 16, 32, 4, -2, False), PluginConfig("gen", 64, 128, 4, 1, True)])
-    elif preset == "phi3-width":
-        # Phi-3-mini widths (hidden 3072, MLP 8192, 32 heads, M3 ranks) with few layers and a small vision tower
-        tok = build_tokenizer(text_vocab_size=vocab_text, num_image_tokens=1024)
+    elif preset in ("phi3-width", "m3-shapes"):
+        # Phi-3-mini widths (hidden 3072, MLP 8192, 32 heads, M3 ranks) with few layers and a small vision tower;
+        # m3-shapes also has M3's vocabulary size: 32000 text tokens + 8192 image tokens (decode benchmarks)
+        n_img = 8192 if preset == "m3-shapes" else 1024
+        tok = build_tokenizer(text_vocab_size=32000 if preset == "m3-shapes" else vocab_text, num_image_tokens=n_img)
         base = HealthGPTConfig.from_tokenizer(tok)
         cfg = HealthGPTConfig.phi3_mini(
             num_layers=layers or 2, vocab_size=base.vocab_size, text_vocab_size=base.text_vocab_size,
-            image_token_start=base.image_token_start, num_image_tokens=1024, special_ids=base.special_ids,
+            image_token_start=base.image_token_start, num_image_tokens=n_img, special_ids=base.special_ids,
             image_size=112, patch_size=14, vision_hidden_size=256, vision_layers=3, vision_heads=4,
             vision_intermediate_size=512,
             vq=VQConfig(image_size=64, ch=32, ch_mult=[1, 2, 2, 2], z_channels=64, embed_dim=32,
-                        codebook_size=1024, num_groups=8),
+                        codebook_size=n_img, num_groups=8),
             # our tokenizer's layout, not the release's
             eos_token_ids=["<|end|>", "<|endoftext|>"], bos_token_id=None, base_vocab_size=None,
             tokenizer_length=None, sliding_window=None, prompt_template=base.prompt_template)
@@ -505,7 +507,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Build a random-weight HealthGPT pack (tests and benchmarks only)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--preset", default="tiny", choices=["tiny", "medium", "phi3-width"])
+    ap.add_argument("--preset", default="tiny", choices=["tiny", "medium", "phi3-width", "m3-shapes"])
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--reference", default=None, help="also save the torch checkpoint used by reference.py")
     ap.add_argument("--vocab-text", type=int, default=512)
