@@ -220,6 +220,8 @@ async function checkFile(
     if (!st.isFile()) return refuse(packErrorCodes.schema, `file ${f.path} is not a regular file`);
     const id = fileIdentity(st);
     const vouched = cache?.lookup(key, id) === f.sha256;
+    // vouched and not kept: nothing to read at all (the identity already matched the listed size)
+    if (vouched && !contents) return id.size === String(f.size) ? null : refuse(packErrorCodes.sizeMismatch, `file ${f.path} changed size (manifest says ${f.size} bytes)`);
     let got = await readAndHash(fh, f.size, !!contents, !vouched);
     if (vouched && !sameId(fileIdentity(await fh.stat({ bigint: true })), id)) got = await readAndHash(fh, f.size, !!contents, true);
     if (got.read !== f.size) return refuse(packErrorCodes.sizeMismatch, `file ${f.path} changed size while it was read (manifest says ${f.size} bytes)`);
