@@ -86,7 +86,7 @@ describe('pack precisions against fp32 (MatMulNBits int8/int4, fp16 storage)', (
       };
     }
     console.log(JSON.stringify({ fp32Bytes: ref.bytes, ...results }));
-  }, 300_000);
+  }, 900_000);
   afterAll(() => pack?.cleanup());
 
   // Thresholds: a logit error is a sum of K weight errors, each at most half a quantisation step, so it scales
