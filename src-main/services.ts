@@ -84,6 +84,8 @@ export async function createServices(options: ServiceOptions): Promise<Services>
     const fromPolicy = policy.packVerifyOptions();
     return {
       requireSignature: fromPolicy.requireSignature,
+      // a file unchanged since it was hashed is not hashed again (pack-hash-cache.ts; trust argument in docs/model-pack.md)
+      hashCachePath: path.join(dataDir, 'pack-hashes.json'),
       ...(fromPolicy.trustedKeys ? { trustedKeys: fromPolicy.trustedKeys } : { trustedKeysPath: path.join(resourcesDir, 'trusted-keys.json') }),
     };
   };

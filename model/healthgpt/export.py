@@ -18,7 +18,7 @@ Pack layout (documented in docs/model-pack.md):
                      pixel values the vision tower saw
 
 CLI: /usr/bin/python3 -m healthgpt.export --out DIR [--seed N] [--preset tiny|phi3-width] [--layers L]
-     [--reference FILE]   builds a RANDOM-weight pack (tests/benchmarks only; never commit it).
+     [--reference FILE] [--precision fp32|fp16|int8|int4] [--block-size 32]   builds a RANDOM-weight pack (tests/benchmarks only; never commit it).
 """
 from __future__ import annotations
 
@@ -445,8 +445,22 @@ def randomize(model: HealthGPT, vq: VQAutoencoder, seed: int = 0, lora_scale: fl
                 p.copy_(torch.randn(p.shape, generator=g))
 
 
+PRECISIONS = ("fp32", "fp16", "int8", "int4")
+
+
+def apply_precision(out_dir: str, precision: str, block_size: int = 32) -> Dict[str, Any]:
+    """After export_pack wrote an fp32 pack: fp16 stores every weight as fp16 (random_pack rounded the model
+    through fp16 before export, so nothing changes); int8/int4 block-quantise the base linears and heads
+    (onnx_quant.quantize_pack). Returns the rewritten manifest."""
+    from .onnx_quant import quantize_pack, round_pack_fp16
+    if precision in ("int8", "int4"):
+        return quantize_pack(out_dir, 8 if precision == "int8" else 4, block_size)
+    return round_pack_fp16(out_dir)
+
+
 def random_pack(out_dir: str, seed: int = 0, preset: str = "tiny", layers: Optional[int] = None,
-                reference_path: Optional[str] = None, vocab_text: int = 512) -> Dict[str, Any]:
+                reference_path: Optional[str] = None, vocab_text: int = 512, precision: str = "fp32",
+                block_size: int = 32) -> Dict[str, Any]:
     torch.manual_seed(seed)
     if preset == "tiny":
         tok = build_tokenizer(text_vocab_size=vocab_text, num_image_tokens=64)
@@ -457,17 +471,19 @@ def random_pack(out_dir: str, seed: int = 0, preset: str = "tiny", layers: Optio
         cfg = HealthGPTConfig.from_tokenizer(
             tok, hidden_size=512, num_layers=layers or 4, num_heads=8, num_kv_heads=4, intermediate_size=1536,
             plugins=[PluginConfig("com", 16, 32, 4, -2, False), PluginConfig("gen", 64, 128, 4, 1, True)])
-    elif preset == "phi3-width":
-        # Phi-3-mini widths (hidden 3072, MLP 8192, 32 heads, M3 ranks) with few layers and a small vision tower
-        tok = build_tokenizer(text_vocab_size=vocab_text, num_image_tokens=1024)
+    elif preset in ("phi3-width", "m3-shapes"):
+        # Phi-3-mini widths (hidden 3072, MLP 8192, 32 heads, M3 ranks) with few layers and a small vision tower;
+        # m3-shapes also has M3's vocabulary size: 32000 text tokens + 8192 image tokens (decode benchmarks)
+        n_img = 8192 if preset == "m3-shapes" else 1024
+        tok = build_tokenizer(text_vocab_size=32000 if preset == "m3-shapes" else vocab_text, num_image_tokens=n_img)
         base = HealthGPTConfig.from_tokenizer(tok)
         cfg = HealthGPTConfig.phi3_mini(
             num_layers=layers or 2, vocab_size=base.vocab_size, text_vocab_size=base.text_vocab_size,
-            image_token_start=base.image_token_start, num_image_tokens=1024, special_ids=base.special_ids,
+            image_token_start=base.image_token_start, num_image_tokens=n_img, special_ids=base.special_ids,
             image_size=112, patch_size=14, vision_hidden_size=256, vision_layers=3, vision_heads=4,
             vision_intermediate_size=512,
             vq=VQConfig(image_size=64, ch=32, ch_mult=[1, 2, 2, 2], z_channels=64, embed_dim=32,
-                        codebook_size=1024, num_groups=8),
+                        codebook_size=n_img, num_groups=8),
             # our tokenizer's layout, not the release's
             eos_token_ids=["<|end|>", "<|endoftext|>"], bos_token_id=None, base_vocab_size=None,
             tokenizer_length=None, sliding_window=None, prompt_template=base.prompt_template)
@@ -476,22 +492,30 @@ def random_pack(out_dir: str, seed: int = 0, preset: str = "tiny", layers: Optio
     model = HealthGPT(cfg)
     vq = VQAutoencoder(cfg.vq)
     randomize(model, vq, seed)
-    return export_pack(model, vq, tok, out_dir,
-                       {"name": f"random-{preset}", "version": "0.0.0",
-                        "intendedUse": {"demonstration": True, "text": DEMO_TEXT + " (random weights, tests only)"}},
-                       reference_path=reference_path)
+    if precision == "fp16":
+        with torch.no_grad():  # values fp16 holds exactly, so the stored fp16 weights are the model's
+            for p in list(model.parameters()) + list(vq.parameters()):
+                p.copy_(p.half().float())
+    m = export_pack(model, vq, tok, out_dir,
+                    {"name": f"random-{preset}", "version": "0.0.0",
+                     "intendedUse": {"demonstration": True, "text": DEMO_TEXT + " (random weights, tests only)"}},
+                    reference_path=reference_path)
+    return m if precision == "fp32" else apply_precision(out_dir, precision, block_size)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="Build a random-weight HealthGPT pack (tests and benchmarks only)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--preset", default="tiny", choices=["tiny", "medium", "phi3-width"])
+    ap.add_argument("--preset", default="tiny", choices=["tiny", "medium", "phi3-width", "m3-shapes"])
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--reference", default=None, help="also save the torch checkpoint used by reference.py")
     ap.add_argument("--vocab-text", type=int, default=512)
+    ap.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                    help="fp16: weights stored fp16; int8/int4: base linears and heads block-quantised (MatMulNBits)")
+    ap.add_argument("--block-size", type=int, default=32, help="weights per quantisation block (int8/int4)")
     a = ap.parse_args()
-    m = random_pack(a.out, a.seed, a.preset, a.layers, a.reference, a.vocab_text)
+    m = random_pack(a.out, a.seed, a.preset, a.layers, a.reference, a.vocab_text, a.precision, a.block_size)
     print(json.dumps({"ok": True, "out": a.out, "files": len(m["files"])}))
 
 

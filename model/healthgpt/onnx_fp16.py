@@ -17,8 +17,10 @@ from onnx import TensorProto, helper, numpy_helper
 MAX_SINGLE_FILE = 1_800_000_000  # protobuf's 2 GB limit, with room for the graph itself
 
 
-def store_weights_fp16(path: str, min_elements: int = 16) -> int:
-    """Rewrite the graph at `path` in place; returns the number of initializers now stored as fp16."""
+def store_weights_fp16(path: str, min_elements: int = 16, lossy: bool = False) -> int:
+    """Rewrite the graph at `path` in place; returns the number of initializers now stored as fp16.
+    lossy: also round weights fp16 does not hold exactly (only tensors of at least `min_elements` whose fp16
+    values are all finite: pass a large min_elements so RoPE frequencies and similar small tables stay exact)."""
     folder = os.path.dirname(path) or "."
     old_files = {e.value for t in onnx.load(path, load_external_data=False).graph.initializer
                  for e in t.external_data if e.key == "location"}
@@ -31,7 +33,7 @@ def store_weights_fp16(path: str, min_elements: int = 16) -> int:
             kept.append(t)
             continue
         half = arr.astype(np.float16)
-        if not np.array_equal(half.astype(np.float32), arr):
+        if not (np.isfinite(half).all() if lossy else np.array_equal(half.astype(np.float32), arr)):
             kept.append(t)
             continue
         kept.append(numpy_helper.from_array(half, t.name + "__fp16"))

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import {
   manifestSignatureSchema,
@@ -10,6 +11,8 @@ import {
   type PackManifest,
   type TrustedKeys,
 } from '../../src-shared/contracts/model-pack';
+import { fileIdentity, PackHashCache, type FileIdentity } from './pack-hash-cache';
+import { packMemoryRefusal } from './pack-memory';
 
 export interface VerifyOptions {
   /** Path of the trusted-keys JSON file (Ed25519 public keys). */
@@ -25,6 +28,13 @@ export interface VerifyOptions {
    * runs is exactly what was verified, whatever happens to the files afterwards.
    */
   keepContents?: boolean;
+  /**
+   * File in the data folder remembering files already hashed against their identity (pack-hash-cache.ts):
+   * a file whose identity is unchanged is not hashed again. Absent: every file is hashed every time.
+   */
+  hashCachePath?: string;
+  /** With keepContents: the memory free for loading (default the OS's available memory); a pack needing more is refused before it is read. */
+  freeMemoryBytes?: number;
 }
 
 export interface SignatureStatus {
@@ -42,6 +52,8 @@ export interface VerifiedPack {
   manifestSha256: string;
   /** With keepContents: the verified bytes of each listed file, by its manifest path (loadPack takes them). */
   contents?: Map<string, Uint8Array>;
+  /** Manifest paths whose sha256 was computed by this call (the others were skipped: unchanged since hashed). */
+  hashed: string[];
 }
 
 export interface PackRefusal {
@@ -80,27 +92,42 @@ function readPackBytes(file: string, name: string): Buffer | PackRefusal {
   }
 }
 
+/** Opens a pack file for streaming without following a link (as openPackFile). */
+async function openPackHandle(file: string, name: string): Promise<FileHandle | PackRefusal> {
+  try {
+    return await open(file, OPEN_NO_FOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return refuse(packErrorCodes.symlink, `file ${name} is a symbolic link; packs may not contain links, so it was not read`);
+    if (code === 'ENOENT') return refuse(packErrorCodes.missingFile, `file ${name} listed in manifest.json is missing`);
+    throw e;
+  }
+}
+
+const CHUNK = 4 << 20;
+
 /**
- * Reads and hashes one file through a single descriptor: the bytes returned (keep) are the bytes hashed.
- * Without keep, the file is hashed in 1 MiB chunks and nothing is held.
+ * Reads one file through a single descriptor, in 4 MiB chunks without blocking the event loop, hashing
+ * what it reads unless `hash` is false: the bytes returned (keep) are the bytes hashed. Without keep
+ * nothing is held.
  */
-function readAndHash(fd: number, size: number, keep: boolean): { sha256: string; bytes: Uint8Array | null; read: number } {
-  const h = createHash('sha256');
+async function readAndHash(fh: FileHandle, size: number, keep: boolean, hash: boolean): Promise<{ sha256: string | null; bytes: Uint8Array | null; read: number }> {
+  const h = hash ? createHash('sha256') : null;
   const bytes = keep ? new Uint8Array(size) : null;
-  const chunk = keep ? null : new Uint8Array(Math.min(size, 1 << 20) || 1);
+  const chunk = keep ? null : new Uint8Array(Math.min(size, CHUNK) || 1);
   let read = 0;
   for (;;) {
     const target = bytes ?? chunk!;
     const offset = bytes ? read : 0;
-    const want = bytes ? size - read : target.length;
+    const want = bytes ? Math.min(size - read, CHUNK) : target.length;
     if (want === 0) break;
-    const n = readSync(fd, target, offset, want, read);
+    const { bytesRead: n } = await fh.read(target, offset, want, read);
     if (n === 0) break;
-    h.update(target.subarray(offset, offset + n));
+    h?.update(target.subarray(offset, offset + n));
     read += n;
     if (read > size) break; // grew while read: the size check below refuses it
   }
-  return { sha256: h.digest('hex'), bytes, read };
+  return { sha256: h ? h.digest('hex') : null, bytes, read };
 }
 
 /** The first symbolic link anywhere under `root` (relative path), or null. */
@@ -168,6 +195,52 @@ function checkSignature(dir: string, manifestBytes: Buffer, opts: VerifyOptions)
   return { present: true, valid: true, keyId: sig.keyId };
 }
 
+const sameId = (a: FileIdentity, b: FileIdentity): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * One listed file: opened once without following links; its identity (fstat of that descriptor) looked up
+ * in the hash cache; hashed unless the cache vouches for exactly this identity; with `contents`, its bytes
+ * kept. A cache-vouched file must still have the same identity after it was read (else it changed while
+ * read and is hashed after all). Returns a refusal or null.
+ */
+async function checkFile(
+  realRoot: string,
+  f: PackManifest['files'][number],
+  manifestSha256: string,
+  cache: PackHashCache | null,
+  contents: Map<string, Uint8Array> | undefined,
+  hashed: string[],
+): Promise<PackRefusal | null> {
+  const file = path.resolve(realRoot, f.path);
+  const fh = await openPackHandle(file, f.path);
+  if ('ok' in fh) return fh;
+  const key = PackHashCache.key(manifestSha256, file, f.sha256);
+  try {
+    const st = await fh.stat({ bigint: true });
+    if (!st.isFile()) return refuse(packErrorCodes.schema, `file ${f.path} is not a regular file`);
+    const id = fileIdentity(st);
+    const vouched = cache?.lookup(key, id) === f.sha256;
+    // vouched and not kept: nothing to read at all (the identity already matched the listed size)
+    if (vouched && !contents) return id.size === String(f.size) ? null : refuse(packErrorCodes.sizeMismatch, `file ${f.path} changed size (manifest says ${f.size} bytes)`);
+    let got = await readAndHash(fh, f.size, !!contents, !vouched);
+    if (vouched && !sameId(fileIdentity(await fh.stat({ bigint: true })), id)) got = await readAndHash(fh, f.size, !!contents, true);
+    if (got.read !== f.size) return refuse(packErrorCodes.sizeMismatch, `file ${f.path} changed size while it was read (manifest says ${f.size} bytes)`);
+    if (got.sha256 !== null) {
+      hashed.push(f.path);
+      if (got.sha256 !== f.sha256) {
+        cache?.forget(key);
+        return refuse(packErrorCodes.hashMismatch, `file ${f.path} has sha256 ${got.sha256.slice(0, 12)}…, manifest says ${f.sha256.slice(0, 12)}… (tampered or corrupted)`);
+      }
+      // remembered only if nothing changed while it was read
+      if (cache && sameId(fileIdentity(await fh.stat({ bigint: true })), id)) cache.record(key, id, got.sha256);
+    }
+    if (contents && got.bytes) contents.set(f.path, got.bytes);
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Verifies a pack folder before anything in it is loaded: manifest schema, every listed file present with
  * the listed size and sha256, and the optional Ed25519 signature of manifest.json against trusted keys.
@@ -205,21 +278,21 @@ export async function verifyPack(dir: string, opts: VerifyOptions = {}): Promise
     if (size !== f.size) return refuse(packErrorCodes.sizeMismatch, `file ${f.path} has ${size} bytes, manifest says ${f.size} (truncated or replaced)`);
   }
   const contents = opts.keepContents ? new Map<string, Uint8Array>() : undefined;
+  if (contents) {
+    const tooLarge = packMemoryRefusal(manifest, opts.freeMemoryBytes);
+    if (tooLarge) return refuse(tooLarge.code, tooLarge.message);
+  }
+  const manifestSha256 = createHash('sha256').update(manifestBytes).digest('hex');
+  const cache = opts.hashCachePath ? PackHashCache.open(opts.hashCachePath) : null;
+  const hashed: string[] = [];
   if (!opts.skipHashes || contents) {
-    for (const f of manifest.files) {
-      const fd = openPackFile(path.resolve(realRoot, f.path), f.path);
-      if (typeof fd !== 'number') return fd;
-      let got;
-      try {
-        const st = fstatSync(fd);
-        if (!st.isFile()) return refuse(packErrorCodes.schema, `file ${f.path} is not a regular file`);
-        got = readAndHash(fd, f.size, !!contents);
-      } finally {
-        closeSync(fd);
+    try {
+      for (const f of manifest.files) {
+        const refusal = await checkFile(realRoot, f, manifestSha256, cache, contents, hashed);
+        if (refusal) return refusal;
       }
-      if (got.read !== f.size) return refuse(packErrorCodes.sizeMismatch, `file ${f.path} changed size while it was read (manifest says ${f.size} bytes)`);
-      if (got.sha256 !== f.sha256) return refuse(packErrorCodes.hashMismatch, `file ${f.path} has sha256 ${got.sha256.slice(0, 12)}…, manifest says ${f.sha256.slice(0, 12)}… (tampered or corrupted)`);
-      if (contents && got.bytes) contents.set(f.path, got.bytes);
+    } finally {
+      cache?.save();
     }
   }
   return {
@@ -227,8 +300,9 @@ export async function verifyPack(dir: string, opts: VerifyOptions = {}): Promise
     dir: root,
     manifest,
     signature: sig,
-    manifestSha256: createHash('sha256').update(manifestBytes).digest('hex'),
+    manifestSha256,
     ...(contents ? { contents } : {}),
+    hashed,
   };
 }
 

@@ -113,6 +113,20 @@ export const architectureSchema = z.object({
   tokenization: tokenizationSchema.optional(),
   plugins: z.array(pluginSpecSchema).min(1),
   maxRank: posInt,
+  /**
+   * Block-quantised base weights (absent: every weight float as `dtype` says). The listed graphs' large
+   * linears (base decoder, output heads) are ONNX Runtime MatMulNBits nodes (com.microsoft): `bits` per weight,
+   * one float32 scale per `blockSize` weights along K; H-LoRA, routers, norms and embeddings stay float.
+   * Inputs, outputs and arithmetic stay float32.
+   */
+  quantization: z
+    .object({
+      method: z.literal('matmul-nbits'),
+      bits: z.union([z.literal(4), z.literal(8)]),
+      blockSize: posInt.refine((b) => b >= 16 && (b & (b - 1)) === 0, { message: 'blockSize must be a power of two, at least 16' }),
+      graphs: z.array(packRelativePathSchema).min(1),
+    })
+    .optional(),
   vq: z.object({
     codebookSize: posInt,
     grid: posInt,
@@ -267,5 +281,7 @@ export const packErrorCodes = {
   untrustedKey: 'PACK_UNTRUSTED_KEY',
   loadFailed: 'PACK_LOAD_FAILED',
   symlink: 'PACK_SYMLINK',
+  /** The pack needs more memory than this machine has free (checked before anything is read). */
+  tooLarge: 'PACK_TOO_LARGE',
 } as const;
 export type PackErrorCode = (typeof packErrorCodes)[keyof typeof packErrorCodes];
