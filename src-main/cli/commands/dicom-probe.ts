@@ -6,12 +6,14 @@ const fmt = (v: number | null, digits = 2) => (v === null ? '-' : Number.isInteg
 
 export const dicomProbeCommand: CliCommand = {
   name: 'dicom probe',
-  summary: 'Read and decode DICOM files or folders: SOP class, modality, syntax, size, pixel statistics',
+  summary: 'Read and decode DICOM files, PNG/JPEG/TIFF images or folders: SOP class, modality, syntax, size, colour, pixel statistics',
   usage: [
     'healthgpt dicom probe <file|folder>... [--json]',
     '',
     'For each file: ok or the error, SOP class, modality, transfer syntax, rows, columns, frames, pixel',
-    'spacing, and min/max/mean of the pixel values after the modality LUT (rescale slope/intercept).',
+    'spacing, photometric interpretation (RGB for colour), samples per pixel, bits, and min/max/mean of the',
+    'pixel values after the modality LUT (colour: over all RGB samples). PNG, JPEG and TIFF files are probed',
+    'as plain images (format, size, pages; pixel spacing only when the file states a physical unit).',
     'Exit code 0 when every file decoded (or is DICOM without pixels), 1 when any failed.',
   ].join('\n'),
   async run(args, io) {
@@ -23,7 +25,7 @@ export const dicomProbeCommand: CliCommand = {
       entries
         .map((e) =>
           e.ok && e.min !== null
-            ? `${e.path}\n  ok  ${e.modality ?? '?'} ${e.columns}x${e.rows}x${e.frames} ${e.transferSyntax} spacing ${e.pixelSpacing ? e.pixelSpacing.join('\\') : '-'} min ${fmt(e.min)} max ${fmt(e.max)} mean ${fmt(e.mean)}`
+            ? `${e.path}\n  ok  ${e.sourceFormat ?? e.modality ?? '?'} ${e.columns}x${e.rows}x${e.frames} ${e.sourceFormat ? 'plain image' : e.transferSyntax} ${e.photometric ?? ''} ${e.samplesPerPixel ?? '?'} sample(s)/pixel ${e.bitsAllocated ?? '?'}-bit spacing ${e.pixelSpacing ? e.pixelSpacing.join('\\') : '-'} min ${fmt(e.min)} max ${fmt(e.max)} mean ${fmt(e.mean)}`
             : `${e.path}\n  ${e.ok ? 'ok (no pixels)' : 'ERROR'}  ${e.error ?? ''}`,
         )
         .join('\n'),
