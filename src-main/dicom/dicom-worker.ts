@@ -118,11 +118,12 @@ async function handle(req: WorkerRequest): Promise<{ response: WorkerResponse; t
     case 'probe': {
       let bytes: Uint8Array;
       try {
+        if (isPlainImageFile(req.path)) {
+          const plain = readPlainImageBytes(req.path, false, maxFileBytes ?? MAX_DICOM_BYTES);
+          return { response: { id: req.id, type: 'probe', entry: await withCodecs(() => probePlainImage(req.path, plain)) }, transfer: [] };
+        }
         bytes = readDicomFile(req.path, { maxBytes: maxFileBytes });
       } catch (e) {
-        if (e instanceof DicomFileError && e.problem === 'not-dicom' && isPlainImageFile(req.path)) {
-          return { response: { id: req.id, type: 'probe', entry: await withCodecs(() => probePlainImage(req.path, readPlainImageBytes(req.path, false, maxFileBytes ?? MAX_DICOM_BYTES))) }, transfer: [] };
-        }
         const { problem, error } = problemOf(e);
         return { response: { id: req.id, type: 'error', problem, message: error }, transfer: [] };
       }

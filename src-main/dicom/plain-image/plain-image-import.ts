@@ -25,18 +25,22 @@ export function readHead(file: string, noFollow = false): Uint8Array | null {
     return null;
   }
   try {
-    const head = new Uint8Array(16);
-    const n = readSync(fd, head, 0, 16, 0);
+    const head = new Uint8Array(132);
+    const n = readSync(fd, head, 0, 132, 0);
     return head.subarray(0, n);
   } finally {
     closeSync(fd);
   }
 }
 
-/** Whether the file starts like a PNG, JPEG or TIFF. */
+/**
+ * Whether the file starts like a PNG, JPEG or TIFF and is not DICOM ('DICM' at 128: a dual-personality
+ * DICOM-TIFF file is read as the DICOM it also is).
+ */
 export function isPlainImageFile(file: string, noFollow = false): boolean {
   const head = readHead(file, noFollow);
-  return !!head && plainFormatOf(head) !== null;
+  if (!head || plainFormatOf(head) === null) return false;
+  return !(head.length >= 132 && String.fromCharCode(...head.subarray(128, 132)) === 'DICM');
 }
 
 function readWhole(file: string, noFollow: boolean, maxBytes: number): Uint8Array {
