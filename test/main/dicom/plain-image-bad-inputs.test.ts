@@ -87,7 +87,7 @@ describe('bad plain images', () => {
   });
 });
 
-describe('dicom probe on plain images', () => {
+describe('dicom probe and dicom import on plain images', () => {
   it('reports RGB, samples per pixel, bits, format and stated pixel size; errors for bad files', async () => {
     let out = '';
     process.env.HEALTHGPT_DATA_DIR = path.join(scratch, 'cli');
@@ -106,5 +106,20 @@ describe('dicom probe on plain images', () => {
     let text = '';
     await runCli(['dicom', 'probe', path.join(images, 'ihc_rgb8.png')], { out: (t) => (text += t), err: () => {} });
     expect(text).toMatch(/ok {2}PNG 512x512x1 plain image RGB 3 sample\(s\)\/pixel 8-bit spacing 0.25\\0.25/);
+  });
+
+  it('dicom import takes PNG/JPEG/TIFF and reports each file', async () => {
+    let out = '';
+    process.env.HEALTHGPT_DATA_DIR = path.join(scratch, 'cli-import');
+    let code: number;
+    try {
+      code = await runCli(['dicom', 'import', path.join(images, 'retina.jpg'), path.join(images, 'micro_pages.tif'), path.join(bad, 'bomb_60000x60000_rgb.tif'), '--json'], { out: (t) => (out += t), err: () => {} });
+    } finally {
+      delete process.env.HEALTHGPT_DATA_DIR;
+    }
+    const r = importReportSchema.parse(JSON.parse(out));
+    expect(code).toBe(1);
+    expect([r.imported, r.failed, r.seriesUids.length]).toEqual([2, 1, 2]);
+    expect(r.entries.find((e) => e.path.endsWith('retina.jpg'))?.message).toMatch(/^JPEG 1411x1411 RGB 8-bit, pixel 169.3x169.3 um \(JFIF density per inch\)/);
   });
 });
