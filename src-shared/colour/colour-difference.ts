@@ -18,11 +18,18 @@ function labF(t: number): number {
   return t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116;
 }
 
+/** linear() of every 8-bit value: the same numbers, three powers fewer per pixel. */
+const LINEAR_8 = Float64Array.from({ length: 256 }, (_, v) => linear(v / 255));
+
+function linearOf(v: number, maxValue: number): number {
+  return maxValue === 255 && v >= 0 && v <= 255 && Number.isInteger(v) ? (LINEAR_8[v] ?? 0) : linear(v / maxValue);
+}
+
 /** sRGB samples scaled to 0..1 by `maxValue` (255 for 8-bit, 65535 for 16-bit) → [L, a, b]. */
 export function rgbToLab(r: number, g: number, b: number, maxValue = 255, out: number[] = [0, 0, 0]): number[] {
-  const R = linear(r / maxValue);
-  const G = linear(g / maxValue);
-  const B = linear(b / maxValue);
+  const R = linearOf(r, maxValue);
+  const G = linearOf(g, maxValue);
+  const B = linearOf(b, maxValue);
   const x = labF((M[0] * R + M[1] * G + M[2] * B) / WHITE[0]);
   const y = labF((M[3] * R + M[4] * G + M[5] * B) / WHITE[1]);
   const z = labF((M[6] * R + M[7] * G + M[8] * B) / WHITE[2]);

@@ -51,15 +51,14 @@ export function secondaryCaptureFor(image: PlainImage, source: PlainSource, now 
   const sopInstanceUid = uidFromHash(source.sha256, 'sop');
   const bytesPerFrame = first.pixels.byteLength;
   const total = bytesPerFrame * frames;
-  const pixelData = new Uint8Array(total + (total % 2)); // even length, zero-padded
-  image.pages.forEach((p, i) => pixelData.set(new Uint8Array(p.pixels.buffer, p.pixels.byteOffset, p.pixels.byteLength), i * bytesPerFrame));
+  const padded = total + (total % 2); // even length, zero-padded
+  if (padded > 0xfffffffe) throw new Error('pixel data over 4 GiB');
   const spacing = first.pixelSpacingMm;
   const where = `${source.name} (${image.format}${frames > 1 ? `, ${frames} pages` : ''}), SHA-256 ${source.sha256}`;
   const pixelNote = spacing ? `pixel size ${ds16(spacing[1] * 1000)} x ${ds16(spacing[0] * 1000)} um from ${first.pixelSpacingSource}` : 'pixel size unknown (not stated in the file)';
   const da = now.toISOString().slice(0, 10).replace(/-/g, '');
   const tm = now.toISOString().slice(11, 19).replace(/:/g, '');
   const dataset: Record<string, unknown> = {
-    _vrMap: { PixelData: first.bitsPerSample === 16 ? 'OW' : 'OB' },
     SpecificCharacterSet: 'ISO_IR 192',
     ImageType: ['DERIVED', 'SECONDARY'],
     SOPClassUID: sopClass,
@@ -102,7 +101,6 @@ export function secondaryCaptureFor(image: PlainImage, source: PlainSource, now 
     HighBit: first.bitsPerSample - 1,
     PixelRepresentation: 0,
     ...(spacing ? { PixelSpacing: [ds16(spacing[0]), ds16(spacing[1])] } : {}),
-    PixelData: [pixelData.buffer],
   };
   const meta = {
     FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
@@ -114,5 +112,15 @@ export function secondaryCaptureFor(image: PlainImage, source: PlainSource, now 
   };
   const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
   dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
-  return new Uint8Array(dict.write() as ArrayBuffer);
+  // Pixel Data, the last element, is appended here: dcmjs copies a large value several times over.
+  const header = new Uint8Array(dict.write() as ArrayBuffer);
+  const out = new Uint8Array(header.length + 12 + padded);
+  out.set(header, 0);
+  const view = new DataView(out.buffer, header.length, 12);
+  view.setUint16(0, 0x7fe0, true);
+  view.setUint16(2, 0x0010, true);
+  out.set(first.bitsPerSample === 16 ? [0x4f, 0x57] : [0x4f, 0x42], header.length + 4); // 'OW' / 'OB'
+  view.setUint32(8, padded, true);
+  image.pages.forEach((p, i) => out.set(new Uint8Array(p.pixels.buffer, p.pixels.byteOffset, p.pixels.byteLength), header.length + 12 + i * bytesPerFrame));
+  return out;
 }

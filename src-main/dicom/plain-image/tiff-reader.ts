@@ -222,6 +222,11 @@ function readPage(file: TiffFile, entries: Map<number, Entry>, index: number, bu
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const rows = Math.min(rowsHere, height - cy);
     const cols = Math.min(chunkW, width - cx);
+    if (planes === 1 && bytesPerSample === 1) {
+      // Chunky 8-bit: whole rows at once.
+      for (let r = 0; r < rows; r += 1) full.set(chunk.subarray(r * rowSamples, r * rowSamples + cols * spp), ((cy + r) * width + cx) * spp);
+      continue;
+    }
     for (let r = 0; r < rows; r += 1) {
       for (let x = 0; x < cols; x += 1) {
         for (let s = 0; s < samplesPerChunkPixel; s += 1) {
