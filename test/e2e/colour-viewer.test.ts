@@ -67,6 +67,9 @@ describe('colour images in the viewer', () => {
     await expect(page.getByTestId('colour-controls')).toBeDefined();
     await page.getByTestId('colour-controls').waitFor();
     await page.getByTestId('zoom-1to1').click();
+    await expect.poll(async () => page.getByTestId('zoom-original').textContent()).toBe('Zoom 100%');
+    // Both images state 0.2 mm pixels: the linked pane follows in mm, so it is at 1:1 too.
+    await expect.poll(async () => page.getByTestId('zoom-generated').textContent(), { timeout: 10_000 }).toBe('Zoom 100%');
     await page.getByTestId('nearest').click();
     await screenshot(page, 'colour-1to1-nearest');
     await page.getByTestId('colour-gamma').fill('2');

@@ -11,6 +11,7 @@ import { ciede2000, rgbToLab } from '../../src-shared/colour/colour-difference';
 import type { ImagePlane } from '../../src-shared/dicom/geometry';
 import { colouriseDeltaE, deltaEField, nearestPixel, rgbaHistograms } from '../../src-renderer/viewer/colour-difference-field';
 import { colourLut, NEUTRAL_COLOUR } from '../../src-renderer/viewer/colour-view';
+import { flatImagePair } from '../../src-renderer/viewer/physical-sync';
 
 const ihc = PNG.sync.read(readFileSync('/usr/lib/python3/dist-packages/skimage/data/ihc.png'));
 const N = ihc.width;
@@ -77,5 +78,23 @@ describe('ΔE2000 difference field between RGB panes', () => {
   it('gives per-channel histograms of an RGBA pane', () => {
     const h = rgbaHistograms(rgba, 32);
     expect(h.channels.map((c) => c.reduce((s, v) => s + v, 0))).toEqual([N * N, N * N, N * N]);
+  });
+});
+
+describe('flat image pairs', () => {
+  const img = (spacing: [number, number] | null) => ({ index: 0, sopInstanceUid: 'x', instanceNumber: 1, frame: 0, rows: 8, columns: 8, imagePositionPatient: null, imageOrientationPatient: null, pixelSpacing: spacing, sliceThickness: null, sliceLocation: null });
+  it('pairs two imported images when both state a pixel size or neither does, never one of each', () => {
+    const known = { frameOfReferenceUid: null, images: [img([0.2, 0.2])] };
+    const known2 = { frameOfReferenceUid: null, images: [img([0.05, 0.05])] };
+    const unknown = { frameOfReferenceUid: null, images: [img(null)] };
+    expect(flatImagePair(known, known2)).toBe(true);
+    expect(flatImagePair(unknown, unknown)).toBe(true);
+    expect(flatImagePair(known, unknown)).toBe(false);
+    // A series with patient geometry but no frame of reference is still not synced.
+    const positioned = { frameOfReferenceUid: null, images: [{ ...img([1, 1]), imagePositionPatient: [0, 0, 0] }] };
+    expect(flatImagePair(positioned, known)).toBe(false);
+    // Two-image series and series with a frame of reference are not flat pairs.
+    expect(flatImagePair({ frameOfReferenceUid: null, images: [img(null), img(null)] }, unknown)).toBe(false);
+    expect(flatImagePair({ frameOfReferenceUid: '1.2', images: [img(null)] }, unknown)).toBe(false);
   });
 });
