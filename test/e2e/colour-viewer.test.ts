@@ -71,6 +71,20 @@ describe('colour images in the viewer', () => {
     // Both images state 0.2 mm pixels: the linked pane follows in mm, so it is at 1:1 too.
     await expect.poll(async () => page.getByTestId('zoom-generated').textContent(), { timeout: 10_000 }).toBe('Zoom 100%');
     await page.getByTestId('nearest').click();
+    // A 4-pixel line at 1:1 on 0.2 mm pixels: 0.8 mm, shown in µm.
+    await page.getByTestId('tool-length').click();
+    const box = (await page.getByTestId('viewport-original').boundingBox())!;
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    await page.mouse.move(cx, cy);
+    await page.mouse.down();
+    await page.mouse.move(cx + 2, cy, { steps: 2 });
+    await page.mouse.move(cx + 4, cy, { steps: 2 });
+    await page.mouse.up();
+    const length = page.getByTestId('measurement').first();
+    await expect.poll(async () => length.getAttribute('data-unit'), { timeout: 10_000 }).toBe('µm');
+    expect(Number(await length.getAttribute('data-value'))).toBeGreaterThan(500);
+    expect(Number(await length.getAttribute('data-value'))).toBeLessThan(1000);
     await screenshot(page, 'colour-1to1-nearest');
     await page.getByTestId('colour-gamma').fill('2');
     await screenshot(page, 'colour-gamma-2');

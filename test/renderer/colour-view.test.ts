@@ -11,7 +11,7 @@ import { ciede2000, rgbToLab } from '../../src-shared/colour/colour-difference';
 import type { ImagePlane } from '../../src-shared/dicom/geometry';
 import { colouriseDeltaE, deltaEField, nearestPixel, rgbaHistograms } from '../../src-renderer/viewer/colour-difference-field';
 import { colourLut, NEUTRAL_COLOUR } from '../../src-renderer/viewer/colour-view';
-import { flatImagePair } from '../../src-renderer/viewer/physical-sync';
+import { flatImagePair, physicalLength, scaleBar } from '../../src-renderer/viewer/physical-sync';
 
 const ihc = PNG.sync.read(readFileSync('/usr/lib/python3/dist-packages/skimage/data/ihc.png'));
 const N = ihc.width;
@@ -96,5 +96,16 @@ describe('flat image pairs', () => {
     // Two-image series and series with a frame of reference are not flat pairs.
     expect(flatImagePair({ frameOfReferenceUid: null, images: [img(null), img(null)] }, unknown)).toBe(false);
     expect(flatImagePair({ frameOfReferenceUid: '1.2', images: [img(null)] }, unknown)).toBe(false);
+  });
+});
+
+describe('microscopy units', () => {
+  it('gives lengths under 1 mm in µm and the scale bar in µm for fine pixels', () => {
+    expect(physicalLength(0.1234)).toMatchObject({ unit: 'µm', text: '123.4 µm' });
+    expect(physicalLength(0.1234).value).toBeCloseTo(123.4, 9);
+    expect(physicalLength(12.34)).toEqual({ value: 12.34, unit: 'mm', text: '12.3 mm' });
+    // 0.5 µm pixels (ihc at 2,000,000 px/m), 150 screen pixels: a 50 µm bar.
+    expect(scaleBar(0.0005, 150)).toMatchObject({ label: '50 µm', pixels: 100 });
+    expect(scaleBar(0.01, 150)?.label).toBe('1 mm');
   });
 });
