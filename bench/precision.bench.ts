@@ -19,7 +19,6 @@ import type { BenchRow } from './bench-types';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const MODEL_DIR = path.join(root, 'model');
 const PY = '/usr/bin/python3';
 const PRECISIONS = ['fp32', 'fp16', 'int8', 'int4'] as const;
 
@@ -82,15 +81,15 @@ export async function runPrecisionBenchmarks(): Promise<BenchRow[]> {
   try {
     const dirs: Record<string, string> = { fp32: path.join(tmp, 'fp32') };
     const ref = path.join(tmp, 'reference.pt');
-    execFileSync(PY, ['-m', 'healthgpt.export', '--out', dirs.fp32!, '--preset', 'm3-shapes', '--layers', String(layers), '--reference', ref], { cwd: MODEL_DIR, stdio: 'pipe' });
+    execFileSync(PY, ['-m', 'model.healthgpt.export', '--out', dirs.fp32!, '--preset', 'm3-shapes', '--layers', String(layers), '--reference', ref], { cwd: root, stdio: 'pipe' });
     for (const p of PRECISIONS.slice(1)) {
       dirs[p] = path.join(tmp, p);
       cpSync(dirs.fp32!, dirs[p]!, { recursive: true });
-      execFileSync(PY, ['-m', 'healthgpt.onnx_quant', '--pack', dirs[p]!, '--precision', p, '--block-size', '32'], { cwd: MODEL_DIR, stdio: 'pipe' });
+      execFileSync(PY, ['-m', 'model.healthgpt.onnx_quant', '--pack', dirs[p]!, '--precision', p, '--block-size', '32'], { cwd: root, stdio: 'pipe' });
     }
     const ggufs = { Q4_0: path.join(tmp, 'base-q4_0.gguf'), F16: path.join(tmp, 'base-f16.gguf') };
-    execFileSync(PY, ['-m', 'healthgpt.gguf_write', '--reference', ref, '--out', ggufs.Q4_0, '--type', 'q4_0'], { cwd: MODEL_DIR, stdio: 'pipe' });
-    execFileSync(PY, ['-m', 'healthgpt.gguf_write', '--reference', ref, '--out', ggufs.F16, '--type', 'f16'], { cwd: MODEL_DIR, stdio: 'pipe' });
+    execFileSync(PY, ['-m', 'model.healthgpt.gguf_write', '--reference', ref, '--out', ggufs.Q4_0, '--type', 'q4_0'], { cwd: root, stdio: 'pipe' });
+    execFileSync(PY, ['-m', 'model.healthgpt.gguf_write', '--reference', ref, '--out', ggufs.F16, '--type', 'f16'], { cwd: root, stdio: 'pipe' });
     rmSync(ref, { force: true });
     const manifest = JSON.parse(readFileSync(path.join(dirs.fp32!, 'manifest.json'), 'utf8')) as PackManifest;
     const vocabEnd = Math.max(2, manifest.architecture.imageTokens.start - 1);

@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
   chromium  # end-to-end tests (driven by playwright-core; no browser download)
   python3-torch python3-onnx    # PyTorch reference, training, export, parity checks (/usr/bin/python3)
   python3-numpy python3-scipy python3-skimage
+  python3-pil python3-tifffile  # plain-image fixtures and references (ihc.png, retina.jpg ... as PNG/JPEG/TIFF); deltaE reference
   python3-nibabel python3-pydicom   # real volumes; DICOM reference decoder
   python3-yaml python3-cryptography # release exporter: taming's model.yaml; Ed25519 pack signing
   mricron-data insighttoolkit5-examples   # real public MRI used by HealthGPT-nano and the fixtures

@@ -15,6 +15,8 @@ export interface ImportScan {
   index: SeriesIndex;
   /** Per-file time limit for parsing. */
   timeoutMs: number;
+  /** Where PNG, JPEG and TIFF files are stored as secondary-capture DICOM; without it they are 'not DICOM'. */
+  plainImageDir?: string;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function* expandPaths(paths: string[], signal: AbortSignal): AsyncG
 }
 
 export async function runImport(
-  { paths, scanners, index, timeoutMs }: ImportScan,
+  { paths, scanners, index, timeoutMs, plainImageDir }: ImportScan,
   signal: AbortSignal,
   progress: (done: number, total: number, message?: string) => void,
   report: ImportReport,
@@ -93,13 +95,13 @@ export async function runImport(
       if (signal.aborted) break;
       const file = queue[next++]!;
       try {
-        const res = await scanner.request({ type: 'scan', path: file, noFollow: noFollow.has(file) }, timeoutMs, signal);
+        const res = await scanner.request({ type: 'scan', path: file, noFollow: noFollow.has(file), ...(plainImageDir ? { plainImageDir } : {}) }, timeoutMs, signal);
         if (res.type !== 'scan') throw new WorkerRequestError('unreadable', res.type === 'error' ? res.message : 'unexpected worker reply');
         const r = res.result;
         if (r.status === 'ok') {
-          index.add({ path: r.path, meta: r.meta });
+          index.add({ path: r.storedPath ?? r.path, meta: r.meta });
           series.add(r.meta.seriesUid);
-          push({ path: r.path, status: 'ok', seriesUid: r.meta.seriesUid });
+          push({ path: r.path, status: 'ok', seriesUid: r.meta.seriesUid, ...(r.note ? { message: r.note } : {}) });
         } else {
           push({ path: r.path, status: r.status, problem: r.problem, message: r.message });
           for (const refused of r.status === 'skipped' ? (r.refusedReferences ?? []) : []) {

@@ -3,7 +3,7 @@
  * frame decoding (in a second worker, so a long import never delays the viewer's frames). Other services
  * call it directly; dicom-handlers.ts adapts it to the IPC contract at the process edge.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { dicomErrorCodes, probeEntrySchema, type Frame, type ImportReport, type ProbeEntry, type SeriesDetail, type StudySummary } from '../../src-shared/contracts/dicom';
 import type { JobStarted } from '../../src-shared/contracts/jobs';
@@ -31,6 +31,11 @@ export interface DicomServiceOptions {
   decodeWorkers?: number;
   /** Largest file read (default 1 GiB); bigger files are refused with a message, from their header alone. */
   maxFileBytes?: number;
+  /**
+   * Where imported PNG, JPEG and TIFF files are stored as secondary-capture DICOM (default: the data
+   * folder's dicom/plain-images, or a private temp folder when the index is in memory only).
+   */
+  plainImageDir?: string;
 }
 
 /** A DICOM file this app has just written, with the bytes it wrote. */
@@ -68,6 +73,7 @@ export interface DicomService {
 
 export function createDicomService(options: DicomServiceOptions): DicomService {
   const timeoutMs = options.fileTimeoutMs ?? 20_000;
+  const plainImageDir = options.plainImageDir ?? (options.dataDir ? path.join(options.dataDir, 'dicom', 'plain-images') : path.join(tmpdir(), `healthgpt-plain-images-${process.pid}`));
   const index = new SeriesIndex(options.dataDir ? path.join(options.dataDir, 'dicom', 'index.json') : null);
   index.load();
   // Imports read headers on cores − 2 workers up to 8 with 4+ cores, else one (measured on 2 loaded cores:
@@ -107,7 +113,7 @@ export function createDicomService(options: DicomServiceOptions): DicomService {
       return options.jobs.start({
         kind: 'dicom-import',
         sink,
-        run: ({ signal, progress }) => runImport({ paths, scanners, index, timeoutMs }, signal, (done, total, message) => progress({ done, total, message }), report),
+        run: ({ signal, progress }) => runImport({ paths, scanners, index, timeoutMs, plainImageDir }, signal, (done, total, message) => progress({ done, total, message }), report),
         onCancelled: () => report,
       });
     },

@@ -6,7 +6,8 @@ import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { dicomDirReferencedFiles } from './dicomdir';
 import { CodecNotLoadedError, ensureCodec } from './codecs';
-import { DicomFileError, parseDicomBytes, type ParsedFile } from './parse';
+import { DicomFileError, MAX_DICOM_BYTES, parseDicomBytes, type ParsedFile } from './parse';
+import { isPlainImageFile, probePlainImage, readPlainImageBytes, wrapPlainImageFile } from './plain-image/plain-image-import';
 import { decodeFrame } from './pixels';
 import { probeBytes, problemOf } from './probe';
 import { frameRange, HEADER_PREFIX_BYTES, parseDicomHeader, singleFrameView } from './parse-header';
@@ -135,13 +136,35 @@ export function scanFile(path: string, noFollow = false): ScanResult {
   }
 }
 
+/** A PNG, JPEG or TIFF found by an import: wrapped as secondary capture under `outDir`, or why not. */
+function scanPlainImage(path: string, outDir: string, noFollow: boolean): ScanResult {
+  try {
+    const wrapped = wrapPlainImageFile(path, outDir, { noFollow, maxBytes: maxFileBytes });
+    return { path, status: 'ok', meta: wrapped.meta, storedPath: wrapped.storedPath, note: wrapped.note };
+  } catch (e) {
+    if (e instanceof CodecNotLoadedError) throw e;
+    const { problem, error } = problemOf(e);
+    return { path, status: 'error', problem, message: error };
+  }
+}
+
 async function handle(req: WorkerRequest): Promise<{ response: WorkerResponse; transfer: ArrayBuffer[] }> {
   switch (req.type) {
-    case 'scan':
-      return { response: { id: req.id, type: 'scan', result: await withCodecs(() => scanFile(req.path, req.noFollow === true)) }, transfer: [] };
+    case 'scan': {
+      let result = await withCodecs(() => scanFile(req.path, req.noFollow === true));
+      const plainDir = req.plainImageDir;
+      if (plainDir && result.status === 'error' && result.problem === 'not-dicom' && isPlainImageFile(req.path, req.noFollow === true)) {
+        result = await withCodecs(() => scanPlainImage(req.path, plainDir, req.noFollow === true));
+      }
+      return { response: { id: req.id, type: 'scan', result }, transfer: [] };
+    }
     case 'probe': {
       let bytes: Uint8Array;
       try {
+        if (isPlainImageFile(req.path)) {
+          const plain = readPlainImageBytes(req.path, false, maxFileBytes ?? MAX_DICOM_BYTES);
+          return { response: { id: req.id, type: 'probe', entry: await withCodecs(() => probePlainImage(req.path, plain)) }, transfer: [] };
+        }
         bytes = readDicomFile(req.path, { maxBytes: maxFileBytes });
       } catch (e) {
         const { problem, error } = problemOf(e);

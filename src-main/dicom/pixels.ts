@@ -325,6 +325,12 @@ function minMax(a: ArrayLike<number>): { min: number; max: number } {
 function colourFrame(meta: InstanceMeta, raw: RawFrame): DecodedFrame {
   const n = meta.rows * meta.columns;
   if (raw.components !== 3) throw new DicomFileError('decode-failed', `Colour image decoded to ${raw.components} component(s).`);
+  // Interleaved 8-bit RGB (true-colour secondary capture, imported photographs and slides): the bytes
+  // are the pixels already; a copy, not a sample-by-sample pass (a 2048² image is 12 MB).
+  if (raw.layout === 'interleaved' && raw.bytesPerSample === 1 && meta.photometric === 'RGB' && raw.bytes.length >= n * 3) {
+    const pixels = raw.bytes.slice(0, n * 3);
+    return { pixels, color: true, modalityApplied: false, ...minMax(pixels) };
+  }
   let samples: Int32Array | Float64Array;
   if (raw.layout === 'ybr422') {
     const src = readSamples(raw, n * 2, false);

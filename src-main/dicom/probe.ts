@@ -35,6 +35,8 @@ export function probeBytes(path: string, bytes: Uint8Array, options: ProbeOption
     entry.modality = meta.modality || null;
     entry.transferSyntax = meta.transferSyntax;
     entry.photometric = meta.hasPixels ? meta.photometric : null;
+    entry.samplesPerPixel = meta.hasPixels ? meta.samplesPerPixel : null;
+    entry.bitsAllocated = meta.hasPixels ? meta.bitsAllocated : null;
     entry.rows = meta.rows || null;
     entry.columns = meta.columns || null;
     entry.frames = meta.hasPixels ? meta.frames : null;

@@ -6,6 +6,10 @@ export interface ScanOk {
   path: string;
   status: 'ok';
   meta: InstanceMeta;
+  /** A plain image (PNG, JPEG, TIFF): the secondary-capture file written for it, which the index reads. */
+  storedPath?: string;
+  /** A plain image: what it was and how it was stored, for the import report. */
+  note?: string;
 }
 export interface ScanSkipped {
   path: string;
@@ -36,7 +40,7 @@ export interface DecodedFrameMessage {
 
 export type WorkerRequest =
   /** noFollow: a file found in a folder or a DICOMDIR; a link there is refused, not followed. */
-  | { id: number; type: 'scan'; path: string; noFollow?: boolean }
+  | { id: number; type: 'scan'; path: string; noFollow?: boolean; plainImageDir?: string }
   | { id: number; type: 'decode'; path: string; frame: number }
   | { id: number; type: 'probe'; path: string }
   /** Probe bytes already in memory (the mutation fuzz test). */

@@ -1,5 +1,7 @@
 import { useEffect } from 'react';
 import { useWorkstation } from '../app/workstation-context';
+import { ColourControls } from './ColourControls';
+import { ColourDifferenceOverlay } from './ColourDifferenceOverlay';
 import { DifferenceOverlay } from './DifferenceOverlay';
 import { COMPARISON_MODES, DEFAULT_KEYMAP, type ComparisonMode, type ViewerTool } from './keymap';
 import { useViewer, useViewerSnapshot } from './viewer-context';
@@ -88,6 +90,7 @@ function Toolbar({ snap }: { snap: ViewerSnapshot }) {
           </label>
         )}
       </div>
+      <ColourControls snap={snap} />
       <details className="keymap">
         <summary>Keys</summary>
         <table>
@@ -160,13 +163,15 @@ export function ViewerArea() {
     return () => window.removeEventListener('keydown', onKey);
   }, [viewer]);
 
+  // Two RGB panes compare by CIEDE2000 ΔE; anything else by the signed grey difference.
+  const colourPair = snap.mode === 'difference' && !!viewer.shown('original')?.image.color && !!viewer.shown('generated')?.image.color;
   return (
     <div className="viewer">
       <Toolbar snap={snap} />
       <div className={`viewer-area mode-${snap.mode}`} data-testid="viewer-area" data-mode={snap.mode} data-locked={snap.locked}>
         <ViewerPane id="original" snap={snap} />
         <ViewerPane id="generated" snap={snap} />
-        {snap.mode === 'difference' && <DifferenceOverlay snap={snap} />}
+        {snap.mode === 'difference' && (colourPair ? <ColourDifferenceOverlay snap={snap} /> : <DifferenceOverlay snap={snap} />)}
         {snap.mode === 'swipe' && <SwipeLine snap={snap} />}
       </div>
     </div>

@@ -18,6 +18,12 @@ export type ViewerCommand =
   | { kind: 'invert' }
   | { kind: 'reset' }
   | { kind: 'zoom'; factor: number }
+  /** One image pixel per screen pixel (colour and microscopy images are read at 1:1). */
+  | { kind: 'zoom-1to1' }
+  /** Nearest-neighbour magnification on/off (pixels shown as squares, not smoothed). */
+  | { kind: 'nearest' }
+  /** Brightness/contrast/gamma of a colour image. */
+  | { kind: 'colour-adjust'; brightness: number; contrast: number; gamma: number }
   | { kind: 'tool'; tool: ViewerTool }
   | { kind: 'toggle-lock' }
   | { kind: 'next-mode' }
@@ -51,6 +57,8 @@ export const DEFAULT_KEYMAP: readonly KeyBinding[] = [
   { key: '+', command: { kind: 'zoom', factor: 1.25 }, label: 'Zoom in' },
   { key: '=', command: { kind: 'zoom', factor: 1.25 }, label: 'Zoom in' },
   { key: '-', command: { kind: 'zoom', factor: 0.8 }, label: 'Zoom out' },
+  { key: 'o', command: { kind: 'zoom-1to1' }, label: 'Zoom 1:1 (one image pixel per screen pixel)' },
+  { key: 'n', command: { kind: 'nearest' }, label: 'Nearest-neighbour pixels on/off' },
   { key: 'w', command: { kind: 'tool', tool: 'wwwc' }, label: 'Window/level tool (left drag)' },
   { key: 'p', command: { kind: 'tool', tool: 'pan' }, label: 'Pan tool' },
   { key: 'z', command: { kind: 'tool', tool: 'zoom' }, label: 'Zoom tool' },

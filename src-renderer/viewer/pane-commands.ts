@@ -4,6 +4,7 @@
  * viewport a newly shown image starts with.
  */
 import type { Image, Viewport } from 'cornerstone-core';
+import { colourLut, type ColourAdjust } from './colour-view';
 import { cornerstone } from './cornerstone-setup';
 import type { FrameService } from './image-loader';
 import type { ViewerCommand } from './keymap';
@@ -54,6 +55,15 @@ export function applyPaneCommand(cmd: ViewerCommand, pane: PaneState, image: Ima
     case 'zoom':
       cornerstone.setViewport(el, { ...vp, scale: vp.scale * cmd.factor });
       break;
+    case 'zoom-1to1':
+      cornerstone.setViewport(el, { ...vp, scale: 1 });
+      break;
+    case 'nearest':
+      cornerstone.setViewport(el, { ...vp, pixelReplication: !vp.pixelReplication });
+      break;
+    case 'colour-adjust':
+      applyColourAdjust(el, image, { brightness: cmd.brightness, contrast: cmd.contrast, gamma: cmd.gamma });
+      break;
   }
 }
 
@@ -79,4 +89,17 @@ export function viewportFor(frames: FrameService, pane: PaneState, image: Image,
     base.translation = placement.translation;
   }
   return base;
+}
+
+/**
+ * Shows a colour image through a brightness/contrast/gamma table. Cornerstone 2 draws a colour image
+ * through `image.cachedLut`, regenerated from the window only when the viewport's window or invert
+ * differ from the key stored with it: the table is stored under the current key and the image redrawn.
+ */
+function applyColourAdjust(el: HTMLElement, image: Image, adjust: ColourAdjust): void {
+  if (!image.color) return;
+  const vp = cornerstone.getViewport(el);
+  if (!vp) return;
+  image.cachedLut = { windowWidth: vp.voi.windowWidth, windowCenter: vp.voi.windowCenter, invert: vp.invert, lutArray: colourLut(adjust) };
+  cornerstone.updateImage(el, true);
 }

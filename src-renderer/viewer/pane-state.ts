@@ -8,7 +8,7 @@ import type { ImagePlane, Vec3 } from '../../src-shared/dicom/geometry';
 import { cornerstone } from './cornerstone-setup';
 import type { FrameInfo, FrameService } from './image-loader';
 import type { ComparisonMode, ViewerTool } from './keymap';
-import { planeOf, type Point2, type ViewPlacement } from './physical-sync';
+import { flatImagePair, planeOf, type Point2, type ViewPlacement } from './physical-sync';
 
 export type PaneId = 'original' | 'generated';
 export const PANE_IDS: readonly PaneId[] = ['original', 'generated'];
@@ -111,9 +111,11 @@ export function otherPane(id: PaneId): PaneId {
 }
 
 /** Two series can be synced in millimetres only when their patient coordinates share a frame of reference. */
-export function sameFrameOfReference(a: Pick<SeriesDetail, 'frameOfReferenceUid'>, b: Pick<SeriesDetail, 'frameOfReferenceUid'>): boolean {
-  return a.frameOfReferenceUid !== null && a.frameOfReferenceUid === b.frameOfReferenceUid;
+export function sameFrameOfReference(a: Pick<SeriesDetail, 'frameOfReferenceUid'> & Partial<Pick<SeriesDetail, 'images'>>, b: Pick<SeriesDetail, 'frameOfReferenceUid'> & Partial<Pick<SeriesDetail, 'images'>>): boolean {
+  if (a.frameOfReferenceUid !== null) return a.frameOfReferenceUid === b.frameOfReferenceUid;
+  return flatImagePair(a, b);
 }
+
 
 /** Rows, columns and patient geometry of the image a pane shows (the frame's own, else the series'). */
 export function geometryOf(frames: FrameService, pane: PaneState, image: Image) {

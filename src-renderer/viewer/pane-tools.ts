@@ -3,6 +3,7 @@ import { cornerstoneTools } from './cornerstone-setup';
 import type { FrameService } from './image-loader';
 import type { ViewerTool } from './keymap';
 import type { Measurement, PaneState } from './pane-state';
+import { physicalLength } from './physical-sync';
 
 const TOOL_NAMES: Record<ViewerTool, string> = { wwwc: 'Wwwc', pan: 'Pan', zoom: 'Zoom', length: 'Length', angle: 'Angle', roi: 'EllipticalRoi' };
 const MEASURE_TOOLS = ['Length', 'Angle', 'EllipticalRoi'] as const;
@@ -41,8 +42,8 @@ export function paneMeasurements(frames: FrameService, pane: PaneState): Measure
     const state = cornerstoneTools.getToolState(pane.element, tool);
     for (const d of state?.data ?? []) {
       if (tool === 'Length' && typeof d.length === 'number') {
-        const unit = hasSpacing ? 'mm' : 'px';
-        out.push({ tool, value: d.length, unit, text: `Length ${d.length.toFixed(1)} ${unit}` });
+        const shown = hasSpacing ? physicalLength(d.length) : { value: d.length, unit: 'px', text: `${d.length.toFixed(1)} px` };
+        out.push({ tool, value: shown.value, unit: shown.unit, text: `Length ${shown.text}` });
       } else if (tool === 'Angle' && typeof d.rAngle === 'number') {
         out.push({ tool, value: d.rAngle, unit: '°', text: `Angle ${d.rAngle.toFixed(1)}°` });
       } else if (tool === 'EllipticalRoi') {

@@ -184,6 +184,25 @@ export function scaleBar(mmPerPixel: number, maxPixels: number): { mm: number; p
     }
   }
   if (best <= 0) return null;
-  const label = best >= 10 ? `${+(best / 10).toPrecision(3)} cm` : `${+best.toPrecision(3)} mm`;
+  const label = best >= 10 ? `${+(best / 10).toPrecision(3)} cm` : best < 1 ? `${+(best * 1000).toPrecision(3)} µm` : `${+best.toPrecision(3)} mm`;
   return { mm: best, pixels: best / mmPerPixel, label };
+}
+
+type FlatSeries = { frameOfReferenceUid: string | null; images: Array<{ imagePositionPatient: readonly number[] | null; pixelSpacing: readonly number[] | null }> };
+
+/**
+ * Two flat images (an imported photograph or slide: one image, no frame of reference, no patient
+ * position) are compared with their top-left corners together: in mm when both state a pixel size,
+ * pixel for pixel when neither does, and not at all when only one does (that would be a guess).
+ */
+export function flatImagePair(a: Partial<Pick<FlatSeries, 'frameOfReferenceUid' | 'images'>>, b: Partial<Pick<FlatSeries, 'frameOfReferenceUid' | 'images'>>): boolean {
+  const flat = (d: typeof a) => d.frameOfReferenceUid === null && d.images?.length === 1 && d.images[0]?.imagePositionPatient === null;
+  if (!flat(a) || !flat(b)) return false;
+  return (a.images?.[0]?.pixelSpacing === null) === (b.images?.[0]?.pixelSpacing === null);
+}
+
+/** A physical length for a measurement: µm under 1 mm (microscopy), mm otherwise. */
+export function physicalLength(mm: number): { value: number; unit: 'µm' | 'mm'; text: string } {
+  if (Math.abs(mm) < 1) return { value: mm * 1000, unit: 'µm', text: `${(mm * 1000).toFixed(1)} µm` };
+  return { value: mm, unit: 'mm', text: `${mm.toFixed(1)} mm` };
 }

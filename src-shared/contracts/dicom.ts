@@ -230,6 +230,13 @@ export const probeEntrySchema = z.object({
   frames: z.number().nullable(),
   pixelSpacing: vec2.nullable(),
   photometric: z.string().nullable(),
+  /** 1 for grey, 3 for colour (RGB after conversion); absent where the file was not read that far. */
+  samplesPerPixel: z.number().int().nullable().optional(),
+  bitsAllocated: z.number().int().nullable().optional(),
+  /** A plain image probed as such: 'PNG', 'JPEG' or 'TIFF' (absent for DICOM). */
+  sourceFormat: z.enum(['PNG', 'JPEG', 'TIFF']).optional(),
+  /** What else a reader should know (pages of a multi-page TIFF left out). */
+  note: z.string().optional(),
   /** After the modality LUT, over all frames (colour: over all RGB samples). Null without pixels. */
   min: z.number().nullable(),
   max: z.number().nullable(),

@@ -28,12 +28,14 @@ const SOP_CLASS_NAMES: Record<string, string> = {
 export function probeSummary(e: ProbeEntry): string {
   if (!e.ok) return `${e.path}\n  could not be read: ${e.error ?? e.problem ?? 'unknown problem'}`;
   const kind = e.sopClassUid ? (SOP_CLASS_NAMES[e.sopClassUid] ?? `SOP class ${e.sopClassUid}`) : 'DICOM object';
-  const what = e.modality && !kind.startsWith(e.modality) ? `${e.modality} ${kind}` : kind;
-  const lines = [`${e.path}`, `  ${what}${e.transferSyntax ? `, ${describeTransferSyntax(e.transferSyntax)}` : ''}`];
+  const what = e.sourceFormat ? `${e.sourceFormat} image (plain, not DICOM)` : e.modality && !kind.startsWith(e.modality) ? `${e.modality} ${kind}` : kind;
+  const syntax = e.transferSyntax && !e.sourceFormat ? `, ${describeTransferSyntax(e.transferSyntax)}` : '';
+  const lines = [`${e.path}`, `  ${what}${syntax}`];
   if (e.rows !== null && e.columns !== null) {
     const frames = e.frames ?? 1;
     const spacing = e.pixelSpacing ? `, pixels ${fmt(e.pixelSpacing[0] ?? null, 3)} × ${fmt(e.pixelSpacing[1] ?? null, 3)} mm` : ', pixel spacing not given';
-    lines.push(`  ${e.columns} × ${e.rows} pixels, ${frames} frame${frames === 1 ? '' : 's'}${spacing}${e.photometric ? `, ${e.photometric}` : ''}`);
+    const colour = e.photometric ? `, ${e.photometric}${e.samplesPerPixel ? ` (${e.samplesPerPixel} sample${e.samplesPerPixel === 1 ? '' : 's'} per pixel${e.bitsAllocated ? `, ${e.bitsAllocated}-bit` : ''})` : ''}` : '';
+    lines.push(`  ${e.columns} × ${e.rows} pixels, ${frames} frame${frames === 1 ? '' : 's'}${spacing}${colour}`);
   }
   if (e.min !== null) {
     const unit = e.modality === 'CT' ? ' HU' : '';
@@ -46,13 +48,15 @@ export function probeSummary(e: ProbeEntry): string {
 
 export const dicomProbeCommand: CliCommand = {
   name: 'dicom probe',
-  summary: 'Read and decode DICOM files or folders: what each file is, its size, spacing and pixel values',
+  summary: 'Read and decode DICOM files, PNG/JPEG/TIFF images or folders: what each file is, its size, colour, spacing and pixel values',
   usage: [
     'healthgpt dicom probe <file|folder>... [--json]',
     '',
-    'For each file: what it is (modality, SOP class, transfer syntax), columns × rows, frames, pixel',
-    'spacing, and min/max/mean of the pixel values after the modality LUT (HU for CT), or why it could not',
-    'be read; then a count. --json prints every field as JSON.',
+    'For each file: what it is (modality, SOP class, transfer syntax; PNG, JPEG and TIFF files as plain images),',
+    'columns × rows, frames, pixel spacing (for plain images only when the file states a physical unit), colour',
+    '(photometric interpretation, samples per pixel, bits), and min/max/mean of the pixel values after the modality',
+    'LUT (HU for CT; colour: over all RGB samples), or why it could not be read; then a count. --json prints every',
+    'field as JSON.',
     'Exit code 0 when every file decoded (or is DICOM without pixels), 1 when any failed.',
   ].join('\n'),
   async run(args, io) {

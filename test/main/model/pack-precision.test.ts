@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPngImage } from '../../../src-main/model/model-image';
 import { loadPack, type ModelImage } from '../../../src-main/model/runtime';
-import { buildRandomPack, MODEL_DIR, PYTHON, writeTestPng, type BuiltPack } from './pack-fixture';
+import { buildRandomPack, PYTHON, REPO_ROOT, writeTestPng, type BuiltPack } from './pack-fixture';
 
 /**
  * Quality cost of each pack precision against fp32, on the medium random pack (hidden 512, GQA 8/4, H-LoRA ranks
@@ -44,7 +44,7 @@ describe('pack precisions against fp32 (MatMulNBits int8/int4, fp16 storage)', (
     for (const p of PRECISIONS) {
       dirs[p] = path.join(pack.root, p);
       cpSync(pack.dir, dirs[p], { recursive: true });
-      execFileSync(PYTHON, ['-m', 'healthgpt.onnx_quant', '--pack', dirs[p], '--precision', p, '--block-size', '32'], { cwd: MODEL_DIR, stdio: 'pipe' });
+      execFileSync(PYTHON, ['-m', 'model.healthgpt.onnx_quant', '--pack', dirs[p], '--precision', p, '--block-size', '32'], { cwd: REPO_ROOT, stdio: 'pipe' });
     }
     const run = async (dir: string) => {
       const rt = await loadPack(dir, { provider: 'cpu' });
