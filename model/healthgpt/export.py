@@ -17,7 +17,7 @@ Pack layout (documented in docs/model-pack.md):
                      decoder (architecture.vq.sourceGuided) also takes source[1,3,S,S], the CLIP-normalised
                      pixel values the vision tower saw
 
-CLI: /usr/bin/python3 -m healthgpt.export --out DIR [--seed N] [--preset tiny|phi3-width] [--layers L]
+CLI: /usr/bin/python3 -m model.healthgpt.export --out DIR [--seed N] [--preset tiny|phi3-width] [--layers L]
      [--reference FILE] [--precision fp32|fp16|int8|int4] [--block-size 32]   builds a RANDOM-weight pack (tests/benchmarks only; never commit it).
 """
 from __future__ import annotations

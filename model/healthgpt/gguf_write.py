@@ -8,7 +8,7 @@ Types: F16, or Q4_0 (32 weights per block: an fp16 scale d = signed max / -8 and
 element j in the low nibble of byte j and element 16+j in its high nibble). A dummy SentencePiece-style
 vocabulary of the model's size (the benchmark feeds token ids, never text).
 
-    /usr/bin/python3 -m healthgpt.gguf_write --reference reference.pt --out base.gguf --type q4_0|f16
+    /usr/bin/python3 -m model.healthgpt.gguf_write --reference reference.pt --out base.gguf --type q4_0|f16
 """
 from __future__ import annotations
 

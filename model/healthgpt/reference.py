@@ -1,6 +1,6 @@
 """PyTorch reference CLI used by the parity tests and the benchmarks.
 
-    /usr/bin/python3 -m healthgpt.reference --pack DIR --weights FILE.pt < request.json
+    /usr/bin/python3 -m model.healthgpt.reference --pack DIR --weights FILE.pt < request.json
 
 request (JSON on stdin or --request FILE):
   {"mode": "ask" | "generate", "task": "vqa", "image": "in.png", "question": "...",
