@@ -137,10 +137,18 @@ export function ViewerPane({ id, snap }: { id: PaneId; snap: ViewerSnapshot }) {
       data-rendered-index={view.renderedIndex}
       data-ww={view.windowWidth ?? ''}
       data-wc={view.windowCenter ?? ''}
+      data-unit={view.unit}
+      data-no-slice={view.noSliceWithinMm ?? ''}
       data-scale={view.scale ?? ''}
       data-mm-per-px={view.mmPerPixel ?? ''}
       data-cursor={cursor ? cursor.patient.map((v) => v.toFixed(3)).join(',') : ''}
     >
+      {view.noSliceWithinMm !== null && (
+        <div className="no-slice" role="note" data-testid={`no-slice-${id}`} data-distance={view.noSliceWithinMm}>
+          No {id === 'generated' ? 'generated ' : ''}slice at the linked location yet (nearest {fmt(view.noSliceWithinMm)} mm away)
+          {id === 'generated' ? '; it appears here when it is written.' : '.'}
+        </div>
+      )}
       <div
         className="cs-element"
         ref={ref}
@@ -163,7 +171,7 @@ export function ViewerPane({ id, snap }: { id: PaneId; snap: ViewerSnapshot }) {
           <ScaleBar view={view} />
           {cursor && (
             <div className="cursor-readout" data-testid={`cursor-${id}`}>
-              ({cursor.patient.map((v) => fmt(v)).join(', ')}) mm{cursor.value !== null ? ` · ${fmt(cursor.value)}${view.detail?.modality === 'CT' ? ' HU' : ''}` : ''}
+              ({cursor.patient.map((v) => fmt(v)).join(', ')}) mm{cursor.value !== null ? ` · ${fmt(cursor.value)} ${view.unit}` : ''}
             </div>
           )}
           {view.measurements.length > 0 && (
