@@ -125,6 +125,7 @@ declare module 'cornerstone-tools' {
     getToolState(element: HTMLElement, toolName: string): { data: Array<Record<string, unknown>> } | undefined;
     clearToolState(element: HTMLElement, toolName: string): void;
     removeToolState(element: HTMLElement, toolName: string, data: Record<string, unknown>): void;
+    getModule(name: 'manipulatorState'): { setters: { cancelActiveManipulatorsForElement(element: HTMLElement): void } };
     globalImageIdSpecificToolStateManager: { restoreToolState(state: Record<string, unknown>): void };
     WwwcTool: ToolClass;
     PanTool: ToolClass;

@@ -31,6 +31,7 @@ export function addPaneTools(element: HTMLElement, tool: ViewerTool): void {
 /** Puts `tool` on the left button of an element; measurements already drawn stay (passive). */
 export function activateTool(element: HTMLElement, tool: ViewerTool): void {
   const t = cornerstoneTools;
+  cancelPending(element);
   for (const name of MEASURE_TOOLS) t.setToolPassiveForElement(element, name);
   if (tool !== 'wwwc') t.setToolPassiveForElement(element, 'Wwwc');
   t.setToolActiveForElement(element, TOOL_NAMES[tool], { mouseButtonMask: 1 });
@@ -89,6 +90,11 @@ export function onMeasurementCompleted(element: HTMLElement, detail: { toolName?
  * last one made on this image, incomplete ones included. Returns whether one was removed.
  */
 export function deleteMeasurement(element: HTMLElement): boolean {
+  if (pendingData(element).length > 0) {
+    cancelPending(element);
+    cornerstone.updateImage(element);
+    return true;
+  }
   type Candidate = { tool: MeasureTool; data: Record<string, unknown>; order: number };
   let chosen: Candidate | null = null;
   let selected: Candidate | null = null;
@@ -107,6 +113,53 @@ export function deleteMeasurement(element: HTMLElement): boolean {
   cornerstoneTools.removeToolState(element, target.tool, target.data);
   cornerstone.updateImage(element);
   return true;
+}
+
+/**
+ * Ends a measurement still being placed on an element (Cornerstone removes it). While one is pending,
+ * Cornerstone locks every tool on every pane and the pending handle keeps following the mouse: a single
+ * click with Length or Angle left a 0 mm / NaN° measurement whose handle was then dragged on the other
+ * pane's next gesture.
+ */
+export function cancelPending(element: HTMLElement): void {
+  try {
+    cornerstoneTools.getModule('manipulatorState').setters.cancelActiveManipulatorsForElement(element);
+  } catch {
+    // not enabled (any more): nothing pending
+  }
+}
+
+function pendingData(element: HTMLElement): Array<{ tool: MeasureTool; data: Record<string, unknown> }> {
+  const out: Array<{ tool: MeasureTool; data: Record<string, unknown> }> = [];
+  for (const tool of MEASURE_TOOLS) {
+    for (const data of toolData(element, tool)) {
+      const handles = Object.values((data.handles ?? {}) as Record<string, { moving?: boolean } | undefined>);
+      if (handles.some((h) => h?.moving === true)) out.push({ tool, data });
+    }
+  }
+  return out;
+}
+
+function samePoint(a: unknown, b: unknown): boolean {
+  const p = a as Partial<{ x: number; y: number }> | undefined;
+  const q = b as Partial<{ x: number; y: number }> | undefined;
+  if (!p || !q || typeof p.x !== 'number' || typeof p.y !== 'number' || typeof q.x !== 'number' || typeof q.y !== 'number') return true;
+  return Math.hypot(p.x - q.x, p.y - q.y) < 1;
+}
+
+/**
+ * After a button is released on an element: a measurement that is still being placed and has no extent
+ * yet (a click without a drag: Length or ROI with start = end, Angle with start = middle) is cancelled.
+ * An angle whose first arm was dragged keeps waiting for its third point, as Cornerstone intends.
+ */
+export function dropClickedMeasurement(element: HTMLElement): boolean {
+  const pending = pendingData(element);
+  const degenerate = pending.some(({ tool, data }) => {
+    const h = (data.handles ?? {}) as Record<string, unknown>;
+    return tool === 'Angle' ? samePoint(h.start, h.middle) : samePoint(h.start, h.end);
+  });
+  if (degenerate) cancelPending(element);
+  return degenerate;
 }
 
 interface Box {

@@ -17,7 +17,7 @@ import { commandForKey, nextMode, type ComparisonMode, type KeyLike, type Viewer
 import { applyPaneCommand, viewportFor } from './pane-commands';
 import { emptyPane, labelWindow, otherPane, PANE_IDS, placementOf, planeFor, type PaneId, type PaneState, type ViewerSnapshot } from './pane-state';
 import { canFollow, sliceFacing, syncFrom, trackCursor } from './pane-sync';
-import { activateTool, addPaneTools, deleteMeasurement, measurementCompletedEvent, measurementEvents, onMeasurementCompleted, separateTextBoxes } from './pane-tools';
+import { activateTool, addPaneTools, cancelPending, deleteMeasurement, dropClickedMeasurement, measurementCompletedEvent, measurementEvents, onMeasurementCompleted, separateTextBoxes } from './pane-tools';
 import type { ViewPlacement } from './physical-sync';
 import { defaultWindowLink } from './reading-rules';
 import { paneView } from './pane-view';
@@ -99,6 +99,8 @@ export class ViewerService {
       this.scrollBy(id, w.deltaY > 0 ? 1 : w.deltaY < 0 ? -1 : 0);
     }, { passive: false });
     on('pointerdown', () => this.takeControl(id));
+    // After Cornerstone has handled the release: a click that placed a measurement without extent ends it.
+    on('pointerup', () => setTimeout(() => pane.element === element && dropClickedMeasurement(element) && this.emit(), 0));
     on('pointermove', (e) => this.onPointerMove(pane, e as PointerEvent));
     on('pointerleave', () => this.clearCursor());
     on(measurementCompletedEvent(), (e) => onMeasurementCompleted(element, (e as CustomEvent<{ toolName?: string; measurementData?: Record<string, unknown> }>).detail ?? {}));
@@ -276,10 +278,14 @@ export class ViewerService {
     }
     if (token !== pane.token || pane.element !== element) return;
     const viewport = this.viewportFor(pane, image, fresh || !pane.image);
+    const previous = pane.image;
     pane.image = image;
     pane.loading = false;
     pane.error = null;
     this.showToken.set(element, { mark, index: i });
+    // A measurement being placed belongs to the image going away; Cornerstone would forget it while
+    // keeping every tool locked.
+    if (previous && image.imageId !== previous.imageId) cancelPending(element);
     cornerstone.displayImage(element, image, viewport);
     this.prefetch(pane, i);
   }
