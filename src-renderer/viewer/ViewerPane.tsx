@@ -177,7 +177,7 @@ export function ViewerPane({ id, snap }: { id: PaneId; snap: ViewerSnapshot }) {
           {view.measurements.length > 0 && (
             <ul className="measurements" data-testid={`measurements-${id}`}>
               {view.measurements.map((m, i) => (
-                <li key={i} data-testid="measurement" data-tool={m.tool} data-value={m.value} data-unit={m.unit}>
+                <li key={i} data-testid="measurement" data-tool={m.tool} data-value={m.value} data-unit={m.unit} data-label-box={m.labelBox ? [m.labelBox.left, m.labelBox.top, m.labelBox.width, m.labelBox.height].map((v) => v.toFixed(1)).join(',') : ''}>
                   {m.text}
                 </li>
               ))}

@@ -19,6 +19,8 @@ export interface Measurement {
   text: string;
   value: number;
   unit: string;
+  /** Where Cornerstone drew the measurement's own label on the canvas (canvas pixels), once drawn. */
+  labelBox: { left: number; top: number; width: number; height: number } | null;
 }
 
 export interface PaneView {

@@ -56,15 +56,16 @@ export function paneMeasurements(frames: FrameService, pane: PaneState): Measure
   for (const tool of MEASURE_TOOLS) {
     for (const d of toolData(pane.element, tool)) {
       if (!measurementComplete(tool, d as ToolData)) continue;
+      const labelBox = (d.handles as { textBox?: { boundingBox?: Box } } | undefined)?.textBox?.boundingBox ?? null;
       if (tool === 'Length' && typeof d.length === 'number') {
         const u = hasSpacing ? 'mm' : 'px';
-        out.push({ tool, value: d.length, unit: u, text: `Length ${d.length.toFixed(1)} ${u}` });
+        out.push({ tool, value: d.length, unit: u, text: `Length ${d.length.toFixed(1)} ${u}`, labelBox });
       } else if (tool === 'Angle' && typeof d.rAngle === 'number') {
-        out.push({ tool, value: d.rAngle, unit: '°', text: `Angle ${d.rAngle.toFixed(1)}°` });
+        out.push({ tool, value: d.rAngle, unit: '°', text: `Angle ${d.rAngle.toFixed(1)}°`, labelBox });
       } else if (tool === 'EllipticalRoi') {
         const s = d.cachedStats as { mean: number; stdDev?: number; area?: number };
         const area = typeof s.area === 'number' ? ` · area ${s.area.toFixed(1)} ${hasSpacing ? 'mm²' : 'px²'}` : '';
-        out.push({ tool, value: s.mean, unit, text: `ROI mean ${s.mean.toFixed(1)} ± ${(s.stdDev ?? 0).toFixed(1)} ${unit}${area}` });
+        out.push({ tool, value: s.mean, unit, text: `ROI mean ${s.mean.toFixed(1)} ± ${(s.stdDev ?? 0).toFixed(1)} ${unit}${area}`, labelBox });
       }
     }
   }

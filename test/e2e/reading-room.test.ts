@@ -153,15 +153,24 @@ describe('reading room: generated pane, linked review, honest comparisons (real 
     expect(await length.getAttribute('data-unit')).toBe('mm');
     expect(Math.abs(Number(await length.getAttribute('data-value')) - expectedMm)).toBeLessThan(2 * (await num('generated', 'data-mm-per-px')) + 0.05);
 
-    // The ROI just below the line's label.
+    // An ROI whose label would land on the line's label (both right of their shapes, same height).
     await press('generated', 'e');
-    await drag('generated', [0.5, 0.48], [0.6, 0.56]);
+    await drag('generated', [0.5, 0.42], [0.6, 0.49]);
     const roi = measurements('generated').and(page.locator('[data-tool="EllipticalRoi"]'));
     await expect.poll(async () => roi.count()).toBe(1);
     expect(await measurements('original').count()).toBe(0);
     expect(await roi.getAttribute('data-unit')).toBe('MR intensity (a.u.)');
     expect(await roi.textContent()).toMatch(/^ROI mean -?\d+\.\d ± \d+\.\d MR intensity \(a\.u\.\) · area \d+\.\d mm²$/);
     expect(await pane('generated').textContent()).not.toMatch(/HU/);
+    // The two labels drawn on the image do not overlap.
+    const boxOf = async (l: typeof roi) => ((await l.getAttribute('data-label-box')) ?? '').split(',').map(Number);
+    await expect.poll(async () => (await boxOf(roi)).length).toBe(4);
+    await page.waitForTimeout(300);
+    const [rl = 0, rt = 0, rw = 0, rh = 0] = await boxOf(roi);
+    const [ll = 0, lt = 0, lw = 0, lh = 0] = await boxOf(length);
+    expect(rw * rh * lw * lh).toBeGreaterThan(0);
+    const overlap = rl < ll + lw && ll < rl + rw && rt < lt + lh && lt < rt + rh;
+    expect(overlap, `ROI label ${[rl, rt, rw, rh]} vs length label ${[ll, lt, lw, lh]}`).toBe(false);
     await screenshot(page, 'reading-02-measure-generated');
   });
 
