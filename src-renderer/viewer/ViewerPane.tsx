@@ -1,5 +1,6 @@
 import { useEffect, useRef, type CSSProperties } from 'react';
 import { orientationMarkers, scaleBar } from './physical-sync';
+import { acquisitionText, ageSexText } from './reading-rules';
 import { useViewer } from './viewer-context';
 import type { PaneId, PaneView, ViewerSnapshot } from './viewer-service';
 
@@ -43,8 +44,14 @@ function Corners({ view }: { view: PaneView }) {
     <>
       <div className="corner corner-tl" data-testid={`overlay-tl-${view.id}`}>
         <div>{o?.patientName || detail.patientName || 'Anonymous'}</div>
-        <div>ID {o?.patientId || detail.patientId || '—'}</div>
-        <div>{formatDate(o?.studyDate || detail.studyDate)}</div>
+        <div>
+          ID {o?.patientId || detail.patientId || '—'}
+          {ageSexText(o) ? ` · ${ageSexText(o)}` : ''}
+        </div>
+        <div>
+          {formatDate(o?.studyDate || detail.studyDate)}
+          {o?.accessionNumber ? ` · Acc ${o.accessionNumber}` : ''}
+        </div>
         <div>{o?.studyDescription || detail.studyDescription}</div>
       </div>
       <div className="corner corner-tr" data-testid={`overlay-tr-${view.id}`}>
@@ -54,6 +61,7 @@ function Corners({ view }: { view: PaneView }) {
         <div>
           {detail.modality} {view.count > 0 && img ? `${img.columns}×${img.rows}` : ''}
         </div>
+        {acquisitionText(o) && <div data-testid={`acquisition-${view.id}`}>{acquisitionText(o)}</div>}
         {o?.institutionName && <div>{o.institutionName}</div>}
       </div>
       <div className="corner corner-bl" data-testid={`overlay-bl-${view.id}`}>

@@ -130,3 +130,29 @@ export function sliceMatchTolerance(spacings: ReadonlyArray<number | null | unde
   const coarsest = known.length ? Math.max(...known) : 1;
   return Math.max(0.5, coarsest / 2) + 0.01;
 }
+
+export interface OverlayFacts {
+  patientSex?: string;
+  patientAge?: string;
+  accessionNumber?: string;
+  kvp?: number | null;
+  repetitionTime?: number | null;
+  echoTime?: number | null;
+}
+
+const trimNumber = (v: number) => String(Number(v.toFixed(2)));
+
+/** "45Y M" from Patient's Age and Sex (either may be missing); empty when neither is known. */
+export function ageSexText(o: OverlayFacts | undefined): string {
+  return [o?.patientAge?.trim(), o?.patientSex?.trim()].filter(Boolean).join(' ');
+}
+
+/** The acquisition line: kVp for CT, TR/TE for MR, whatever the file has; empty when it has none. */
+export function acquisitionText(o: OverlayFacts | undefined): string {
+  const parts: string[] = [];
+  if (typeof o?.kvp === 'number') parts.push(`${trimNumber(o.kvp)} kVp`);
+  if (typeof o?.repetitionTime === 'number') parts.push(`TR ${trimNumber(o.repetitionTime)}`);
+  if (typeof o?.echoTime === 'number') parts.push(`TE ${trimNumber(o.echoTime)}`);
+  const text = parts.join(' ');
+  return typeof o?.repetitionTime === 'number' || typeof o?.echoTime === 'number' ? `${text} ms` : text;
+}

@@ -4,6 +4,8 @@ import { generationStatus, wholeCount } from '../../src-renderer/panels/workflow
 import { differenceField, type SampledImage } from '../../src-renderer/viewer/difference-map';
 import { commandForKey } from '../../src-renderer/viewer/keymap';
 import {
+  acquisitionText,
+  ageSexText,
   defaultWindowLink,
   differenceKind,
   measurementComplete,
@@ -107,5 +109,17 @@ describe('progress text', () => {
     expect(s).not.toMatch(/\d\.\d/);
     expect(generationStatus({ slicesWritten: 10, total: 10, done: 10 })).toBe('10 of 10 slices written');
     expect(generationStatus({ slicesWritten: 0, total: 1, done: 0.5 })).toBe('0 of 1 slice written · generating slice 1');
+  });
+});
+
+describe('overlay facts', () => {
+  it('age/sex, kVp for CT and TR/TE for MR, nothing invented when absent', () => {
+    expect(ageSexText({ patientAge: '045Y', patientSex: 'F' })).toBe('045Y F');
+    expect(ageSexText({ patientSex: 'M' })).toBe('M');
+    expect(ageSexText({})).toBe('');
+    expect(acquisitionText({ kvp: 120 })).toBe('120 kVp');
+    expect(acquisitionText({ repetitionTime: 4000.5, echoTime: 12.345 })).toBe('TR 4000.5 TE 12.35 ms');
+    expect(acquisitionText({ kvp: null, repetitionTime: null })).toBe('');
+    expect(acquisitionText(undefined)).toBe('');
   });
 });
