@@ -153,8 +153,8 @@ export function ViewerPane({ id, snap }: { id: PaneId; snap: ViewerSnapshot }) {
     >
       {view.noSliceWithinMm !== null && (
         <div className="no-slice" role="note" data-testid={`no-slice-${id}`} data-distance={view.noSliceWithinMm}>
-          No {id === 'generated' ? 'generated ' : ''}slice at the linked location yet (nearest {fmt(view.noSliceWithinMm)} mm away)
-          {id === 'generated' ? '; it appears here when it is written.' : '.'}
+          No {id === 'generated' ? 'generated ' : ''}slice at the linked location (nearest {fmt(view.noSliceWithinMm)} mm away)
+          {id === 'generated' ? '. If it is being generated, it appears here when written.' : '.'}
         </div>
       )}
       <div
