@@ -46,6 +46,12 @@ export function frameFromDecoded(seriesUid: string, i: number, image: { frame: n
       seriesNumber: meta.seriesNumber,
       modality: meta.modality,
       institutionName: meta.institutionName,
+      patientSex: meta.patientSex,
+      patientAge: meta.patientAge,
+      accessionNumber: meta.accessionNumber,
+      kvp: meta.kvp,
+      repetitionTime: meta.repetitionTime,
+      echoTime: meta.echoTime,
     },
   };
 }

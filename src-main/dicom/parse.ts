@@ -64,6 +64,11 @@ export interface InstanceMeta {
   seriesNumber: number | null;
   modality: string;
   institutionName: string;
+  /** Acquisition facts a reader expects in the corners: Patient's Age, kVp (CT), TR and TE (MR). */
+  patientAge: string;
+  kvp: number | null;
+  repetitionTime: number | null;
+  echoTime: number | null;
   instanceNumber: number | null;
   frameOfReferenceUid: string | null;
   hasPixels: boolean;
@@ -419,6 +424,10 @@ export function readMeta(ds: DataSet, transferSyntaxOverride?: string): Instance
     seriesNumber,
     modality: str(ds, 'x00080060'),
     institutionName: str(ds, 'x00080080'),
+    patientAge: str(ds, 'x00101010'),
+    kvp: num(ds, 'x00180060'),
+    repetitionTime: num(ds, 'x00180080'),
+    echoTime: num(ds, 'x00180081'),
     instanceNumber,
     frameOfReferenceUid: str(ds, 'x00200052') || null,
     hasPixels: !!pixelElement || !!floatEl,

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useJobs } from '../app/jobs-store';
 import { useWorkstation } from '../app/workstation-context';
+import { wholeCount } from './workflow/progress-text';
 
 function percent(done: number, total: number): number {
   return total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0;
@@ -26,7 +27,7 @@ export function JobBar() {
           <span className="job-label">{j.label}</span>
           <progress max={100} value={percent(j.done, j.total)} aria-label={`${j.label} progress`} />
           <span className="job-count" data-testid="job-count">
-            {j.done}/{j.total}
+            {wholeCount(j.done, j.total)}
           </span>
           {j.etaSeconds !== undefined && !j.final && <span className="muted">~{Math.ceil(j.etaSeconds)} s left</span>}
           {j.final ? (

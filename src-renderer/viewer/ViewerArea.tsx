@@ -6,7 +6,7 @@ import { DifferenceOverlay } from './DifferenceOverlay';
 import { COMPARISON_MODES, DEFAULT_KEYMAP, type ComparisonMode, type ViewerTool } from './keymap';
 import { useViewer, useViewerSnapshot } from './viewer-context';
 import { ViewerPane } from './ViewerPane';
-import type { ViewerSnapshot } from './viewer-service';
+import type { PaneView, ViewerSnapshot } from './viewer-service';
 import './viewer.css';
 
 const MODE_LABELS: Record<ComparisonMode, string> = { side: 'Side by side', fade: 'Fade', swipe: 'Swipe', flicker: 'Flicker', difference: 'Difference' };
@@ -24,6 +24,11 @@ function isTextEntry(target: EventTarget | null): boolean {
   if (target.isContentEditable) return true;
   if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
   return target instanceof HTMLInputElement && !['button', 'checkbox', 'radio', 'range'].includes(target.type);
+}
+
+function wlText(name: string, view: PaneView): string {
+  if (view.windowWidth === null || view.windowCenter === null) return `${name} —`;
+  return `${name} W ${Math.round(view.windowWidth)} L ${Math.round(view.windowCenter)}${view.unit === 'HU' ? ' HU' : ''}`;
 }
 
 function Toolbar({ snap }: { snap: ViewerSnapshot }) {
@@ -70,6 +75,20 @@ function Toolbar({ snap }: { snap: ViewerSnapshot }) {
         >
           {snap.locked ? 'Linked (mm)' : 'Unlinked'}
         </button>
+        <button
+          type="button"
+          className={snap.windowLinked ? 'lock lock-on' : 'lock'}
+          aria-pressed={snap.windowLinked}
+          data-testid="wl-link"
+          data-chosen={snap.windowLinkChosen}
+          title="Link window/level of the two panes (j). On by default when both series have the same modality and units."
+          onClick={() => viewer.setWindowLink(!snap.windowLinked)}
+        >
+          {snap.windowLinked ? 'W/L linked' : 'W/L per pane'}
+        </button>
+        <span className="wl-readout" data-testid="wl-both">
+          {wlText('Orig', snap.panes.original)} · {wlText('Gen', snap.panes.generated)}
+        </span>
       </div>
       <div className="tool-group" role="radiogroup" aria-label="Comparison mode">
         {COMPARISON_MODES.map((m) => (

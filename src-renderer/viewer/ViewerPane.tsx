@@ -1,5 +1,6 @@
 import { useEffect, useRef, type CSSProperties } from 'react';
 import { orientationMarkers, scaleBar } from './physical-sync';
+import { acquisitionText, ageSexText } from './reading-rules';
 import { useViewer } from './viewer-context';
 import { ConfidenceOverlay } from './ConfidenceOverlay';
 import type { PaneId, PaneView, ViewerSnapshot } from './viewer-service';
@@ -44,8 +45,14 @@ function Corners({ view }: { view: PaneView }) {
     <>
       <div className="corner corner-tl" data-testid={`overlay-tl-${view.id}`}>
         <div>{o?.patientName || detail.patientName || 'Anonymous'}</div>
-        <div>ID {o?.patientId || detail.patientId || '—'}</div>
-        <div>{formatDate(o?.studyDate || detail.studyDate)}</div>
+        <div>
+          ID {o?.patientId || detail.patientId || '—'}
+          {ageSexText(o) ? ` · ${ageSexText(o)}` : ''}
+        </div>
+        <div>
+          {formatDate(o?.studyDate || detail.studyDate)}
+          {o?.accessionNumber ? ` · Acc ${o.accessionNumber}` : ''}
+        </div>
         <div>{o?.studyDescription || detail.studyDescription}</div>
       </div>
       <div className="corner corner-tr" data-testid={`overlay-tr-${view.id}`}>
@@ -55,6 +62,7 @@ function Corners({ view }: { view: PaneView }) {
         <div>
           {detail.modality} {view.count > 0 && img ? `${img.columns}×${img.rows}` : ''}
         </div>
+        {acquisitionText(o) && <div data-testid={`acquisition-${view.id}`}>{acquisitionText(o)}</div>}
         {o?.institutionName && <div>{o.institutionName}</div>}
       </div>
       <div className="corner corner-bl" data-testid={`overlay-bl-${view.id}`}>
@@ -138,10 +146,18 @@ export function ViewerPane({ id, snap }: { id: PaneId; snap: ViewerSnapshot }) {
       data-rendered-index={view.renderedIndex}
       data-ww={view.windowWidth ?? ''}
       data-wc={view.windowCenter ?? ''}
+      data-unit={view.unit}
+      data-no-slice={view.noSliceWithinMm ?? ''}
       data-scale={view.scale ?? ''}
       data-mm-per-px={view.mmPerPixel ?? ''}
       data-cursor={cursor ? cursor.patient.map((v) => v.toFixed(3)).join(',') : ''}
     >
+      {view.noSliceWithinMm !== null && (
+        <div className="no-slice" role="note" data-testid={`no-slice-${id}`} data-distance={view.noSliceWithinMm}>
+          No {id === 'generated' ? 'generated ' : ''}slice at the linked location (nearest {fmt(view.noSliceWithinMm)} mm away)
+          {id === 'generated' ? '. If it is being generated, it appears here when written.' : '.'}
+        </div>
+      )}
       <div
         className="cs-element"
         ref={ref}
@@ -164,13 +180,13 @@ export function ViewerPane({ id, snap }: { id: PaneId; snap: ViewerSnapshot }) {
           <ScaleBar view={view} />
           {cursor && (
             <div className="cursor-readout" data-testid={`cursor-${id}`}>
-              ({cursor.patient.map((v) => fmt(v)).join(', ')}) mm{cursor.value !== null ? ` · ${fmt(cursor.value)}${view.detail?.modality === 'CT' ? ' HU' : ''}` : ''}
+              ({cursor.patient.map((v) => fmt(v)).join(', ')}) mm{cursor.value !== null ? ` · ${fmt(cursor.value)} ${view.unit}` : ''}
             </div>
           )}
           {view.measurements.length > 0 && (
             <ul className="measurements" data-testid={`measurements-${id}`}>
               {view.measurements.map((m, i) => (
-                <li key={i} data-testid="measurement" data-tool={m.tool} data-value={m.value} data-unit={m.unit}>
+                <li key={i} data-testid="measurement" data-tool={m.tool} data-value={m.value} data-unit={m.unit} data-label-box={m.labelBox ? [m.labelBox.left, m.labelBox.top, m.labelBox.width, m.labelBox.height].map((v) => v.toFixed(1)).join(',') : ''}>
                   {m.text}
                 </li>
               ))}

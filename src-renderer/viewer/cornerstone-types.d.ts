@@ -124,6 +124,8 @@ declare module 'cornerstone-tools' {
     setToolEnabledForElement(element: HTMLElement, toolName: string): void;
     getToolState(element: HTMLElement, toolName: string): { data: Array<Record<string, unknown>> } | undefined;
     clearToolState(element: HTMLElement, toolName: string): void;
+    removeToolState(element: HTMLElement, toolName: string, data: Record<string, unknown>): void;
+    getModule(name: 'manipulatorState'): { setters: { cancelActiveManipulatorsForElement(element: HTMLElement): void } };
     globalImageIdSpecificToolStateManager: { restoreToolState(state: Record<string, unknown>): void };
     WwwcTool: ToolClass;
     PanTool: ToolClass;

@@ -46,35 +46,63 @@ export interface DifferenceField {
   range: number;
 }
 
+/**
+ * `normalise`: each image is first z-scored over the samples where both have data (mean 0, SD 1), so the
+ * field compares structure, not values: the only honest difference between modalities (CT HU against
+ * synthetic MR intensities). Its values are then in SD units, not in either modality's unit.
+ */
 export function differenceField(
   original: SampledImage,
   originalView: ViewPlacement,
   generated: SampledImage,
   canvas: CanvasSize,
   step = 2,
+  normalise = false,
 ): DifferenceField {
   const width = Math.max(1, Math.ceil(canvas.width / step));
   const height = Math.max(1, Math.ceil(canvas.height / step));
-  const values = new Float32Array(width * height);
-  const magnitudes: number[] = [];
+  const as = new Float32Array(width * height).fill(NaN);
+  const bs = new Float32Array(width * height).fill(NaN);
   for (let j = 0; j < height; j += 1) {
     for (let i = 0; i < width; i += 1) {
       const c = { x: (i + 0.5) * step, y: (j + 0.5) * step };
       const p = canvasToImagePixel(original.plane, originalView, canvas, c);
       const a = sampleBilinear(original, p.x, p.y);
-      let d = NaN;
-      if (!Number.isNaN(a)) {
-        const q = patientToCornerstonePixel(generated.plane, cornerstonePixelToPatient(original.plane, p));
-        const b = sampleBilinear(generated, q.x, q.y);
-        d = b - a;
-      }
-      values[j * width + i] = d;
-      if (!Number.isNaN(d) && (i + j) % 3 === 0) magnitudes.push(Math.abs(d));
+      if (Number.isNaN(a)) continue;
+      const q = patientToCornerstonePixel(generated.plane, cornerstonePixelToPatient(original.plane, p));
+      as[j * width + i] = a;
+      bs[j * width + i] = sampleBilinear(generated, q.x, q.y);
     }
+  }
+  const za = normalise ? zScore(as, bs) : { mean: 0, sd: 1 };
+  const zb = normalise ? zScore(bs, as) : { mean: 0, sd: 1 };
+  const values = new Float32Array(width * height);
+  const magnitudes: number[] = [];
+  for (let k = 0; k < values.length; k += 1) {
+    const d = ((bs[k] ?? NaN) - zb.mean) / zb.sd - ((as[k] ?? NaN) - za.mean) / za.sd;
+    values[k] = d;
+    if (!Number.isNaN(d) && k % 3 === 0) magnitudes.push(Math.abs(d));
   }
   magnitudes.sort((x, y) => x - y);
   const p99 = magnitudes.length ? (magnitudes[Math.floor(0.99 * (magnitudes.length - 1))] ?? 0) : 0;
-  return { width, height, step, values, range: Math.max(1, p99) };
+  return { width, height, step, values, range: normalise ? Math.max(0.1, p99) : Math.max(1, p99) };
+}
+
+/** Mean and SD of `v` where both `v` and `other` have data (SD at least a tiny positive number). */
+function zScore(v: Float32Array, other: Float32Array): { mean: number; sd: number } {
+  let n = 0;
+  let sum = 0;
+  let sum2 = 0;
+  for (let k = 0; k < v.length; k += 1) {
+    const x = v[k] ?? NaN;
+    if (Number.isNaN(x) || Number.isNaN(other[k] ?? NaN)) continue;
+    n += 1;
+    sum += x;
+    sum2 += x * x;
+  }
+  if (n === 0) return { mean: 0, sd: 1 };
+  const mean = sum / n;
+  return { mean, sd: Math.max(1e-6, Math.sqrt(Math.max(0, sum2 / n - mean * mean))) };
 }
 
 /** Diverging colour map: blue (negative) → black (0) → red/yellow (positive); transparent for NaN. */

@@ -27,7 +27,9 @@ export type ViewerCommand =
   | { kind: 'tool'; tool: ViewerTool }
   | { kind: 'toggle-lock' }
   | { kind: 'next-mode' }
-  | { kind: 'other-pane' };
+  | { kind: 'other-pane' }
+  | { kind: 'toggle-window-link' }
+  | { kind: 'delete-measurement' };
 
 export interface KeyBinding {
   key: string;
@@ -66,6 +68,9 @@ export const DEFAULT_KEYMAP: readonly KeyBinding[] = [
   { key: 'a', command: { kind: 'tool', tool: 'angle' }, label: 'Angle' },
   { key: 'e', command: { kind: 'tool', tool: 'roi' }, label: 'Elliptical ROI (mean ± sd)' },
   { key: 'k', command: { kind: 'toggle-lock' }, label: 'Lock/unlock pane sync' },
+  { key: 'j', command: { kind: 'toggle-window-link' }, label: 'Link/unlink window/level of the panes' },
+  { key: 'Delete', command: { kind: 'delete-measurement' }, label: 'Delete the selected (else the last) measurement' },
+  { key: 'Backspace', command: { kind: 'delete-measurement' }, label: 'Delete the selected (else the last) measurement' },
   { key: 'm', command: { kind: 'next-mode' }, label: 'Next comparison mode' },
   { key: '`', command: { kind: 'other-pane' }, label: 'Make the other pane active' },
 ];

@@ -8,7 +8,7 @@ import { colourLut, type ColourAdjust } from './colour-view';
 import { cornerstone } from './cornerstone-setup';
 import type { FrameService } from './image-loader';
 import type { ViewerCommand } from './keymap';
-import type { PaneId, PaneState } from './pane-state';
+import { labelWindow, type PaneId, type PaneState } from './pane-state';
 import { placementFollowing } from './pane-sync';
 import { autoWindow, presetFor } from './windowing';
 
@@ -22,7 +22,7 @@ export function applyPaneCommand(cmd: ViewerCommand, pane: PaneState, image: Ima
   switch (cmd.kind) {
     case 'preset': {
       const w = presetFor(cmd.slot, pane.detail?.modality ?? '', image.getPixelData(), image.slope, image.intercept);
-      pane.presetLabel = w.label;
+      labelWindow(pane, w.label, { windowWidth: w.width, windowCenter: w.center });
       cornerstone.setViewport(el, { ...vp, voi: { windowCenter: w.center, windowWidth: w.width } });
       break;
     }
@@ -30,7 +30,7 @@ export function applyPaneCommand(cmd: ViewerCommand, pane: PaneState, image: Ima
       const info = frames.info(image.imageId);
       const first = info?.windows[0];
       const w = first ? { center: first.center, width: first.width, label: 'Image' } : autoWindow(image.getPixelData(), image.slope, image.intercept);
-      pane.presetLabel = first ? 'Image' : 'Auto';
+      labelWindow(pane, first ? 'Image' : 'Auto', { windowWidth: w.width, windowCenter: w.center });
       cornerstone.setViewport(el, { ...vp, voi: { windowCenter: w.center, windowWidth: w.width } });
       break;
     }
@@ -47,7 +47,7 @@ export function applyPaneCommand(cmd: ViewerCommand, pane: PaneState, image: Ima
       cornerstone.setViewport(el, { ...vp, invert: !vp.invert });
       break;
     case 'reset': {
-      pane.presetLabel = null;
+      labelWindow(pane, null, null);
       const def = cornerstone.getDefaultViewportForImage(el, image);
       cornerstone.setViewport(el, { ...def, voi: { windowCenter: image.windowCenter, windowWidth: image.windowWidth } });
       break;
@@ -80,7 +80,7 @@ export function viewportFor(frames: FrameService, pane: PaneState, image: Image,
     if (!image.color && modality.toUpperCase() !== 'CT' && !frames.info(image.imageId)?.windows.length) {
       const w = autoWindow(image.getPixelData(), image.slope, image.intercept);
       base.voi = { windowCenter: w.center, windowWidth: w.width };
-      pane.presetLabel = 'Auto';
+      labelWindow(pane, 'Auto', { windowWidth: w.width, windowCenter: w.center });
     }
   }
   if (leader) {

@@ -9,6 +9,7 @@ import { cornerstone } from './cornerstone-setup';
 import type { FrameInfo, FrameService } from './image-loader';
 import type { ComparisonMode, ViewerTool } from './keymap';
 import { flatImagePair, planeOf, type Point2, type ViewPlacement } from './physical-sync';
+import type { Voi } from './reading-rules';
 
 export type PaneId = 'original' | 'generated';
 export const PANE_IDS: readonly PaneId[] = ['original', 'generated'];
@@ -18,6 +19,8 @@ export interface Measurement {
   text: string;
   value: number;
   unit: string;
+  /** Where Cornerstone drew the measurement's own label on the canvas (canvas pixels), once drawn. */
+  labelBox: { left: number; top: number; width: number; height: number } | null;
 }
 
 export interface PaneView {
@@ -47,6 +50,14 @@ export interface PaneView {
   marker: Point2 | null;
   /** Distance (mm) between this pane's slice and the synced point, when synced from the other pane. */
   sliceOffsetMm: number | null;
+  /**
+   * Set when the pane follows the other one but has no slice near its location (a series still being
+   * generated, or a range that ends before it): how far the nearest slice is, in mm. The pane then hides
+   * its image instead of showing a slice from elsewhere as if it matched.
+   */
+  noSliceWithinMm: number | null;
+  /** The unit of the pane's values (HU only for CT). */
+  unit: string;
   measurements: Measurement[];
 }
 
@@ -60,6 +71,10 @@ export interface ViewerSnapshot {
   flickerHz: number;
   tool: ViewerTool;
   cine: { playing: boolean; fps: number };
+  /** Window/level linked across the panes (its default follows the modalities, see reading-rules). */
+  windowLinked: boolean;
+  /** Whether the reader set the link (else it is the default for the two series shown). */
+  windowLinkChosen: boolean;
 }
 
 export interface PaneState {
@@ -75,6 +90,10 @@ export interface PaneState {
   renders: number;
   renderedIndex: number;
   presetLabel: string | null;
+  /** The window the preset label was given for: a different window on screen drops the label. */
+  presetVoi: Voi | null;
+  /** The window last seen on this pane (a render with another one is a change to pass on when linked). */
+  lastVoi: Voi | null;
   syncedIndex: number;
   syncedPlacement: ViewPlacement | null;
   sliceOffsetMm: number | null;
@@ -97,6 +116,8 @@ export function emptyPane(id: PaneId): PaneState {
     renders: 0,
     renderedIndex: -1,
     presetLabel: null,
+    presetVoi: null,
+    lastVoi: null,
     syncedIndex: -1,
     syncedPlacement: null,
     sliceOffsetMm: null,
@@ -145,4 +166,10 @@ export function planeFor(frames: FrameService, pane: PaneState): ImagePlane {
 export function placementOf(pane: PaneState): ViewPlacement {
   const vp = pane.element ? cornerstone.getViewport(pane.element) : undefined;
   return vp ? { scale: vp.scale, translation: { x: vp.translation.x, y: vp.translation.y } } : { scale: 1, translation: { x: 0, y: 0 } };
+}
+
+/** Gives a pane's window a label (a preset, the image's own, auto) that lasts while that window stays. */
+export function labelWindow(pane: PaneState, label: string | null, voi: Voi | null): void {
+  pane.presetLabel = label;
+  pane.presetVoi = label ? voi : null;
 }

@@ -2,7 +2,7 @@
  * Synchronising the two panes in physical units (cornerstone3D's synchronizers do the same job, one
  * concern each): the slice nearest in mm along the other pane's normal, the placement that shows the same
  * patient point at the same screen place with the same mm per screen pixel, and the crosshair of the
- * cursor's patient point. Window/level is never synchronised (a CT and an MR do not share a window).
+ * cursor's patient point. Window/level is linked separately (window-link.ts), only when the units match.
  */
 import type { Image } from 'cornerstone-core';
 import type { SeriesDetail } from '../../src-shared/contracts/dicom';
@@ -10,16 +10,28 @@ import { cornerstone } from './cornerstone-setup';
 import type { FrameService } from './image-loader';
 import { cornerstonePixelToPatient, patientToCornerstonePixel, placementsClose, planeOf, syncedPlacement, syncedSlice, type Point2, type ViewPlacement } from './physical-sync';
 import { geometryOf, placementOf, planeFor, sameFrameOfReference, type PaneId, type PaneState } from './pane-state';
+import { sliceMatchTolerance, sliceSpacing } from './reading-rules';
 
 /** Whether a series opening in one pane can follow what the other pane shows. */
 export function canFollow(detail: SeriesDetail, other: PaneState): boolean {
   return Boolean(other.image && other.detail && sameFrameOfReference(detail, other.detail));
 }
 
-/** The slice of `detail` nearest to the other pane's slice, in mm along its own normal; null if none is near. */
-export function sliceFacing(frames: FrameService, detail: SeriesDetail, other: PaneState): number | null {
-  const hit = syncedSlice(planeFor(frames, other), placementOf(other), detail.images.map((i) => i.imagePositionPatient), detail.images[0]?.imageOrientationPatient ?? null);
-  return hit ? hit.index : null;
+/** The slice of `detail` nearest to the other pane's slice and its distance in mm along its own normal. */
+export function sliceFacing(frames: FrameService, detail: SeriesDetail, other: PaneState): { index: number; distanceMm: number } | null {
+  return syncedSlice(planeFor(frames, other), placementOf(other), detail.images.map((i) => i.imagePositionPatient), detail.images[0]?.imageOrientationPatient ?? null);
+}
+
+function spacingOf(detail: SeriesDetail | null): number | null {
+  if (!detail) return null;
+  const normal = detail.sliceNormal ?? null;
+  const spacing = normal ? sliceSpacing(detail.images.map((i) => i.imagePositionPatient), normal) : null;
+  return spacing ?? detail.images[0]?.sliceThickness ?? null;
+}
+
+/** How far a following pane's slice may be from the linked location and still be shown as that place. */
+export function followTolerance(a: SeriesDetail | null, b: SeriesDetail | null): number {
+  return sliceMatchTolerance([spacingOf(a), spacingOf(b)]);
 }
 
 /** The placement `image` needs in `pane` to match the other pane's view of the same patient point. */
@@ -42,7 +54,10 @@ export function syncFrom(frames: FrameService, src: PaneState, dst: PaneState, s
     const hit = syncedSlice(srcPlane, placement, dst.detail.images.map((i) => i.imagePositionPatient), dst.detail.images[0]?.imageOrientationPatient ?? null);
     if (hit) {
       dst.sliceOffsetMm = hit.distanceMm;
-      if (hit.index !== dst.index || !dst.image) {
+      // No slice near the location (not generated yet): keep what is there, hidden, rather than jump to
+      // a slice elsewhere and show it as if it matched.
+      const near = hit.distanceMm <= followTolerance(src.detail, dst.detail);
+      if ((hit.index !== dst.index && near) || !dst.image) {
         src.syncedPlacement = placement;
         show(dst.id, hit.index);
         return;

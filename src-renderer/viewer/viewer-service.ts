@@ -15,12 +15,15 @@ import { cornerstone, setupCornerstone } from './cornerstone-setup';
 import { imageIdFor, parseImageId, StaleImageError, type FrameService } from './image-loader';
 import { commandForKey, nextMode, type ComparisonMode, type KeyLike, type ViewerCommand, type ViewerTool } from './keymap';
 import { applyPaneCommand, viewportFor } from './pane-commands';
-import { emptyPane, otherPane, PANE_IDS, placementOf, planeFor, type PaneId, type PaneState, type PaneView, type ViewerSnapshot } from './pane-state';
+import { emptyPane, labelWindow, otherPane, PANE_IDS, placementOf, planeFor, type PaneId, type PaneState, type ViewerSnapshot } from './pane-state';
 import { canFollow, sliceFacing, syncFrom, trackCursor } from './pane-sync';
-import { activateTool, addPaneTools, measurementEvents, paneMeasurements } from './pane-tools';
-import { mmPerScreenPixel, type ViewPlacement } from './physical-sync';
+import { activateTool, addPaneTools, cancelPending, deleteMeasurement, dropClickedMeasurement, measurementCompletedEvent, measurementEvents, onMeasurementCompleted, separateTextBoxes } from './pane-tools';
+import type { ViewPlacement } from './physical-sync';
 import { prefetchOrder } from './prefetch';
+import { defaultWindowLink } from './reading-rules';
+import { paneView } from './pane-view';
 import { measureRender, showMark } from './render-timing';
+import { followWindowChange, passWindow, windowOf } from './window-link';
 
 export { sameFrameOfReference, type Measurement, type PaneId, type PaneView, type ViewerSnapshot } from './pane-state';
 
@@ -29,6 +32,8 @@ export class ViewerService {
   private active: PaneId = 'original';
   private driver: PaneId = 'original';
   private locked = true;
+  /** Window/level link as the reader set it; null: the default for the two series shown. */
+  private windowLink: boolean | null = null;
   private readonly comparison = new ComparisonSettings();
   private tool: ViewerTool = 'wwwc';
   private readonly cine = new CinePlayer(() => {
@@ -93,8 +98,11 @@ export class ViewerService {
       this.scrollBy(id, w.deltaY > 0 ? 1 : w.deltaY < 0 ? -1 : 0);
     }, { passive: false });
     on('pointerdown', () => this.takeControl(id));
+    // After Cornerstone has handled the release: a click that placed a measurement without extent ends it.
+    on('pointerup', () => setTimeout(() => pane.element === element && dropClickedMeasurement(element) && this.emit(), 0));
     on('pointermove', (e) => this.onPointerMove(pane, e as PointerEvent));
     on('pointerleave', () => this.clearCursor());
+    on(measurementCompletedEvent(), (e) => onMeasurementCompleted(element, (e as CustomEvent<{ toolName?: string; measurementData?: Record<string, unknown> }>).detail ?? {}));
     for (const ev of measurementEvents()) on(ev, () => this.emit());
     const ro = new ResizeObserver(() => {
       if (!pane.element) return;
@@ -128,14 +136,16 @@ export class ViewerService {
   }
 
   // ---- Opening and showing -------------------------------------------------------------------------
-  async open(id: PaneId, seriesUid: string, sliceIndex?: number): Promise<void> {
+  /** Opens a series in a pane; `activate: false` leaves the keyboard and sync with the pane the reader uses. */
+  async open(id: PaneId, seriesUid: string, sliceIndex?: number, options: { activate?: boolean } = {}): Promise<void> {
     const pane = this.panes[id];
     pane.token += 1;
     const token = pane.token;
     pane.loading = true;
     pane.error = null;
     pane.seriesUid = seriesUid;
-    pane.presetLabel = null;
+    labelWindow(pane, null, null);
+    pane.sliceOffsetMm = null;
     this.emit();
     let detail: SeriesDetail;
     try {
@@ -158,12 +168,16 @@ export class ViewerService {
     const other = this.panes[otherPane(id)];
     let index = sliceIndex ?? Math.floor(detail.images.length / 2);
     if (sliceIndex === undefined && this.locked && canFollow(detail, other)) {
-      index = sliceFacing(this.frames, detail, other) ?? index;
+      const hit = sliceFacing(this.frames, detail, other);
+      if (hit) {
+        index = hit.index;
+        pane.sliceOffsetMm = hit.distanceMm;
+      }
       this.driver = other.id;
-    } else {
+    } else if (options.activate !== false) {
       this.driver = id;
     }
-    this.active = id;
+    if (options.activate !== false) this.active = id;
     await this.show(id, index, true);
   }
 
@@ -214,6 +228,12 @@ export class ViewerService {
       } else if (!pane.loading && pane.element) {
         void this.show(id, Math.floor(detail.images.length / 2), true);
       }
+      // A following pane whose series grew may now have a slice at the linked location.
+      const leader = this.panes[otherPane(id)];
+      if (this.locked && this.driver === leader.id && leader.image) {
+        leader.syncedIndex = -1;
+        this.syncFrom(leader);
+      }
     }
     this.emit();
   }
@@ -257,10 +277,14 @@ export class ViewerService {
     }
     if (token !== pane.token || pane.element !== element) return;
     const viewport = this.viewportFor(pane, image, fresh || !pane.image);
+    const previous = pane.image;
     pane.image = image;
     pane.loading = false;
     pane.error = null;
     this.showToken.set(element, { mark, index: i });
+    // A measurement being placed belongs to the image going away; Cornerstone would forget it while
+    // keeping every tool locked.
+    if (previous && image.imageId !== previous.imageId) cancelPending(element);
     cornerstone.displayImage(element, image, viewport);
     this.prefetch(pane, i);
   }
@@ -282,7 +306,29 @@ export class ViewerService {
   private viewportFor(pane: PaneState, image: Image, fresh: boolean): Partial<Viewport> {
     const other = this.panes[otherPane(pane.id)];
     const leader = this.locked && other.image && other.element && this.driver === other.id ? other : null;
-    return viewportFor(this.frames, pane, image, fresh, leader);
+    const vp = viewportFor(this.frames, pane, image, fresh, leader);
+    const otherWindow = windowOf(other);
+    // A series opening beside a linked one takes the window the reader already has on screen.
+    if (fresh && otherWindow && this.windowLinked()) {
+      vp.voi = { ...otherWindow };
+      pane.presetLabel = other.presetLabel;
+      pane.presetVoi = other.presetVoi;
+    }
+    // Windows set here are not reader changes to pass on.
+    if (vp.voi) pane.lastVoi = { windowWidth: vp.voi.windowWidth, windowCenter: vp.voi.windowCenter };
+    return vp;
+  }
+
+  /** Whether window/level is linked: the reader's choice, else on when both series share a unit. */
+  windowLinked(): boolean {
+    return this.windowLink ?? defaultWindowLink(this.panes.original.detail, this.panes.generated.detail);
+  }
+
+  setWindowLink(linked: boolean): void {
+    this.windowLink = linked;
+    const src = this.panes[this.active];
+    if (linked) passWindow(src, this.panes[otherPane(src.id)]);
+    this.emit();
   }
 
   // ---- Rendering and sync --------------------------------------------------------------------------
@@ -295,6 +341,10 @@ export class ViewerService {
     }
     pane.renders += 1;
     if (this.locked && this.driver === pane.id) this.syncFrom(pane);
+    followWindowChange(pane, this.panes[otherPane(pane.id)], this.windowLinked());
+    if (pane.element && separateTextBoxes(pane.element)) cornerstone.updateImage(pane.element);
+    // The value under a still cursor belongs to the slice now drawn (keyboard scrolling, cine).
+    if (pane.cursor && pane.element && pane.image) trackCursor(this.frames, pane, this.panes[otherPane(pane.id)], pane.cursor.canvas);
     this.emit();
   }
 
@@ -353,6 +403,11 @@ export class ViewerService {
         return this.setCineFps(this.cine.fps + cmd.delta);
       case 'other-pane':
         return this.takeControl(otherPane(paneId));
+      case 'toggle-window-link':
+        return this.setWindowLink(!this.windowLinked());
+      case 'delete-measurement':
+        if (el && deleteMeasurement(el)) this.emit();
+        return;
       default:
         break;
     }
@@ -445,39 +500,9 @@ export class ViewerService {
   }
 
   // ---- Snapshot ------------------------------------------------------------------------------------
-  private paneView(pane: PaneState): PaneView {
-    const vp = pane.element && pane.image ? cornerstone.getViewport(pane.element) : undefined;
-    const plane = pane.image || pane.detail ? planeFor(this.frames, pane) : null;
-    const canvas = pane.element && pane.image ? cornerstone.getEnabledElement(pane.element).canvas : null;
-    return {
-      id: pane.id,
-      seriesUid: pane.seriesUid,
-      detail: pane.detail,
-      info: pane.image ? (this.frames.info(pane.image.imageId) ?? null) : null,
-      index: pane.index,
-      count: pane.detail?.images.length ?? 0,
-      loading: pane.loading,
-      error: pane.error,
-      renders: pane.renders,
-      renderedIndex: pane.renderedIndex,
-      windowWidth: vp?.voi.windowWidth ?? null,
-      windowCenter: vp?.voi.windowCenter ?? null,
-      invert: vp ? vp.invert !== Boolean(pane.image?.invert) : false,
-      scale: vp?.scale ?? null,
-      mmPerPixel: vp && plane ? mmPerScreenPixel(plane, vp.scale) : null,
-      canvas: { width: canvas?.width ?? 0, height: canvas?.height ?? 0 },
-      plane,
-      presetLabel: pane.presetLabel,
-      cursor: pane.cursor,
-      marker: pane.marker,
-      sliceOffsetMm: this.locked && this.driver !== pane.id ? pane.sliceOffsetMm : null,
-      measurements: paneMeasurements(this.frames, pane),
-    };
-  }
-
   private build(): ViewerSnapshot {
     return {
-      panes: { original: this.paneView(this.panes.original), generated: this.paneView(this.panes.generated) },
+      panes: { original: paneView(this.frames, this.panes.original, this.panes.generated, this.locked && this.driver !== 'original'), generated: paneView(this.frames, this.panes.generated, this.panes.original, this.locked && this.driver !== 'generated') },
       active: this.active,
       locked: this.locked,
       mode: this.comparison.mode,
@@ -486,6 +511,8 @@ export class ViewerService {
       flickerHz: this.comparison.flickerHz,
       tool: this.tool,
       cine: { playing: this.cine.playing, fps: this.cine.fps },
+      windowLinked: this.windowLinked(),
+      windowLinkChosen: this.windowLink !== null,
     };
   }
 }

@@ -213,6 +213,13 @@ export const frameSchema = z.object({
     seriesNumber: z.number().nullable(),
     modality: z.string(),
     institutionName: z.string(),
+    /** Optional so frames made before these fields existed still parse. */
+    patientSex: z.string().optional(),
+    patientAge: z.string().optional(),
+    accessionNumber: z.string().optional(),
+    kvp: z.number().nullable().optional(),
+    repetitionTime: z.number().nullable().optional(),
+    echoTime: z.number().nullable().optional(),
   }),
 });
 export type Frame = z.infer<typeof frameSchema>;

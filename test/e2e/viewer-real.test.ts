@@ -76,6 +76,9 @@ describe('viewer on real pydicom test files', () => {
       await page.keyboard.press('1');
       const wl = page.getByTestId('wl-original');
       if (modality === 'CT') await expect.poll(async () => wl.textContent()).toMatch(/W 80 L 40 \(Brain\)/);
+      // The acquisition line in the corner: kVp of the CT, TR/TE of the MR (from their files).
+      if (modality === 'CT') expect(await page.getByTestId('acquisition-original').textContent()).toBe('120 kVp');
+      if (modality === 'MR') expect(await page.getByTestId('acquisition-original').textContent()).toBe('TR 4000 TE 240 ms');
       if (modality === 'MR') await expect.poll(async () => wl.textContent()).toMatch(/\(Auto\)/);
       if (overlay.includes('RGB') || (await canvasStats(page)).coloured > 100) {
         expect((await canvasStats(page)).coloured).toBeGreaterThan(100);

@@ -211,7 +211,7 @@ describe('viewer (Cornerstone panes over the typed dicom contract)', () => {
     await expect.poll(async () => roi.count()).toBe(1);
     // Inside the bone square at slice 0 (no sphere there): exactly 1000 HU.
     expect(Number(await roi.getAttribute('data-value'))).toBeCloseTo(1000, 3);
-    expect(await roi.textContent()).toMatch(/ROI mean 1000\.0 ± 0\.0 HU area \d+\.\d mm²/);
+    expect(await roi.textContent()).toMatch(/ROI mean 1000\.0 ± 0\.0 HU · area \d+\.\d mm²/);
     await screenshot(page, 'viewer-roi');
     await press('original', 'w');
   });
@@ -263,21 +263,39 @@ describe('viewer (Cornerstone panes over the typed dicom contract)', () => {
     await check('zoomed and panned');
     await screenshot(page, 'viewer-sync-zoomed');
 
-    // W/L stays per pane.
-    const genWw = await num('generated', 'data-ww');
+    // Two CT series (both HU): W/L is linked by default, and both windows are shown in the toolbar.
+    const link = page.getByTestId('wl-link');
+    expect(await link.getAttribute('aria-pressed')).toBe('true');
     await press('original', '3');
     await expect.poll(async () => num('original', 'data-ww')).toBe(1500);
-    expect(await num('generated', 'data-ww')).toBe(genWw);
+    await expect.poll(async () => [await num('generated', 'data-ww'), await num('generated', 'data-wc')]).toEqual([1500, -600]);
+    expect(await page.getByTestId('wl-generated').textContent()).toMatch(/W 1500 L -600 \(Lung\)/);
+    expect(await page.getByTestId('wl-both').textContent()).toBe('Orig W 1500 L -600 HU · Gen W 1500 L -600 HU');
 
-    // A W/L drag (left button, W/L tool) on the generated pane changes only its window.
+    // A W/L drag on the generated pane moves both while linked, and drops the preset label.
     const bgen = await box('generated');
+    const wlDrag = async () => {
+      await page.mouse.move(bgen.x + bgen.width * 0.5, bgen.y + bgen.height * 0.5);
+      await page.mouse.down();
+      for (let i = 1; i <= 6; i += 1) await page.mouse.move(bgen.x + bgen.width * 0.5 + 15 * i, bgen.y + bgen.height * 0.5 + 5 * i);
+      await page.mouse.up();
+    };
+    await wlDrag();
+    await expect.poll(async () => num('generated', 'data-ww')).toBeGreaterThan(1550);
+    await expect.poll(async () => num('original', 'data-ww')).toBe(await num('generated', 'data-ww'));
+    expect(await page.getByTestId('wl-original').textContent()).not.toMatch(/Lung/);
+    await screenshot(page, 'viewer-wl-linked');
+
+    // Unlinked (the reader's choice): a drag on the generated pane changes only its window.
+    await link.click();
+    expect(await link.getAttribute('aria-pressed')).toBe('false');
+    const origWw = await num('original', 'data-ww');
     const wwBefore = await num('generated', 'data-ww');
-    await page.mouse.move(bgen.x + bgen.width * 0.5, bgen.y + bgen.height * 0.5);
-    await page.mouse.down();
-    for (let i = 1; i <= 6; i += 1) await page.mouse.move(bgen.x + bgen.width * 0.5 + 15 * i, bgen.y + bgen.height * 0.5 + 5 * i);
-    await page.mouse.up();
+    await wlDrag();
     await expect.poll(async () => num('generated', 'data-ww')).toBeGreaterThan(wwBefore + 50);
-    expect(await num('original', 'data-ww')).toBe(1500);
+    expect(await num('original', 'data-ww')).toBe(origWw);
+    await link.click();
+    await press('original', '3');
 
     // Scrolling the generated pane drives the original (nearest slice in mm).
     await press('generated', 'ArrowDown');

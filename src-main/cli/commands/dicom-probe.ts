@@ -34,7 +34,8 @@ export function probeSummary(e: ProbeEntry): string {
   if (e.rows !== null && e.columns !== null) {
     const frames = e.frames ?? 1;
     const spacing = e.pixelSpacing ? `, pixels ${fmt(e.pixelSpacing[0] ?? null, 3)} × ${fmt(e.pixelSpacing[1] ?? null, 3)} mm` : ', pixel spacing not given';
-    const colour = e.photometric ? `, ${e.photometric}${e.samplesPerPixel ? ` (${e.samplesPerPixel} sample${e.samplesPerPixel === 1 ? '' : 's'} per pixel${e.bitsAllocated ? `, ${e.bitsAllocated}-bit` : ''})` : ''}` : '';
+    // colour images say how their samples are stored (a grey image's one sample needs no words)
+    const colour = e.photometric ? `, ${e.photometric}${e.samplesPerPixel && e.samplesPerPixel > 1 ? ` (${e.samplesPerPixel} samples per pixel${e.bitsAllocated ? `, ${e.bitsAllocated}-bit` : ''})` : ''}` : '';
     lines.push(`  ${e.columns} × ${e.rows} pixels, ${frames} frame${frames === 1 ? '' : 's'}${spacing}${colour}`);
   }
   if (e.min !== null) {

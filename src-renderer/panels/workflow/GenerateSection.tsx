@@ -6,6 +6,7 @@ import { useWorkstation } from '../../app/workstation-context';
 import { useViewer } from '../../viewer/viewer-context';
 import type { PaneView } from '../../viewer/viewer-service';
 import { describeError, jobFailure } from './messages';
+import { generationStatus } from './progress-text';
 import { taskLabel } from './PackSection';
 import type { FinishedRun } from './RunFollowUp';
 
@@ -35,12 +36,15 @@ export const GenerateSection = memo(function GenerateSection({
   offered,
   belowBaseline,
   onRun,
+  onStart,
   onSettled,
 }: {
   left: PaneView;
   offered: string[] | null;
   belowBaseline?: Record<string, string>;
   onRun: (run: FinishedRun) => void;
+  /** A new run starts: the Review box must not keep offering the previous run. */
+  onStart?: (label: string) => void;
   onSettled: () => void;
 }) {
   const { client, jobs } = useWorkstation();
@@ -63,28 +67,19 @@ export const GenerateSection = memo(function GenerateSection({
   const chosen: GenerationTask | undefined = task && tasks.includes(task) ? task : tasks[0];
   const count = left.count;
 
-  /** Keeps the right pane on the left pane's location (when the panes are linked). */
-  const resync = () => {
-    viewer.setActive('original');
-    if (viewer.getSnapshot().locked) viewer.setLocked(true);
-  };
-
   /**
-   * Serialised: open the generated series on its first slice, then re-read it as slices arrive. The right
-   * pane re-links to the left only when the slice at the left pane's location has been written (or at the
-   * end), so it does not redraw every intermediate slice while the job runs.
+   * Serialised: open the generated series on its first slice, then re-read it as slices arrive. The pane
+   * the reader works in stays active; when linked, the right pane shows the slice at the left pane's
+   * location once it is written (until then it says so instead of showing another slice).
    */
-  const follow = (uid: string, slices: number, lastSliceIndex: number, sourceUid: string) => {
+  const follow = (uid: string, slices: number) => {
     chain.current = chain.current.then(async () => {
       if (!shown.current || shown.current.uid !== uid) {
         shown.current = { uid, slices };
-        await viewer.open('generated', uid);
-        resync();
+        await viewer.open('generated', uid, undefined, { activate: false });
       } else if (slices > shown.current.slices) {
         shown.current = { uid, slices };
         await viewer.refreshSeries([uid]);
-        const leftNow = viewer.getSnapshot().panes.original;
-        if (leftNow.seriesUid === sourceUid && leftNow.index === lastSliceIndex) resync();
       }
     }).catch(() => undefined);
   };
@@ -114,6 +109,7 @@ export const GenerateSection = memo(function GenerateSection({
     shown.current = null;
     setProgress({ done: 0, total, etaSeconds: null, message: 'starting', slicesWritten: 0 });
     setStarting(true);
+    onStart?.(taskLabel(chosen));
     const source = left.seriesUid;
     const started = await client.workflow.generate({ seriesUid: source, task: chosen, ...r, ...(allowModalityMismatch ? { allowModalityMismatch: true } : {}), ...(cycle && (chosen === 'ct2mri' || chosen === 'mri2ct') ? { cycle: true } : {}) });
     setStarting(false);
@@ -131,7 +127,7 @@ export const GenerateSection = memo(function GenerateSection({
         message: p.message ?? old?.message ?? '',
         slicesWritten: data.success ? data.data.slicesWritten : (old?.slicesWritten ?? 0),
       }));
-      if (data.success) follow(data.data.generatedSeriesUid, data.data.slicesWritten, data.data.lastSliceIndex, source);
+      if (data.success) follow(data.data.generatedSeriesUid, data.data.slicesWritten);
     });
     setJobId(null);
     const failed = jobFailure('Generation failed', final);
@@ -146,9 +142,8 @@ export const GenerateSection = memo(function GenerateSection({
         const uid = o.generatedSeriesUid;
         chain.current = chain.current.then(async () => {
           if (shown.current?.uid === uid) await viewer.refreshSeries([uid]);
-          else await viewer.open('generated', uid);
+          else await viewer.open('generated', uid, undefined, { activate: false });
           shown.current = { uid, slices: o.slicesWritten };
-          resync();
         }).catch(() => undefined);
       }
       onRun({ kind: 'generate', runId: o.runId, label: taskLabel(chosen), generatedSeriesUid: o.generatedSeriesUid, task: chosen, complete: o.complete, cancelled: !o.complete });
@@ -235,10 +230,7 @@ export const GenerateSection = memo(function GenerateSection({
       {progress && (
         <div className="wf-progress" data-testid="generate-progress" data-done={progress.done} data-total={progress.total} data-written={progress.slicesWritten} aria-live="polite">
           <progress max={100} value={pct} aria-label="Generation progress" />
-          <div>
-            {progress.message ? `${progress.message} · ` : ''}
-            {progress.slicesWritten} of {progress.total} slice{progress.total === 1 ? '' : 's'} written
-          </div>
+          <div data-testid="generate-status">{generationStatus(progress)}</div>
           {progress.etaSeconds !== null && (
             <div className="muted" data-testid="generate-eta" data-seconds={progress.etaSeconds}>
               {formatEta(progress.etaSeconds)}

@@ -105,7 +105,7 @@ describe('dicom probe and dicom import on plain images', () => {
     expect(entries[2]).toMatchObject({ ok: false, problem: 'truncated' });
     let text = '';
     await runCli(['dicom', 'probe', path.join(images, 'ihc_rgb8.png')], { out: (t) => (text += t), err: () => {} });
-    expect(text).toMatch(/PNG image \(plain, not DICOM\)\n {2}512 × 512 pixels, 1 frame, pixels 0\.25 × 0\.25 mm, RGB \(3 samples per pixel, 8-bit\)/);
+    expect(text).toMatch(/PNG image \(plain, not DICOM\)\n {2}512 × 512 pixels, 1 frame, pixels 0\.250 × 0\.250 mm, RGB \(3 samples per pixel, 8-bit\)/);
   });
 
   it('dicom import takes PNG/JPEG/TIFF and reports each file', async () => {

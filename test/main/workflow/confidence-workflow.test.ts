@@ -95,7 +95,7 @@ describe('confidence through the workflow and IPC (tiny random pack, real MR ser
     }
     expect((maps[0]!.summary.meanProbability + maps[1]!.summary.meanProbability) / 2).toBeCloseTo(f.meanProbability, 9);
     await expect(call(services, 'workflow:confidence-map', { generatedSeriesUid: out.generatedSeriesUid, sliceIndex: 2 })).rejects.toThrow(/No confidence map is recorded for slice 3/);
-    const exported = await services.workflow.exportSeries(out.generatedSeriesUid!, path.join(services.exports.folder, 'conf-export'));
+    const exported = await services.workflow.exportSeries(out.generatedSeriesUid!, path.join(services.exports.folder, 'conf-export'), { confirmReview: true });
     expect(exported.files).toBe(2);
     // the maps as a DICOM Secondary Capture series: valid for dciodvfy, aligned with the generated slices
     const sc = await services.workflow.exportConfidenceSeries(out.generatedSeriesUid!, path.join(services.exports.folder, 'conf-sc'));
