@@ -177,8 +177,9 @@ function ds16(n: number): number {
  * warnings; the longest combination is exactly 64 characters (LO), so nothing is cut.
  */
 export function seriesDescription(task: GenerationTask, runId: string, review: SeriesReviewState, demonstration: boolean, incomplete: boolean, confidence = false): string {
-  // a confidence-map series says so first (before the run), the words that may be cut are the warnings' last ones
-  const parts = ['AI', TASK_SHORT[task], ...(confidence ? ['CONFIDENCE'] : []), shortRunId(runId), review.toUpperCase()];
+  // A confidence-map series says so in place of the review state (a map is an aid to the review, not its
+  // object), so the longest one, "AI MRI to CT 1a2b3c4d CONFIDENCE INCOMPLETE NOT FOR CLINICAL USE", fits too.
+  const parts = ['AI', TASK_SHORT[task], shortRunId(runId), confidence ? 'CONFIDENCE' : review.toUpperCase()];
   if (incomplete) parts.push('INCOMPLETE');
   if (demonstration) parts.push('NOT FOR CLINICAL USE');
   return parts.join(' ').slice(0, 64);

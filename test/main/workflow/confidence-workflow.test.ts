@@ -104,7 +104,7 @@ describe('confidence through the workflow and IPC (tiny random pack, real MR ser
     const scSeries = await call<{ modality: string; rows: number; columns: number; frameOfReferenceUid: string | null; seriesDescription: string; images: Array<{ imagePositionPatient: number[] | null; pixelSpacing: number[] | null }> }>(services, 'dicom:get-series', { seriesUid: imported.seriesUids[0] });
     const gen = await call<{ frameOfReferenceUid: string | null; images: Array<{ imagePositionPatient: number[] | null; pixelSpacing: number[] | null }> }>(services, 'dicom:get-series', { seriesUid: out.generatedSeriesUid });
     expect(scSeries).toMatchObject({ modality: 'OT', rows: series.rows, columns: series.columns, frameOfReferenceUid: gen.frameOfReferenceUid });
-    expect(scSeries.seriesDescription).toMatch(/confidence map - NOT FOR CLINICAL USE/);
+    expect(scSeries.seriesDescription).toMatch(/^AI SR x4 [0-9a-f]{8} CONFIDENCE NOT FOR CLINICAL USE$/);
     scSeries.images.forEach((im, k) => {
       expect(im.imagePositionPatient).toEqual(gen.images[k]!.imagePositionPatient);
       expect(im.pixelSpacing).toEqual(gen.images[k]!.pixelSpacing);
