@@ -3,10 +3,9 @@
  * STOW-RS. Credentials are added to each request's headers here and appear in no message: errors name
  * the node and the HTTP status, never the Authorization header or a response body that could echo it.
  */
-import { dicomUidSchema, pacsErrorCodes, type PacsFindQuery, type PacsFindResult } from '../../src-shared/contracts/pacs';
+import { dicomUidSchema, pacsErrorCodes, type DicomWebNodeConfig, type PacsFindQuery, type PacsFindResult } from '../../src-shared/contracts/pacs';
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { boundaryOf, readMultipart, writeMultipart, type MultipartPart } from './multipart';
-import type { PacsNodeConfig } from './pacs-nodes';
 
 /** A DICOM JSON data set (PS3.18 F.2): tag → { vr, Value }. */
 export type DicomJson = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
@@ -43,7 +42,7 @@ async function* withIdleLimit(body: AsyncIterable<Uint8Array>, idleMs: number, w
 }
 
 export class DicomWebClient {
-  constructor(readonly node: PacsNodeConfig) {}
+  constructor(readonly node: DicomWebNodeConfig) {}
 
   private url(relative: string): string {
     return `${this.node.url.replace(/\/+$/, '')}/${relative}`;

@@ -22,7 +22,7 @@ const SOP_CLASS = {
 } as const;
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /** Our implementation class UID root: 2.25 + a fixed UUID for HealthGPT Workstation. */
-const IMPLEMENTATION_CLASS_UID = '2.25.208215178512345062119377416734186413107';
+export const IMPLEMENTATION_CLASS_UID = '2.25.208215178512345062119377416734186413107';
 
 export type DerivedModality = 'CT' | 'MR';
 
