@@ -97,6 +97,11 @@ class StorageScpConnection extends Scp {
     this.sendAssociationReleaseResponse();
   }
 
+  /** A peer's A-ABORT ends its connection at once (the library's default only logs it, leaving the peer waiting). */
+  override abort(): void {
+    (this as unknown as { socket?: { destroy(): void } }).socket?.destroy();
+  }
+
   override cEchoRequest(request: InstanceType<typeof dimse.requests.CEchoRequest>, callback: (r: InstanceType<typeof CEchoResponse>) => void): void {
     const response = CEchoResponse.fromRequest(request);
     response.setStatus(Status.Success);
