@@ -123,7 +123,7 @@ describe('PACS over DIMSE (real Orthanc on loopback)', () => {
     const ids = await orthanc.instancesOfSeries(checked.seriesUid);
     expect(ids).toHaveLength(48);
     const pixels = async (id: string) => (await orthanc.rest(`/instances/${id}/frames/0/raw`)) as Buffer;
-    const sent = new Map(fixture.generated.map((f) => [checkInstance(readFileSync(f)) as { sopInstanceUid: string }, f]).map(([c, f]) => [c.sopInstanceUid, f]));
+    const sent = new Map(fixture.generated.map((f) => [(checkInstance(readFileSync(f)) as { sopInstanceUid: string }).sopInstanceUid, f] as const));
     for (const id of ids.slice(0, 5)) {
       const sop = ((await orthanc.rest(`/instances/${id}/simplified-tags`)) as { SOPInstanceUID: string }).SOPInstanceUID;
       const original = readFileSync(sent.get(sop)!);
