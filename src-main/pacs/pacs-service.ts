@@ -3,6 +3,7 @@
  * (QIDO-RS / WADO-RS / STOW-RS) or DIMSE (C-FIND / C-MOVE or C-GET / C-STORE), see transport.ts. Retrieved instances go through the same DICOM import as files a user opens, batch by
  * batch while the retrieve runs, so the first image can be shown before the series is complete.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -10,6 +11,7 @@ import {
   type EchoResult,
   type PacsFindQuery,
   type PacsFindResult,
+  type NewPacsTransfer,
   type pacsContract,
   type RetrieveReport,
   type RetrievedSeries,
@@ -20,6 +22,7 @@ import { DomainError } from '../../src-shared/ipc/envelope';
 import type { DicomService } from '../dicom/dicom-service';
 import type { DomainHandlers, EventSink } from '../ipc/registry';
 import type { JobContext, JobManager } from '../jobs/job-manager';
+import type { HistoryService } from '../store/history-service';
 import { DicomWebClient, text } from './dicomweb';
 import { DimseClient } from './dimse';
 import { transportFor, type PacsTransport } from './transport';
@@ -31,6 +34,8 @@ export interface PacsServiceOptions {
   dicom: DicomService;
   dataDir: string;
   nodes: PacsNodes;
+  /** The case history: each retrieve and send is recorded there as it ends (absent in some tests). */
+  history?: Pick<HistoryService, 'recordPacsTransfer'>;
 }
 
 /** Test and bench hooks: called after each instance is stored (awaited). */
@@ -117,9 +122,34 @@ export class PacsService {
     return this.options.jobs.start({
       kind: 'pacs-retrieve',
       sink,
-      run: (job) => this.retrieve(node, req, job, report),
+      run: async (job) => {
+        const startedAt = Date.now();
+        const record = (outcome: NewPacsTransfer['outcome'], message: string | null) =>
+          this.record({ direction: 'retrieve', node, studyUid: req.studyUid, seriesUids: report.series.map((s) => s.seriesUid), instances: report.series.reduce((n, s) => n + s.fetched, 0), bytes: report.bytes, outcome, message, startedAt });
+        try {
+          const done = await this.retrieve(node, req, job, report);
+          const partial = done.series.filter((s) => s.state === 'partial');
+          await record(partial.length ? 'partial' : 'complete', partial[0]?.message ?? null);
+          return done;
+        } catch (e) {
+          await record(job.signal.aborted ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
+          throw e;
+        }
+      },
       onCancelled: () => report,
     });
+  }
+
+  /**
+   * Adds a transfer to the case history. A history that cannot be written does not undo the transfer: the
+   * files are in the local store (retrieve) or at the peer (send) either way.
+   */
+  private async record(t: Omit<NewPacsTransfer, 'transferId' | 'protocol' | 'node' | 'finishedAt'> & { node: PacsNodeConfig }): Promise<void> {
+    try {
+      await this.options.history?.recordPacsTransfer({ ...t, transferId: `pacs-${randomUUID()}`, node: t.node.name, protocol: t.node.protocol, finishedAt: Math.max(Date.now(), t.startedAt) });
+    } catch {
+      // the history store is closed or failing: it reports that itself on its next use
+    }
   }
 
   /** Retrieves a series (or every series of a study) into the local store; see the contract. */
@@ -258,15 +288,28 @@ export class PacsService {
       if ('refused' in checkInstance(bytes)) throw new DomainError(pacsErrorCodes.nothingToSend, `${path.basename(f)} is not a DICOM file that can be sent.`);
       return bytes;
     });
-    if (node.protocol === 'dimse') {
-      const { stored, failed } = await new DimseClient(node).store(files);
-      return this.sendReport(node, files.length, stored, failed, bodies, started);
+    const first = checkInstance(bodies[0]!);
+    const studyUid = 'refused' in first ? null : first.studyUid;
+    const seriesUids = [...new Set(bodies.map((b) => checkInstance(b)).flatMap((c) => ('refused' in c ? [] : [c.seriesUid])))];
+    const record = (outcome: NewPacsTransfer['outcome'], instances: number, message: string | null) =>
+      this.record({ direction: 'send', node, studyUid, seriesUids, instances, bytes: bodies.reduce((n, b) => n + b.length, 0), outcome, message, startedAt: started });
+    try {
+      let stored: string[];
+      let failed: SendReport['failed'];
+      if (node.protocol === 'dimse') ({ stored, failed } = await new DimseClient(node).store(files));
+      else {
+        const answer = await new DicomWebClient(node).store(bodies);
+        const items = (key: string) => (answer[key]?.Value ?? []) as Array<Record<string, { Value?: unknown[] }>>;
+        stored = items('00081199').map((i) => text(i, '00081155'));
+        failed = items('00081198').map((i) => ({ sopInstanceUid: text(i, '00081155'), reason: text(i, '00081197') || 'refused' }));
+      }
+      const report = this.sendReport(node, files.length, stored, failed, bodies, started);
+      await record(failed.length ? 'partial' : 'complete', stored.length, failed.length ? `${failed.length} refused (${failed[0]!.reason})` : null);
+      return report;
+    } catch (e) {
+      await record('failed', 0, e instanceof Error ? e.message : String(e));
+      throw e;
     }
-    const answer = await new DicomWebClient(node).store(bodies);
-    const items = (key: string) => (answer[key]?.Value ?? []) as Array<Record<string, { Value?: unknown[] }>>;
-    const stored = items('00081199').map((i) => text(i, '00081155'));
-    const failed = items('00081198').map((i) => ({ sopInstanceUid: text(i, '00081155'), reason: text(i, '00081197') || 'refused' }));
-    return this.sendReport(node, files.length, stored, failed, bodies, started);
   }
 
   private sendReport(node: PacsNodeConfig, sent: number, stored: string[], failed: SendReport['failed'], bodies: Buffer[], started: number): SendReport {

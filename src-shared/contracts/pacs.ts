@@ -65,7 +65,8 @@ const dicomWebNodeSchema = z
     caFile: z.string().min(1).max(4096).optional(),
     timeoutMs,
   })
-  .strict();
+  .strict()
+  .refine((n) => !n.caFile || n.url.startsWith('https://'), { message: 'caFile is only for an https:// url', path: ['caFile'] });
 
 const dimseNodeSchema = z
   .object({
@@ -213,6 +214,26 @@ export type SendReport = z.infer<typeof sendReportSchema>;
 
 export const echoResultSchema = z.object({ node: z.string(), ok: z.boolean(), elapsedMs: z.number().nonnegative(), message: z.string() });
 export type EchoResult = z.infer<typeof echoResultSchema>;
+
+/** One PACS transfer as the case history keeps it (see the store's pacs_transfers table). */
+export const pacsTransferSchema = z.object({
+  transferId: z.string(),
+  direction: z.enum(['retrieve', 'send']),
+  node: z.string(),
+  protocol: z.enum(['dicomweb', 'dimse']),
+  studyUid: z.string().nullable(),
+  seriesUids: z.array(z.string()),
+  /** Instances moved by this transfer (retrieve: fetched; send: stored by the peer). */
+  instances: z.number().int().nonnegative(),
+  bytes: z.number().nonnegative(),
+  outcome: z.enum(['complete', 'partial', 'failed', 'cancelled']),
+  message: z.string().nullable(),
+  startedAt: z.number(),
+  finishedAt: z.number(),
+  actor: z.string(),
+});
+export type PacsTransfer = z.infer<typeof pacsTransferSchema>;
+export type NewPacsTransfer = Omit<PacsTransfer, 'actor'>;
 
 const nodeOnly = z.object({ node: z.string().min(1).max(64) }).strict();
 

@@ -12,7 +12,7 @@ import type { CallContext } from '../../../src-main/ipc/registry';
 import { checkInstance, MARKER_FILE } from '../../../src-main/pacs/local-store';
 import { datasetOf } from '../../../src-main/pacs/part10';
 import { freePort, OrthancServer } from '../../support/orthanc';
-import { dcmFiles, makeHarness, makePhantomStudy, PHANTOM_STUDY, PYDICOM_FILES, type PacsHarness } from './pacs-fixtures';
+import { dcmFiles, makeHarness, makeHistoryHarness, makePhantomStudy, PHANTOM_STUDY, PYDICOM_FILES, type PacsHarness } from './pacs-fixtures';
 
 const ctx: CallContext = { sink: { id: 'test', send: () => {}, isAlive: () => true }, sender: { transport: 'direct', origin: null, isMainFrame: true, authenticated: true } };
 
@@ -142,6 +142,29 @@ describe('PACS over DIMSE (real Orthanc on loopback)', () => {
       const entry = (final as { result: RetrieveReport }).result.series[0]!;
       expect(entry).toMatchObject({ state: 'partial', stored: 0, message: expect.stringMatching(/"STRANGER"/) });
       expect(dcmFiles(entry.folder)).toEqual([]);
+    } finally {
+      await h.close();
+      rmSync(h.dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('each retrieve and send is recorded in the case history: node, protocol, study, instances, bytes, outcome', async () => {
+    const h = await makeHistoryHarness([dimseNode('orthanc-get', { retrieve: 'get' }), dimseNode('gone', { port: await freePort(), timeoutMs: 2000 })]);
+    try {
+      const report = await retrieve(h, 'orthanc-get', originalSeries);
+      const failed = await h.jobs.wait((await h.pacs.handlers.retrieve({ node: 'gone', studyUid: PHANTOM_STUDY, seriesUid: originalSeries }, ctx)).jobId);
+      expect(failed).toMatchObject({ status: 'failed', error: { code: 'PACS_UNREACHABLE' } });
+      const sent = await h.pacs.sendFiles(h.pacs.nodes.get('orthanc-get'), [path.join(PYDICOM_FILES, 'MR_small.dcm')]);
+      expect(sent.stored).toHaveLength(1);
+      const rows = await h.history.listPacsTransfers();
+      expect(rows.map((r) => [r.direction, r.node, r.protocol, r.outcome, r.instances])).toEqual([
+        ['send', 'orthanc-get', 'dimse', 'complete', 1],
+        ['retrieve', 'gone', 'dimse', 'failed', 0],
+        ['retrieve', 'orthanc-get', 'dimse', 'complete', 40],
+      ]);
+      expect(rows[2]).toMatchObject({ studyUid: PHANTOM_STUDY, seriesUids: [originalSeries], bytes: report.bytes, actor: 'pacs-test' });
+      expect(rows[1]!.message).toMatch(/cannot be reached/);
+      expect(rows[0]).toMatchObject({ studyUid: '1.3.6.1.4.1.5962.1.2.4.20040826185059.5457', bytes: readFileSync(path.join(PYDICOM_FILES, 'MR_small.dcm')).length });
     } finally {
       await h.close();
       rmSync(h.dataDir, { recursive: true, force: true });
