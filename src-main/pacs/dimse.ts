@@ -12,7 +12,7 @@ import { AsyncQueue } from './async-queue';
 import { MAX_INSTANCE_BYTES } from './dicomweb';
 import { checkInstance } from './local-store';
 import { toPart10 } from './part10';
-import { StorageScp } from './storage-scp';
+import { leaseStorageScp } from './storage-scp';
 
 const { Client, Dataset } = dimse;
 const { CEchoRequest, CFindRequest, CMoveRequest, CGetRequest, CStoreRequest } = dimse.requests;
@@ -255,7 +255,7 @@ export class DimseClient {
 
   private async *retrieveByMove(studyUid: string, seriesUid: string, only: string[] | null, signal: AbortSignal): AsyncGenerator<Buffer> {
     const queue = new AsyncQueue<Buffer>();
-    const scp = await StorageScp.start({ port: this.node.storePort, aeTitle: this.node.callingAet, peers: [this.node.calledAet], onInstance: (i) => queue.push(i.bytes) });
+    const scp = await leaseStorageScp(this.node.storePort, this.node.callingAet, this.node.calledAet, seriesUid, (bytes) => queue.push(bytes));
     try {
       const dest = this.node.callingAet;
       const requests = only ? only.map((sop) => CMoveRequest.createImageMoveRequest(dest, studyUid, seriesUid, sop)) : [CMoveRequest.createSeriesMoveRequest(dest, studyUid, seriesUid)];
@@ -267,7 +267,7 @@ export class DimseClient {
       );
       yield* queue;
     } finally {
-      scp.close();
+      scp.release();
     }
   }
 

@@ -44,7 +44,8 @@ export interface StorageScpOptions {
   aeTitle: string;
   /** Calling AE titles accepted (the configured peers). */
   peers: string[];
-  onInstance(instance: ReceivedInstance): void;
+  /** Takes a received instance; false: nobody expects it (answered as refused, not kept). */
+  onInstance(instance: ReceivedInstance): boolean | void;
   /** An object refused (not DICOM, not the announced instance, too large): counted by the caller. */
   onRefused?(reason: string): void;
   /** An association refused (unknown AE title). */
@@ -153,7 +154,7 @@ class StorageScpConnection extends Scp {
     const checked = checkInstance(bytes);
     if ('refused' in checked) return refuse(CANNOT_UNDERSTAND, checked.refused);
     if (checked.sopInstanceUid !== sopInstanceUid) return refuse(CANNOT_UNDERSTAND, 'data set is not the announced SOP instance');
-    this.options.onInstance({ bytes, sopInstanceUid, callingAet: this.association?.getCallingAeTitle().trim() ?? '' });
+    if (this.options.onInstance({ bytes, sopInstanceUid, callingAet: this.association?.getCallingAeTitle().trim() ?? '' }) === false) return refuse(CANNOT_UNDERSTAND, 'no retrieve expects this instance');
     response.setStatus(Status.Success);
     callback(response);
   }
@@ -181,4 +182,67 @@ export class StorageScp {
   close(): void {
     this.server.close();
   }
+}
+
+interface SharedScp {
+  scp: Promise<StorageScp>;
+  aeTitle: string;
+  /** The calling AE titles accepted: the peers of every retrieve using this SCP (the SCP reads this list live). */
+  peers: string[];
+  /** Series UID → the retrieves waiting for its instances. */
+  routes: Map<string, Set<(bytes: Buffer) => void>>;
+  users: number;
+}
+
+const shared = new Map<number, SharedScp>();
+
+/**
+ * A share of the Storage SCP on a port for one retrieve: several retrieves at once (two studies selected)
+ * use one listener, each receiving the instances of its own series. The last release closes it.
+ */
+export async function leaseStorageScp(port: number, aeTitle: string, peer: string, seriesUid: string, onInstance: (bytes: Buffer) => void): Promise<{ release(): void }> {
+  let entry = shared.get(port);
+  if (entry && entry.aeTitle.trim() !== aeTitle.trim()) {
+    throw new DomainError(pacsErrorCodes.badSettings, `Port ${port} already serves our Storage SCP as "${entry.aeTitle}"; a node calling as "${aeTitle}" needs another storePort.`);
+  }
+  if (!entry) {
+    const created: SharedScp = { aeTitle, peers: [], routes: new Map(), users: 0, scp: Promise.resolve(null as unknown as StorageScp) };
+    created.scp = StorageScp.start({
+      port,
+      aeTitle,
+      peers: created.peers,
+      onInstance: (i) => {
+        const checked = checkInstance(i.bytes);
+        const takers = 'refused' in checked ? undefined : created.routes.get(checked.seriesUid);
+        if (!takers?.size) return false;
+        for (const take of takers) take(i.bytes);
+        return true;
+      },
+    });
+    entry = created;
+    shared.set(port, entry);
+  }
+  const current = entry;
+  current.users += 1;
+  current.peers.push(peer);
+  const takers = current.routes.get(seriesUid) ?? new Set();
+  current.routes.set(seriesUid, takers);
+  takers.add(onInstance);
+  const release = () => {
+    takers.delete(onInstance);
+    if (takers.size === 0) current.routes.delete(seriesUid);
+    current.peers.splice(current.peers.indexOf(peer), 1);
+    current.users -= 1;
+    if (current.users === 0) {
+      shared.delete(port);
+      void current.scp.then((scp) => scp.close(), () => {});
+    }
+  };
+  try {
+    await current.scp;
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return { release };
 }

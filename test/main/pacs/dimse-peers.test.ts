@@ -34,7 +34,7 @@ describe('our Storage SCP (C-MOVE destination) against DCMTK', () => {
   beforeAll(async () => {
     port = await freePort();
     dir = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-scp-'));
-    scp = await StorageScp.start({ port, aeTitle: 'HEALTHGPT', peers: ['ORTHANC'], onInstance: (i) => received.push(i), onRefused: (r) => refused.push(r), onRejected: (calling) => rejected.push(calling) });
+    scp = await StorageScp.start({ port, aeTitle: 'HEALTHGPT', peers: ['ORTHANC'], onInstance: (i) => void received.push(i), onRefused: (r) => refused.push(r), onRejected: (calling) => rejected.push(calling) });
   });
   afterAll(() => {
     scp?.close();

@@ -93,6 +93,24 @@ describe('PACS over DIMSE (real Orthanc on loopback)', () => {
     expect(again.series[0]).toMatchObject({ state: 'complete', fetched: 0 });
   });
 
+  it('two C-MOVE retrieves at once share our Storage SCP, each getting its own series', async () => {
+    const h = makeHarness([dimseNode('orthanc')]);
+    try {
+      const mrStudy = '1.3.6.1.4.1.5962.1.2.4.20040826185059.5457';
+      const [phantom, mr] = await Promise.all([
+        h.pacs.handlers.retrieve({ node: 'orthanc', studyUid: PHANTOM_STUDY, seriesUid: originalSeries }, ctx),
+        h.pacs.handlers.retrieve({ node: 'orthanc', studyUid: mrStudy }, ctx),
+      ]);
+      const [a, b] = await Promise.all([h.jobs.wait(phantom.jobId), h.jobs.wait(mr.jobId)]);
+      expect((a as { result: RetrieveReport }).result.series).toEqual([expect.objectContaining({ seriesUid: originalSeries, state: 'complete', stored: 40, rejected: 0 })]);
+      expect((b as { result: RetrieveReport }).result.series).toEqual([expect.objectContaining({ state: 'complete', stored: 1, rejected: 0 })]);
+      expect(sortedDatasets(dcmFiles((a as { result: RetrieveReport }).result.series[0]!.folder))).toEqual(sortedDatasets(fixture.original));
+    } finally {
+      await h.close();
+      rmSync(h.dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('retrieve by C-GET; a resume after instances went missing fetches only those', async () => {
     const h = makeHarness([dimseNode('orthanc-get', { retrieve: 'get' })]);
     try {
