@@ -129,7 +129,7 @@ export async function createServices(options: ServiceOptions): Promise<Services>
   });
   // A locked (invalid) policy forbids every node, as it forbids every task.
   const pacsNodes = PacsNodes.inDataDir(dataDir, policy.locked ? { forbidden: ['*'] } : (policy.policy?.pacs ?? {}));
-  const pacs = new PacsService({ jobs, dicom, dataDir, nodes: pacsNodes });
+  const pacs = new PacsService({ jobs, dicom, dataDir, nodes: pacsNodes, history });
   const handlers: AllHandlers = {
     app: createAppHandlers({
       mode: options.mode,

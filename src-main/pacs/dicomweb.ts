@@ -3,10 +3,10 @@
  * STOW-RS. Credentials are added to each request's headers here and appear in no message: errors name
  * the node and the HTTP status, never the Authorization header or a response body that could echo it.
  */
-import { dicomUidSchema, pacsErrorCodes, type PacsFindQuery, type PacsFindResult } from '../../src-shared/contracts/pacs';
+import { dicomUidSchema, pacsErrorCodes, type DicomWebNodeConfig, type PacsFindQuery, type PacsFindResult } from '../../src-shared/contracts/pacs';
 import { DomainError } from '../../src-shared/ipc/envelope';
+import { fetchWithCa, readCa } from './https-ca';
 import { boundaryOf, readMultipart, writeMultipart, type MultipartPart } from './multipart';
-import type { PacsNodeConfig } from './pacs-nodes';
 
 /** A DICOM JSON data set (PS3.18 F.2): tag → { vr, Value }. */
 export type DicomJson = Record<string, { vr?: string; Value?: unknown[] } | undefined>;
@@ -43,7 +43,7 @@ async function* withIdleLimit(body: AsyncIterable<Uint8Array>, idleMs: number, w
 }
 
 export class DicomWebClient {
-  constructor(readonly node: PacsNodeConfig) {}
+  constructor(readonly node: DicomWebNodeConfig) {}
 
   private url(relative: string): string {
     return `${this.node.url.replace(/\/+$/, '')}/${relative}`;
@@ -65,20 +65,25 @@ export class DicomWebClient {
     const timer = setTimeout(() => headerTimeout.abort(), this.node.timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, headerTimeout.signal]) : headerTimeout.signal;
     let res: Response;
+    const headers = { accept: init.accept, ...(init.contentType ? { 'content-type': init.contentType } : {}), ...this.authHeaders() };
+    const ca = this.node.caFile ? readCa(this.node.caFile, this.node.name) : null;
     try {
-      res = await fetch(this.url(relative), {
-        method: init.method ?? 'GET',
-        headers: { accept: init.accept, ...(init.contentType ? { 'content-type': init.contentType } : {}), ...this.authHeaders() },
-        ...(init.body ? { body: init.body } : {}),
-        // Credentials must not follow a redirect to another place.
-        redirect: 'error',
-        signal,
-      });
+      res = ca
+        ? await fetchWithCa(this.url(relative), { method: init.method ?? 'GET', headers, ...(init.body ? { body: init.body } : {}), signal }, ca)
+        : await fetch(this.url(relative), {
+            method: init.method ?? 'GET',
+            headers,
+            ...(init.body ? { body: init.body } : {}),
+            // Credentials must not follow a redirect to another place.
+            redirect: 'error',
+            signal,
+          });
     } catch (e) {
       if (init.signal?.aborted) throw e;
-      const cause = (e as { cause?: { code?: string } }).cause?.code;
-      const why = headerTimeout.signal.aborted ? `no answer within ${this.node.timeoutMs} ms` : (cause ?? (e instanceof Error ? e.message : String(e)));
-      throw new DomainError(pacsErrorCodes.unreachable, `PACS node "${this.node.name}" cannot be reached (${why}).`);
+      const code = (e as { code?: string }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+      const why = headerTimeout.signal.aborted ? `no answer within ${this.node.timeoutMs} ms` : (code ?? (e instanceof Error ? e.message : String(e)));
+      const tls = code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) ? ': its certificate is not trusted; give the CA that signed it as the node\'s caFile' : '';
+      throw new DomainError(pacsErrorCodes.unreachable, `PACS node "${this.node.name}" cannot be reached (${why})${tls}.`);
     } finally {
       clearTimeout(timer);
     }

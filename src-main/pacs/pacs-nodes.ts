@@ -15,6 +15,16 @@ import type { PacsNodeConfig } from '../../src-shared/contracts/pacs';
 const settingsSchema = z.object({ nodes: z.array(pacsNodeConfigSchema).max(256) }).strict();
 
 
+/** The host a node is reached at (what the policy's forbidden list may name). */
+export function nodeHost(config: PacsNodeConfig): string {
+  return config.protocol === 'dimse' ? config.host : new URL(config.url).hostname;
+}
+
+/** Where a node is, in words without credentials: the DICOMweb base URL, or CALLED@host:port for DIMSE. */
+export function nodeAddress(config: PacsNodeConfig): string {
+  return config.protocol === 'dimse' ? `${config.calledAet}@${config.host}:${config.port}` : config.url;
+}
+
 export const PACS_SETTINGS_FILE = 'pacs-nodes.json';
 
 export class PacsNodes {
@@ -49,7 +59,7 @@ export class PacsNodes {
 
   isForbidden(config: PacsNodeConfig): boolean {
     if (this.forbidden.has('*')) return true;
-    return this.forbidden.has(config.name.toLowerCase()) || this.forbidden.has(new URL(config.url).hostname.toLowerCase());
+    return this.forbidden.has(config.name.toLowerCase()) || this.forbidden.has(nodeHost(config).toLowerCase());
   }
 
   /** A node by name, or a clear refusal (unknown, forbidden by policy). */
@@ -65,12 +75,12 @@ export class PacsNodes {
 
   /** Ad hoc nodes (the CLI's --url) pass the same policy check. */
   assertAllowed(config: PacsNodeConfig): void {
-    if (this.isForbidden(config)) throw new DomainError(pacsErrorCodes.forbiddenNode, `The PACS node "${config.name}" (${new URL(config.url).host}) is forbidden by this workstation's policy.`);
+    if (this.isForbidden(config)) throw new DomainError(pacsErrorCodes.forbiddenNode, `The PACS node "${config.name}" (${nodeAddress(config)}) is forbidden by this workstation's policy.`);
   }
 
   summaries(): PacsNodeSummary[] {
     return [...this.nodes.values()]
       .filter((n) => !this.isForbidden(n.config))
-      .map((n) => ({ name: n.config.name, kind: 'dicomweb' as const, url: n.config.url, auth: n.config.auth.type, source: n.source }));
+      .map((n) => ({ name: n.config.name, kind: n.config.protocol, url: nodeAddress(n.config), auth: n.config.protocol === 'dicomweb' ? n.config.auth.type : 'none', source: n.source }));
   }
 }

@@ -1,8 +1,9 @@
 /**
- * The `pacs` domain: find (QIDO-RS), retrieve into the local store (WADO-RS, resumable, as a job) and
- * send (STOW-RS). Retrieved instances go through the same DICOM import as files a user opens, batch by
+ * The `pacs` domain: find, retrieve into the local store (resumable, as a job) and send, over DICOMweb
+ * (QIDO-RS / WADO-RS / STOW-RS) or DIMSE (C-FIND / C-MOVE or C-GET / C-STORE), see transport.ts. Retrieved instances go through the same DICOM import as files a user opens, batch by
  * batch while the retrieve runs, so the first image can be shown before the series is complete.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -10,6 +11,7 @@ import {
   type EchoResult,
   type PacsFindQuery,
   type PacsFindResult,
+  type NewPacsTransfer,
   type pacsContract,
   type RetrieveReport,
   type RetrievedSeries,
@@ -20,7 +22,10 @@ import { DomainError } from '../../src-shared/ipc/envelope';
 import type { DicomService } from '../dicom/dicom-service';
 import type { DomainHandlers, EventSink } from '../ipc/registry';
 import type { JobContext, JobManager } from '../jobs/job-manager';
+import type { HistoryService } from '../store/history-service';
 import { DicomWebClient, text } from './dicomweb';
+import { DimseClient } from './dimse';
+import { transportFor, type PacsTransport } from './transport';
 import { checkInstance, readMarker, seriesFolder, storedInstances, storeInstance, writeMarker } from './local-store';
 import type { PacsNodeConfig, PacsNodes } from './pacs-nodes';
 
@@ -29,6 +34,8 @@ export interface PacsServiceOptions {
   dicom: DicomService;
   dataDir: string;
   nodes: PacsNodes;
+  /** The case history: each retrieve and send is recorded there as it ends (absent in some tests). */
+  history?: Pick<HistoryService, 'recordPacsTransfer'>;
 }
 
 /** Test and bench hooks: called after each instance is stored (awaited). */
@@ -99,13 +106,14 @@ export class PacsService {
   async echo(node: PacsNodeConfig): Promise<EchoResult> {
     this.options.nodes.assertAllowed(node);
     const started = Date.now();
-    await new DicomWebClient(node).echo();
-    return { node: node.name, ok: true, elapsedMs: Date.now() - started, message: 'DICOMweb search answered' };
+    const transport = transportFor(node);
+    await transport.echo();
+    return { node: node.name, ok: true, elapsedMs: Date.now() - started, message: transport.echoMessage };
   }
 
   async find(node: PacsNodeConfig, query: PacsFindQuery): Promise<PacsFindResult[]> {
     this.options.nodes.assertAllowed(node);
-    return new DicomWebClient(node).find(query);
+    return transportFor(node).find(query);
   }
 
   startRetrieve(node: PacsNodeConfig, req: { studyUid: string; seriesUid?: string | undefined }, sink: EventSink): JobStarted {
@@ -114,16 +122,41 @@ export class PacsService {
     return this.options.jobs.start({
       kind: 'pacs-retrieve',
       sink,
-      run: (job) => this.retrieve(node, req, job, report),
+      run: async (job) => {
+        const startedAt = Date.now();
+        const record = (outcome: NewPacsTransfer['outcome'], message: string | null) =>
+          this.record({ direction: 'retrieve', node, studyUid: req.studyUid, seriesUids: report.series.map((s) => s.seriesUid), instances: report.series.reduce((n, s) => n + s.fetched, 0), bytes: report.bytes, outcome, message, startedAt });
+        try {
+          const done = await this.retrieve(node, req, job, report);
+          const partial = done.series.filter((s) => s.state === 'partial');
+          await record(partial.length ? 'partial' : 'complete', partial[0]?.message ?? null);
+          return done;
+        } catch (e) {
+          await record(job.signal.aborted ? 'cancelled' : 'failed', e instanceof Error ? e.message : String(e));
+          throw e;
+        }
+      },
       onCancelled: () => report,
     });
+  }
+
+  /**
+   * Adds a transfer to the case history. A history that cannot be written does not undo the transfer: the
+   * files are in the local store (retrieve) or at the peer (send) either way.
+   */
+  private async record(t: Omit<NewPacsTransfer, 'transferId' | 'protocol' | 'node' | 'finishedAt'> & { node: PacsNodeConfig }): Promise<void> {
+    try {
+      await this.options.history?.recordPacsTransfer({ ...t, transferId: `pacs-${randomUUID()}`, node: t.node.name, protocol: t.node.protocol, finishedAt: Math.max(Date.now(), t.startedAt) });
+    } catch {
+      // the history store is closed or failing: it reports that itself on its next use
+    }
   }
 
   /** Retrieves a series (or every series of a study) into the local store; see the contract. */
   async retrieve(node: PacsNodeConfig, req: { studyUid: string; seriesUid?: string | undefined }, job: Pick<JobContext, 'signal' | 'progress'>, report: RetrieveReport): Promise<RetrieveReport> {
     this.options.nodes.assertAllowed(node);
     const started = Date.now();
-    const client = new DicomWebClient(node);
+    const client = transportFor(node);
     const feeder = new ImportFeeder(this.options.jobs, this.options.dicom);
     const seriesUids = req.seriesUid ? [req.seriesUid] : await client.seriesUids(req.studyUid, job.signal);
     // Every series' instance list first, so progress counts against the whole retrieve.
@@ -154,7 +187,7 @@ export class PacsService {
   }
 
   private async retrieveSeries(
-    client: DicomWebClient,
+    client: PacsTransport,
     studyUid: string,
     seriesUid: string,
     expectedList: string[],
@@ -181,13 +214,12 @@ export class PacsService {
       return entry;
     }
     mark(`retrieve in progress: ${entry.stored} of ${entry.expected} instances stored`);
-    const base = `studies/${studyUid}/series/${seriesUid}`;
-    // Nothing stored yet: the whole series in one response. Resuming: only the missing instances.
-    const requests = have.size === 0 ? [base] : missing.map((sop) => `${base}/instances/${sop}`);
+    // Nothing stored yet: the whole series at once. Resuming: only the missing instances.
+    const only = have.size === 0 ? null : missing;
     // Up to WRITES_IN_FLIGHT instances flush to disk while the next ones are parsed.
     const writes = new Set<Promise<void>>();
     let writeError: unknown = null;
-    const write = (sop: string, body: Buffer): Promise<void> => {
+    const write = (sop: string, body: Uint8Array): Promise<void> => {
       const p: Promise<void> = storeInstance(folder, sop, body)
         .then((file) => {
           entry.stored += 1;
@@ -205,24 +237,23 @@ export class PacsService {
       return p;
     };
     try {
-      for (const relative of requests) {
-        for await (const part of client.retrieve(relative, job.signal)) {
+      {
+        for await (const body of client.instances(studyUid, seriesUid, only, job.signal)) {
           if (writeError) throw writeError;
-          const checked = checkInstance(part.body);
+          const checked = checkInstance(body);
           if ('refused' in checked || checked.seriesUid !== seriesUid || !expected.has(checked.sopInstanceUid)) {
             entry.rejected += 1;
             continue;
           }
           if (have.has(checked.sopInstanceUid)) continue;
           have.add(checked.sopInstanceUid);
-          const written = write(checked.sopInstanceUid, part.body);
+          const written = write(checked.sopInstanceUid, body);
           if (this.hooks.afterStored) {
             // Tests and the bench act between instances (stop the peer, cancel): one write at a time.
             await written;
             await this.hooks.afterStored(entry.fetched, path.join(folder, `${checked.sopInstanceUid}.dcm`));
           } else if (writes.size >= WRITES_IN_FLIGHT) await Promise.race(writes);
         }
-        if (job.signal.aborted) break;
       }
       await Promise.all(writes);
       if (writeError) throw writeError;
@@ -257,13 +288,34 @@ export class PacsService {
       if ('refused' in checkInstance(bytes)) throw new DomainError(pacsErrorCodes.nothingToSend, `${path.basename(f)} is not a DICOM file that can be sent.`);
       return bytes;
     });
-    const answer = await new DicomWebClient(node).store(bodies);
-    const items = (key: string) => (answer[key]?.Value ?? []) as Array<Record<string, { Value?: unknown[] }>>;
-    const stored = items('00081199').map((i) => text(i, '00081155'));
-    const failed = items('00081198').map((i) => ({ sopInstanceUid: text(i, '00081155'), reason: text(i, '00081197') || 'refused' }));
-    const report: SendReport = { node: node.name, sent: files.length, stored, failed, bytes: bodies.reduce((n, b) => n + b.length, 0), elapsedMs: Date.now() - started };
-    if (stored.length === 0 && files.length > 0) {
-      throw new DomainError(pacsErrorCodes.sendRejected, `PACS node "${node.name}" stored none of the ${files.length} file(s)${failed.length ? ` (reason ${failed[0]!.reason})` : ''}.`);
+    const first = checkInstance(bodies[0]!);
+    const studyUid = 'refused' in first ? null : first.studyUid;
+    const seriesUids = [...new Set(bodies.map((b) => checkInstance(b)).flatMap((c) => ('refused' in c ? [] : [c.seriesUid])))];
+    const record = (outcome: NewPacsTransfer['outcome'], instances: number, message: string | null) =>
+      this.record({ direction: 'send', node, studyUid, seriesUids, instances, bytes: bodies.reduce((n, b) => n + b.length, 0), outcome, message, startedAt: started });
+    try {
+      let stored: string[];
+      let failed: SendReport['failed'];
+      if (node.protocol === 'dimse') ({ stored, failed } = await new DimseClient(node).store(files));
+      else {
+        const answer = await new DicomWebClient(node).store(bodies);
+        const items = (key: string) => (answer[key]?.Value ?? []) as Array<Record<string, { Value?: unknown[] }>>;
+        stored = items('00081199').map((i) => text(i, '00081155'));
+        failed = items('00081198').map((i) => ({ sopInstanceUid: text(i, '00081155'), reason: text(i, '00081197') || 'refused' }));
+      }
+      const report = this.sendReport(node, files.length, stored, failed, bodies, started);
+      await record(failed.length ? 'partial' : 'complete', stored.length, failed.length ? `${failed.length} refused (${failed[0]!.reason})` : null);
+      return report;
+    } catch (e) {
+      await record('failed', 0, e instanceof Error ? e.message : String(e));
+      throw e;
+    }
+  }
+
+  private sendReport(node: PacsNodeConfig, sent: number, stored: string[], failed: SendReport['failed'], bodies: Buffer[], started: number): SendReport {
+    const report: SendReport = { node: node.name, sent, stored, failed, bytes: bodies.reduce((n, b) => n + b.length, 0), elapsedMs: Date.now() - started };
+    if (stored.length === 0 && sent > 0) {
+      throw new DomainError(pacsErrorCodes.sendRejected, `PACS node "${node.name}" stored none of the ${sent} file(s)${failed.length ? ` (reason ${failed[0]!.reason})` : ''}.`);
     }
     return report;
   }

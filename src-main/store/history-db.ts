@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CaseList, ReviewRecord } from '../../src-shared/contracts/history';
+import type { NewPacsTransfer, PacsTransfer } from '../../src-shared/contracts/pacs';
 import type { AuditMirror, MirroredAuditRecord } from '../policy/audit-mirror';
 import { auditRowHash, nextAuditLink } from './audit-chain';
 import { CaseReader, type CaseRows, type ParsedCaseQuery } from './case-read';
@@ -265,6 +266,40 @@ export class HistoryDb {
         this.audit({ action: `review.${r.decision}`, entity: 'run', entityId: r.runId, detail: { reviewId: r.reviewId, comment: r.comment ?? null } });
       });
     return { reviewId: r.reviewId, runId: r.runId, decision: r.decision, reviewer: this.actor, at, comment: r.comment ?? null, editedText: r.editedText ?? null };
+  }
+
+  /** One PACS retrieve or send, with its audit entry, in one transaction. */
+  recordPacsTransfer(t: NewPacsTransfer): void {
+    this.write(() => {
+      run(
+        this.db,
+        sql`INSERT INTO pacs_transfers (transfer_id, direction, node, protocol, study_uid, series_uids, instances, bytes, outcome, message, started_at, finished_at, actor)
+            VALUES (${t.transferId}, ${t.direction}, ${t.node}, ${t.protocol}, ${t.studyUid}, ${JSON.stringify(t.seriesUids)}, ${t.instances}, ${t.bytes},
+                    ${t.outcome}, ${t.message}, ${t.startedAt}, ${t.finishedAt}, ${this.actor})`,
+      );
+      this.audit({ action: `pacs.${t.direction}`, entity: 'pacs-transfer', entityId: t.transferId, detail: { node: t.node, studyUid: t.studyUid, instances: t.instances, outcome: t.outcome } });
+    });
+  }
+
+  /** PACS transfers, newest first (of one study when given). */
+  listPacsTransfers(studyUid: string | null): PacsTransfer[] {
+    type Row = { transfer_id: string; direction: PacsTransfer['direction']; node: string; protocol: PacsTransfer['protocol']; study_uid: string | null; series_uids: string; instances: number; bytes: number; outcome: PacsTransfer['outcome']; message: string | null; started_at: number; finished_at: number; actor: string };
+    const rows = studyUid === null ? all<Row>(this.db, sql`SELECT * FROM pacs_transfers ORDER BY started_at DESC, rowid DESC`) : all<Row>(this.db, sql`SELECT * FROM pacs_transfers WHERE study_uid = ${studyUid} ORDER BY started_at DESC, rowid DESC`);
+    return rows.map((r) => ({
+      transferId: r.transfer_id,
+      direction: r.direction,
+      node: r.node,
+      protocol: r.protocol,
+      studyUid: r.study_uid,
+      seriesUids: JSON.parse(r.series_uids) as string[],
+      instances: r.instances,
+      bytes: r.bytes,
+      outcome: r.outcome,
+      message: r.message,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      actor: r.actor,
+    }));
   }
 
   listCases(q: ParsedCaseQuery): CaseList {

@@ -17,6 +17,7 @@ import {
   type RunRecord,
   type StoreStatus,
 } from '../../src-shared/contracts/history';
+import type { NewPacsTransfer, PacsTransfer } from '../../src-shared/contracts/pacs';
 import { commonErrorCodes, DomainError } from '../../src-shared/ipc/envelope';
 import { isDiskFull } from '../fs/disk-full';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, restrictMode } from '../fs/private-files';
@@ -311,6 +312,15 @@ export class HistoryService {
 
   recordAudit(entry: AuditEntry): Promise<void> {
     return this.call('recordAudit', entry);
+  }
+
+  /** One PACS retrieve or send (pacs/pacs-service.ts records each as it ends). */
+  recordPacsTransfer(transfer: NewPacsTransfer): Promise<void> {
+    return this.call('recordPacsTransfer', transfer);
+  }
+
+  listPacsTransfers(studyUid: string | null = null): Promise<PacsTransfer[]> {
+    return this.call('listPacsTransfers', { studyUid });
   }
 
   // ---- reading ----

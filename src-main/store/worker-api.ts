@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { CaseList } from '../../src-shared/contracts/history';
+import type { NewPacsTransfer, PacsTransfer } from '../../src-shared/contracts/pacs';
 import { PRIVATE_FILE_MODE, restrictMode } from '../fs/private-files';
 import { createAuditMirror } from '../policy/audit-mirror';
 import { closeDatabase, inspectDatabaseFile, openHistoryDatabase, type OpenOptions } from './database';
@@ -98,6 +99,12 @@ export function createWorkerApi(state: WorkerState) {
     },
     recordAudit(arg: AuditEntry, _ctx: WorkerCallContext): void {
       need(state).recordAudit(arg);
+    },
+    recordPacsTransfer(arg: NewPacsTransfer, _ctx: WorkerCallContext): void {
+      need(state).recordPacsTransfer(arg);
+    },
+    listPacsTransfers(arg: { studyUid: string | null }, _ctx: WorkerCallContext): PacsTransfer[] {
+      return need(state).listPacsTransfers(arg.studyUid);
     },
     listCases(arg: ParsedCaseQuery, _ctx: WorkerCallContext): CaseList {
       return need(state).listCases(arg);

@@ -25,6 +25,9 @@ export function PacsPanel({ onStarted, onArrived, onFinished }: { onStarted: () 
   const { client, jobs } = useWorkstation();
   const [nodes, setNodes] = useState<PacsNodeSummary[]>([]);
   const [node, setNode] = useState('');
+  /** Which protocol's nodes the selector offers (a site may configure the same PACS over DICOMweb and DIMSE). */
+  const [protocol, setProtocol] = useState<'any' | PacsNodeSummary['kind']>('any');
+  const offered = nodes.filter((n) => protocol === 'any' || n.kind === protocol);
   const [form, setForm] = useState({ patientName: '', patientId: '', from: '', to: '', modality: '', accession: '' });
   const [results, setResults] = useState<PacsFindResult[]>([]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -111,11 +114,28 @@ export function PacsPanel({ onStarted, onArrived, onFinished }: { onStarted: () 
         }}
       >
         <label>
+          Protocol
+          <select
+            value={protocol}
+            onChange={(e) => {
+              const kind = e.target.value as typeof protocol;
+              setProtocol(kind);
+              const first = nodes.find((n) => kind === 'any' || n.kind === kind);
+              if (!nodes.some((n) => n.name === node && (kind === 'any' || n.kind === kind))) setNode(first?.name ?? '');
+            }}
+            data-testid="pacs-protocol"
+          >
+            <option value="any">Any</option>
+            <option value="dicomweb">DICOMweb</option>
+            <option value="dimse">DIMSE</option>
+          </select>
+        </label>
+        <label>
           Node
           <select value={node} onChange={(e) => setNode(e.target.value)} data-testid="pacs-node">
-            {nodes.map((n) => (
-              <option key={n.name} value={n.name}>
-                {n.name}
+            {offered.map((n) => (
+              <option key={n.name} value={n.name} title={n.url}>
+                {n.name} ({n.kind === 'dimse' ? `DIMSE ${n.url}` : 'DICOMweb'})
               </option>
             ))}
           </select>

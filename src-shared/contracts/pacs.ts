@@ -5,13 +5,16 @@
  * pin or forbid nodes); a window names a node by its `name` and never sees its credentials: `listNodes`
  * answers whether a node has credentials, not what they are.
  *
- * - `find` runs a QIDO-RS search (studies, or the series of one study) with the filters below.
+ * A node speaks DICOMweb (QIDO-RS / WADO-RS / STOW-RS over http(s)) or DIMSE (C-ECHO, C-FIND, C-MOVE to our
+ * own Storage SCP or C-GET, C-STORE); the operations below are the same for both.
+ *
+ * - `find` searches studies, or the series of one study, with the filters below.
  * - `retrieve` starts a job (progress: instances stored / expected; cancel with `jobs:cancel`) that writes
  *   each instance into the local store (`<data>/pacs/<study>/<series>/<sop>.dcm`, written whole then
  *   renamed) and imports it, so the viewer can open the series while it is still arriving. A retrieve that
  *   ends early (peer gone, cancelled) leaves a series marked `partial`; retrieving it again fetches only
  *   the instances not yet stored. The final result is a `RetrieveReport`.
- * - `send` (STOW-RS) posts files of an imported series (e.g. a generated one) to the node.
+ * - `send` (STOW-RS or C-STORE) sends the files of an imported series (e.g. a generated one) to the node.
  */
 import { z } from 'zod';
 import { operation } from '../ipc/define';
@@ -27,6 +30,7 @@ export const pacsErrorCodes = {
   badSettings: 'PACS_BAD_SETTINGS',
   nothingToSend: 'PACS_NOTHING_TO_SEND',
   sendRejected: 'PACS_SEND_REJECTED',
+  associationRejected: 'PACS_ASSOCIATION_REJECTED',
 } as const;
 
 /** A DICOM UID: digits and dots, at most 64 characters (also safe as a file name). */
@@ -38,22 +42,59 @@ const authSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('bearer'), token: z.string().min(1).max(8192) }).strict(),
 ]);
 
-/** A node as configured (main only: it holds credentials and never crosses to a window). */
-export const pacsNodeConfigSchema = z
+const nodeName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)');
+/** Per-request time limit (connect and each read). */
+const timeoutMs = z.number().int().min(100).max(600_000).default(30_000);
+/** A DICOM AE title: 1–16 characters of the default repertoire, no backslash, not only spaces. */
+export const aeTitleSchema = z.string().regex(/^[\x20-\x5b\x5d-\x7e]{1,16}$/, 'an AE title: 1 to 16 printable characters, no backslash').refine((t) => t.trim().length > 0, 'an AE title cannot be blank');
+/** A host name or IPv4/IPv6 address (no scheme, no port). */
+const hostSchema = z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'a host name or IP address');
+const portSchema = z.number().int().min(1).max(65535);
+
+const dicomWebNodeSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)'),
+    name: nodeName,
+    protocol: z.literal('dicomweb').default('dicomweb'),
     url: z
       .string()
       .url()
       .refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// address')
       .refine((u) => !/^https?:\/\/[^/?#]*@/.test(u), 'credentials go in "auth", not in the URL'),
     auth: authSchema.default({ type: 'none' }),
-    /** Per-request time limit (connect and each read). */
-    timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** A PEM file of the CA (or CAs) that signed the node's https certificate, trusted for this node only (a hospital's own CA). */
+    caFile: z.string().min(1).max(4096).optional(),
+    timeoutMs,
+  })
+  .strict()
+  .refine((n) => !n.caFile || n.url.startsWith('https://'), { message: 'caFile is only for an https:// url', path: ['caFile'] });
+
+const dimseNodeSchema = z
+  .object({
+    name: nodeName,
+    protocol: z.literal('dimse'),
+    /** The peer (its Query/Retrieve SCP). */
+    host: hostSchema,
+    port: portSchema,
+    calledAet: aeTitleSchema,
+    /** Our AE title: the calling AE of our requests and the C-MOVE destination the peer must know. */
+    callingAet: aeTitleSchema.default('HEALTHGPT'),
+    /**
+     * How a retrieve gets the instances: C-MOVE to our own Storage SCP (started for the retrieve on
+     * storePort, accepting only the peer's AE title), or C-GET on the query association.
+     */
+    retrieve: z.enum(['move', 'get']).default('move'),
+    /** The port our Storage SCP listens on for C-MOVE (the peer's configuration names it with callingAet). */
+    storePort: portSchema.default(11113),
+    timeoutMs,
   })
   .strict();
+
+/** A node as configured (main only: it holds credentials and never crosses to a window). Without `protocol`, a DICOMweb node. */
+export const pacsNodeConfigSchema = z.union([dimseNodeSchema, dicomWebNodeSchema]);
 export type PacsNodeConfig = z.output<typeof pacsNodeConfigSchema>;
 export type PacsNodeInput = z.input<typeof pacsNodeConfigSchema>;
+export type DicomWebNodeConfig = z.output<typeof dicomWebNodeSchema>;
+export type DimseNodeConfig = z.output<typeof dimseNodeSchema>;
 
 /** The machine policy's PACS section: nodes IT pins (a settings node of the same name is ignored) and names or hosts forbidden to everyone. */
 export const pacsPolicySchema = z
@@ -67,8 +108,8 @@ export type PacsPolicy = z.input<typeof pacsPolicySchema>;
 /** What a window may know about a configured node: never its credentials. */
 export const pacsNodeSummarySchema = z.object({
   name: z.string(),
-  kind: z.enum(['dicomweb']),
-  /** Base URL without credentials (userinfo is refused in the settings). */
+  kind: z.enum(['dicomweb', 'dimse']),
+  /** DICOMweb: the base URL without credentials (userinfo is refused in the settings); DIMSE: CALLED@host:port. */
   url: z.string(),
   auth: z.enum(['none', 'basic', 'bearer']),
   /** Where the node comes from; policy nodes cannot be changed in the settings file. */
@@ -173,6 +214,26 @@ export type SendReport = z.infer<typeof sendReportSchema>;
 
 export const echoResultSchema = z.object({ node: z.string(), ok: z.boolean(), elapsedMs: z.number().nonnegative(), message: z.string() });
 export type EchoResult = z.infer<typeof echoResultSchema>;
+
+/** One PACS transfer as the case history keeps it (see the store's pacs_transfers table). */
+export const pacsTransferSchema = z.object({
+  transferId: z.string(),
+  direction: z.enum(['retrieve', 'send']),
+  node: z.string(),
+  protocol: z.enum(['dicomweb', 'dimse']),
+  studyUid: z.string().nullable(),
+  seriesUids: z.array(z.string()),
+  /** Instances moved by this transfer (retrieve: fetched; send: stored by the peer). */
+  instances: z.number().int().nonnegative(),
+  bytes: z.number().nonnegative(),
+  outcome: z.enum(['complete', 'partial', 'failed', 'cancelled']),
+  message: z.string().nullable(),
+  startedAt: z.number(),
+  finishedAt: z.number(),
+  actor: z.string(),
+});
+export type PacsTransfer = z.infer<typeof pacsTransferSchema>;
+export type NewPacsTransfer = Omit<PacsTransfer, 'actor'>;
 
 const nodeOnly = z.object({ node: z.string().min(1).max(64) }).strict();
 

@@ -24,10 +24,15 @@ describe('PACS tab', () => {
 
   beforeAll(async () => {
     fixture = makePhantomStudy();
-    orthanc = await OrthancServer.start({ users: { radiologist: PASSWORD } });
+    orthanc = await OrthancServer.start({ users: { radiologist: PASSWORD }, dicom: true });
     await orthanc.upload([...fixture.original, path.join(PYDICOM_FILES, 'CT_small.dcm'), path.join(PYDICOM_FILES, 'MR_small.dcm')]);
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-e2e-pacs-'));
-    writeFileSync(path.join(dataDir, 'pacs-nodes.json'), JSON.stringify({ nodes: [{ name: 'orthanc', url: orthanc.dicomWebUrl, auth: { type: 'basic', username: 'radiologist', password: PASSWORD } }] }));
+    writeFileSync(path.join(dataDir, 'pacs-nodes.json'), JSON.stringify({
+        nodes: [
+          { name: 'orthanc', url: orthanc.dicomWebUrl, auth: { type: 'basic', username: 'radiologist', password: PASSWORD } },
+          { name: 'orthanc-dimse', protocol: 'dimse', host: '127.0.0.1', port: orthanc.dicomPort, calledAet: 'ORTHANC', retrieve: 'get' },
+        ],
+      }));
     session = await openBrowserSession({ dataDir });
     page = session.page;
   });
@@ -66,6 +71,19 @@ describe('PACS tab', () => {
       .toBeGreaterThan(4);
     expect(await page.content()).not.toContain(PASSWORD);
     await screenshot(page, 'pacs-tab-retrieved');
+    expect(session.pageErrors).toEqual([]);
+  });
+
+  it('choosing DIMSE offers the DIMSE node only, and its C-FIND search fills the results', async () => {
+    await page.getByTestId('pacs-protocol').selectOption('dimse');
+    const options = await page.getByTestId('pacs-node').locator('option').allInnerTexts();
+    expect(options).toEqual([`orthanc-dimse (DIMSE ORTHANC@127.0.0.1:${orthanc.dicomPort})`]);
+    await page.getByTestId('pacs-patientName').fill('CompressedSamples');
+    await page.getByTestId('pacs-search').click();
+    await expect.poll(() => page.getByTestId('pacs-result').count(), { timeout: 30_000 }).toBe(2);
+    const rows = (await page.getByTestId('pacs-result').allInnerTexts()).join('\n');
+    expect(rows).toContain('1CT1');
+    expect(rows).toContain('4MR1');
     expect(session.pageErrors).toEqual([]);
   });
 });

@@ -19,39 +19,76 @@ const NODE_OPTIONS = {
   node: { type: 'string' },
   url: { type: 'string' },
   user: { type: 'string' },
+  protocol: { type: 'string' },
   aet: { type: 'string' },
+  'called-aet': { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
-  'our-aet': { type: 'string' },
+  'retrieve-by': { type: 'string' },
+  'store-port': { type: 'string' },
+  ca: { type: 'string' },
 } as const;
 
 const NODE_USAGE = [
   'Node: --node NAME (from <data>/pacs-nodes.json or the machine policy), or --url <DICOMweb base URL>',
   '      with --user NAME and the password in HEALTHGPT_PACS_PASSWORD, or a bearer token in HEALTHGPT_PACS_TOKEN.',
-  '      DIMSE peers (--aet/--host/--port) are not supported yet.',
+  '      --ca FILE trusts that PEM CA for an https --url (a hospital\'s own CA).',
+  '      or a DIMSE peer: --protocol dimse --host HOST --port N --called-aet PEER_AE [--aet OUR_AE (HEALTHGPT)]',
+  '      [--retrieve-by move|get (move)] [--store-port N (11113: our Storage SCP for C-MOVE)].',
 ].join('\n');
 
 interface NodeArgs {
   node?: string | undefined;
   url?: string | undefined;
   user?: string | undefined;
+  protocol?: string | undefined;
   aet?: string | undefined;
+  'called-aet'?: string | undefined;
   host?: string | undefined;
   port?: string | undefined;
+  'retrieve-by'?: string | undefined;
+  'store-port'?: string | undefined;
+  ca?: string | undefined;
+}
+
+const DIMSE_FLAGS = ['aet', 'called-aet', 'host', 'port', 'retrieve-by', 'store-port'] as const;
+
+function adHocNode(input: unknown, services: Services): PacsNodeConfig {
+  const parsed = pacsNodeConfigSchema.safeParse(input);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'node'}: ${i.message}`).join('; '));
+  services.pacs.nodes.assertAllowed(parsed.data);
+  return parsed.data;
 }
 
 function resolveNode(values: NodeArgs, services: Services): PacsNodeConfig {
-  if (values.aet || values.host || values.port) throw new UsageError('DIMSE peers (--aet/--host/--port) are not supported yet; use --url with a DICOMweb base URL.');
-  if (values.node && values.url) throw new UsageError('give --node or --url, not both');
+  const dimseFlags = DIMSE_FLAGS.filter((f) => values[f] !== undefined);
+  if (values.protocol !== undefined && values.protocol !== 'dimse' && values.protocol !== 'dicomweb') throw new UsageError('--protocol is dimse or dicomweb');
+  const sources = [values.node && '--node', values.url && '--url', values.protocol === 'dimse' && '--protocol dimse'].filter(Boolean);
+  if (sources.length > 1) throw new UsageError(`give one of --node, --url or --protocol dimse, not ${sources.join(' and ')}`);
   if (values.node) return services.pacs.nodes.get(values.node);
+  if (values.protocol === 'dimse') {
+    const number = (flag: string, v: string | undefined) => (v === undefined ? undefined : /^\d{1,5}$/.test(v) ? Number(v) : NaN);
+    if (!values.host || !values.port || !values['called-aet']) throw new UsageError(`a DIMSE peer needs --host, --port and --called-aet.\n${NODE_USAGE}`);
+    return adHocNode(
+      {
+        name: 'cli',
+        protocol: 'dimse',
+        host: values.host,
+        port: number('--port', values.port),
+        calledAet: values['called-aet'],
+        ...(values.aet ? { callingAet: values.aet } : {}),
+        ...(values['retrieve-by'] ? { retrieve: values['retrieve-by'] } : {}),
+        ...(values['store-port'] ? { storePort: number('--store-port', values['store-port']) } : {}),
+      },
+      services,
+    );
+  }
+  if (dimseFlags.length) throw new UsageError(`--${dimseFlags[0]} is for a DIMSE peer: add --protocol dimse`);
   if (!values.url) throw new UsageError(`a PACS node is needed.\n${NODE_USAGE}`);
   const password = process.env['HEALTHGPT_PACS_PASSWORD'];
   const token = process.env['HEALTHGPT_PACS_TOKEN'];
   const auth = values.user ? { type: 'basic' as const, username: values.user, password: password ?? '' } : token ? { type: 'bearer' as const, token } : { type: 'none' as const };
-  const parsed = pacsNodeConfigSchema.safeParse({ name: 'cli', url: values.url, auth });
-  if (!parsed.success) throw new UsageError(`--url: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  services.pacs.nodes.assertAllowed(parsed.data);
-  return parsed.data;
+  return adHocNode({ name: 'cli', protocol: 'dicomweb', url: values.url, auth, ...(values.ca ? { caFile: path.resolve(values.ca) } : {}) }, services);
 }
 
 /** YYYY-MM-DD or YYYYMMDD → YYYYMMDD. */
@@ -94,8 +131,8 @@ function expandFiles(paths: string[]): string[] {
 
 const echoCommand: CliCommand = {
   name: 'pacs echo',
-  summary: 'Check that a PACS node answers (DICOMweb: an authenticated one-result study search)',
-  usage: ['healthgpt pacs echo (--node NAME | --url URL [--user NAME]) [--json]', '', NODE_USAGE].join('\n'),
+  summary: 'Check that a PACS node answers (DICOMweb: an authenticated one-result study search; DIMSE: C-ECHO)',
+  usage: ['healthgpt pacs echo (--node NAME | --url URL [--user NAME] | --protocol dimse --host H --port N --called-aet AE) [--json]', '', NODE_USAGE].join('\n'),
   async run(args, io) {
     const { values } = parseArgs({ args, options: NODE_OPTIONS, strict: true });
     const services = await io.services();
@@ -194,7 +231,7 @@ const retrieveCommand: CliCommand = {
 
 const sendCommand: CliCommand = {
   name: 'pacs send',
-  summary: 'Send DICOM files, folders or an imported (e.g. generated) series to a PACS (STOW-RS)',
+  summary: 'Send DICOM files, folders or an imported (e.g. generated) series to a PACS (STOW-RS or C-STORE)',
   usage: ['healthgpt pacs send (--node NAME | --url URL [--user NAME]) (<file|folder>... | --series UID) [--json]', '', NODE_USAGE].join('\n'),
   async run(args, io) {
     const { values, positionals } = parseArgs({ args, options: { ...NODE_OPTIONS, series: { type: 'string' } }, allowPositionals: true, strict: true });

@@ -3,11 +3,12 @@ import { migration001 } from './001-initial';
 import { migration002 } from './002-search';
 import { migration003 } from './003-search-sets';
 import { migration004 } from './004-audit-chain';
+import { migration005 } from './005-pacs-transfers';
 
 export type { Migration } from './types';
 
 /** Every schema step, in order. Append only: a shipped step is never edited, renumbered or removed. */
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005];
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.length;
 

@@ -84,7 +84,7 @@ describe('a misbehaving DICOMweb peer', () => {
   });
 
   it('a peer that goes silent mid-series: the retrieve ends (no hang) with what arrived stored and the series partial', async () => {
-    const h = makeHarness([{ name: 'stalls', url: harness.pacs.nodes.get('stalls').url, timeoutMs: 500 }]);
+    const h = makeHarness([{ name: 'stalls', url: (harness.pacs.nodes.get('stalls') as { url: string }).url, timeoutMs: 500 }]);
     try {
       const started = await h.pacs.handlers.retrieve({ node: 'stalls', studyUid: good.study, seriesUid: good.series }, ctx);
       const final = await h.jobs.wait(started.jobId);

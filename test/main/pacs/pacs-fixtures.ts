@@ -7,6 +7,7 @@ import { createDicomService, type DicomService } from '../../../src-main/dicom/d
 import { JobManager } from '../../../src-main/jobs/job-manager';
 import { PacsNodes } from '../../../src-main/pacs/pacs-nodes';
 import { PacsService } from '../../../src-main/pacs/pacs-service';
+import { HistoryService } from '../../../src-main/store/history-service';
 import type { PacsNodeInput, PacsPolicy } from '../../../src-shared/contracts/pacs';
 import { SYSTEM_PYTHON } from '../../support/viewer-fixtures';
 
@@ -66,6 +67,22 @@ export function makeHarness(nodes: PacsNodeInput[], policy: Omit<PacsPolicy, 'no
     async close() {
       await jobs.shutdown();
       await dicom.close();
+    },
+  };
+}
+
+/** The same services plus the real case history (SQLite in its worker) on the harness's data folder. */
+export async function makeHistoryHarness(nodes: PacsNodeInput[]): Promise<PacsHarness & { history: HistoryService }> {
+  const base = makeHarness(nodes);
+  const history = await HistoryService.start({ dataDir: base.dataDir, actor: 'pacs-test' });
+  const pacs = new PacsService({ jobs: base.jobs, dicom: base.dicom, dataDir: base.dataDir, nodes: base.pacs.nodes, history });
+  return {
+    ...base,
+    pacs,
+    history,
+    async close() {
+      await base.close();
+      await history.close();
     },
   };
 }

@@ -38,7 +38,7 @@ describe('PACS nodes: settings file and machine policy', () => {
       ],
     });
     const nodes = new PacsNodes(file, { nodes: [{ name: 'main', url: 'https://pacs.hospital.example/dicom-web', auth: { type: 'basic', username: 'ws', password: 'it-secret' } }], forbidden: ['research', 'OLD-PACS.example'] });
-    expect(nodes.get('main').url).toBe('https://pacs.hospital.example/dicom-web');
+    expect(nodes.get('main')).toMatchObject({ protocol: 'dicomweb', url: 'https://pacs.hospital.example/dicom-web' });
     expect(nodes.summaries()).toEqual([{ name: 'main', kind: 'dicomweb', url: 'https://pacs.hospital.example/dicom-web', auth: 'basic', source: 'policy' }]);
     expect(codeOf(() => nodes.get('research'))).toBe('PACS_NODE_FORBIDDEN');
     expect(codeOf(() => nodes.get('old'))).toBe('PACS_NODE_FORBIDDEN');

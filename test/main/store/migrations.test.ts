@@ -206,6 +206,45 @@ describe('migration 4 (from schema 3 with data)', () => {
   });
 });
 
+describe('migration 5 (PACS transfers, from schema 4 with data)', () => {
+  const row = (id: string, outcome = 'complete', instances = 40) =>
+    `INSERT INTO pacs_transfers (transfer_id, direction, node, protocol, study_uid, series_uids, instances, bytes, outcome, message, started_at, finished_at, actor)
+     VALUES ('${id}', 'retrieve', 'orthanc', 'dimse', '1.2.3', '["1.2.3.4"]', ${instances}, 1000, '${outcome}', NULL, 10, 20, 'u')`;
+
+  it('adds the append-only pacs_transfers table with its checks; the rows already there are untouched', () => {
+    const db = memory();
+    migrate(db, 1);
+    seedV1(db);
+    migrate(db, 4);
+    expect(migrate(db, 5)).toEqual({ from: 4, to: 5 });
+    expect(columns(db, 'pacs_transfers')).toEqual(['transfer_id', 'direction', 'node', 'protocol', 'study_uid', 'series_uids', 'instances', 'bytes', 'outcome', 'message', 'started_at', 'finished_at', 'actor']);
+    expect(indexes(db)).toContain('pacs_transfers_study');
+    expect((db.prepare('SELECT count(*) AS n FROM cases').get() as { n: number }).n).toBe(3);
+    db.exec(row('t1'));
+    expect(() => db.exec(row('t2', 'half-done'))).toThrow(/CHECK constraint/);
+    expect(() => db.exec(row('t3', 'complete', -1))).toThrow(/CHECK constraint/);
+    expect(() => db.exec(`UPDATE pacs_transfers SET outcome = 'failed'`)).toThrow(/append-only/);
+    expect(() => db.exec(`DELETE FROM pacs_transfers`)).toThrow(/append-only/);
+    // The app's writer: the row and its audit entry, read back newest first.
+    const h = new HistoryDb(db, 'tester', () => 500);
+    h.recordPacsTransfer({ transferId: 't4', direction: 'send', node: 'pacs', protocol: 'dicomweb', studyUid: '1.2.3', seriesUids: ['1.2.3.9'], instances: 48, bytes: 99, outcome: 'partial', message: '1 refused', startedAt: 400, finishedAt: 450 });
+    expect(h.listPacsTransfers('1.2.3').map((t) => [t.transferId, t.direction, t.outcome, t.actor])).toEqual([
+      ['t4', 'send', 'partial', 'tester'],
+      ['t1', 'retrieve', 'complete', 'u'],
+    ]);
+    expect(db.prepare(`SELECT action, entity_id FROM audit_log ORDER BY seq DESC LIMIT 1`).get()).toEqual({ action: 'pacs.send', entity_id: 't4' });
+  });
+
+  it('runs in one transaction: a failing step leaves schema 4 and no trigger behind', () => {
+    const db = memory();
+    migrate(db, 4);
+    db.exec('CREATE INDEX pacs_transfers_study ON cases (created_at)'); // a name migration 5 will try to create
+    expect(() => migrate(db, 5)).toThrow(/already exists/);
+    expect(version(db)).toBe(4);
+    expect(tables(db)).not.toContain('pacs_transfers');
+  });
+});
+
 describe('newer schemas', () => {
   it('refuses a database whose user_version is above the app schema, without touching it', () => {
     const db = memory();
