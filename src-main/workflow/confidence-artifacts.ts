@@ -14,6 +14,8 @@ export const CONFIDENCE_MEDIA_TYPE = 'application/json';
 const FORMAT = 'healthgpt-confidence-map/1';
 
 export const confidenceMapName = (k: number): string => `${String(k + 1).padStart(4, '0')}.confidence.json`;
+/** The artifact name of slice k's cycle difference map (a PNG). */
+export const cycleDifferenceName = (k: number): string => `${String(k + 1).padStart(4, '0')}.cycle-difference.png`;
 
 interface StoredMap {
   format: typeof FORMAT;

@@ -23,7 +23,7 @@ import type { RunRecord } from '../../src-shared/contracts/history';
 import { derivedSlice, outputModalityOf } from './derived-slice';
 import { frameToModelInput, inputWindowFor, type InputWindow } from '../model/model-input';
 import { isoDate, stableId } from './case-ids';
-import { ANSWER_CONFIDENCE_LABEL, CONFIDENCE_MAP_LABEL, CYCLE_DIFFERENCE_LABEL, CONFIDENCE_MEDIA_TYPE, confidenceMapName, decodeConfidenceMap, encodeConfidenceMap, meanFigures } from './confidence-artifacts';
+import { ANSWER_CONFIDENCE_LABEL, CONFIDENCE_MAP_LABEL, CYCLE_DIFFERENCE_LABEL, CONFIDENCE_MEDIA_TYPE, confidenceMapName, cycleDifferenceName, decodeConfidenceMap, encodeConfidenceMap, meanFigures } from './confidence-artifacts';
 import type { ConfidenceSummary } from '../model/confidence';
 import { writeConfidenceSeries } from './confidence-dicom';
 import { CYCLE_REVERSE, cycleCheck, cycleDifferencePng, type CycleCheck } from './cycle-check';
@@ -299,7 +299,7 @@ export class WorkflowService {
             if (request.cycle) {
               await this.deps.history.recordOutput({
                 outputId: `out-${randomUUID()}`, runId, kind: 'file', label: CYCLE_DIFFERENCE_LABEL, text: written.map((w, k) => `slice ${k + 1}: ${w.cycle!.meanAbsDifference.toFixed(3)} ${w.cycle!.unit}`).join('\n'),
-                artifacts: written.map((w, k) => ({ bytes: w.cycle!.png, name: `${String(k + 1).padStart(4, '0')}.cycle-difference.png`, mediaType: 'image/png' })),
+                artifacts: written.map((w, k) => ({ bytes: w.cycle!.png, name: cycleDifferenceName(k), mediaType: 'image/png' })),
               });
             }
           }
@@ -390,6 +390,23 @@ export class WorkflowService {
     this.checkReviewForExport(run, confirmReview);
     const target = await this.deps.exports.choose(`AI-${run.task}-${shortRunId(run.runId)}-${fileStamp()}`, 'folder', 'Export the generated series as DICOM');
     return this.exportSeries(generatedSeriesUid, target, { confirmReview });
+  }
+
+  /** A slice's cycle difference map and figure, from what the history recorded with the run. */
+  async cycleDifferenceMap(generatedSeriesUid: string, sliceIndex: number): Promise<{ png: Uint8Array<ArrayBuffer>; figure: string }> {
+    const { run } = await this.generatedSeries(generatedSeriesUid);
+    const output = run.outputs.find((o) => o.kind === 'file' && o.label === CYCLE_DIFFERENCE_LABEL);
+    const artifact = output?.artifacts.find((a) => a.name === cycleDifferenceName(sliceIndex));
+    if (!output || !artifact) throw new DomainError(workflowErrorCodes.noRun, `No cycle check is recorded for slice ${sliceIndex + 1} of ${generatedSeriesUid} (run one with the cycle check on).`);
+    const figure = (output.text ?? '').split('\n')[sliceIndex] ?? '';
+    return { png: new Uint8Array((await this.deps.history.readArtifact(artifact.hash)).bytes), figure };
+  }
+
+  async exportConfidenceSeriesForWindow(generatedSeriesUid: string): Promise<{ folder: string; files: number; seriesInstanceUid: string }> {
+    this.deps.assertExportAllowed();
+    const { run } = await this.generatedSeries(generatedSeriesUid);
+    const target = await this.deps.exports.choose(`AI-${run.task}-${shortRunId(run.runId)}-confidence-${fileStamp()}`, 'folder', 'Export the confidence maps as DICOM');
+    return this.exportConfidenceSeries(generatedSeriesUid, target);
   }
 
   async exportReportForWindow(runId: string, format: 'md' | 'txt'): Promise<{ path: string; bytes: number }> {
@@ -525,6 +542,8 @@ export function createWorkflowHandlers(service: WorkflowService): DomainHandlers
     generate: (request, ctx) => service.generate(request, ctx.sink),
     confidenceMap: ({ generatedSeriesUid, sliceIndex }) => service.confidenceMap(generatedSeriesUid, sliceIndex),
     exportSeries: ({ generatedSeriesUid, confirmReview }) => service.exportSeriesForWindow(generatedSeriesUid, confirmReview === true),
+    cycleDifferenceMap: ({ generatedSeriesUid, sliceIndex }) => service.cycleDifferenceMap(generatedSeriesUid, sliceIndex),
+    exportConfidenceSeries: ({ generatedSeriesUid }) => service.exportConfidenceSeriesForWindow(generatedSeriesUid),
     exportReport: ({ runId, format }) => service.exportReportForWindow(runId, format),
     exportPng: ({ png }) => service.exportPngForWindow(png),
   };

@@ -171,6 +171,24 @@ export const workflowContract = {
     z.object({ generatedSeriesUid: seriesUid, confirmReview: z.boolean().optional() }).strict(),
     z.object({ folder: z.string(), files: z.number().int(), reviewState: z.enum(['unreviewed', 'accepted', 'rejected', 'edited']) }),
   ),
+  /**
+   * The cycle check's difference map of one generated slice (0-based), as the PNG recorded with the run
+   * (|input − round trip| inside the body, brighter = larger), with that slice's figure.
+   */
+  cycleDifferenceMap: operation(
+    'workflow:cycle-difference-map',
+    z.object({ generatedSeriesUid: seriesUid, sliceIndex: z.number().int().nonnegative() }).strict(),
+    z.object({ png: z.instanceof(Uint8Array), figure: z.string() }),
+  ),
+  /**
+   * Writes a generated series' confidence maps as a DICOM Secondary Capture series (same study, geometry
+   * and provenance as the generated series) to a new folder main chooses.
+   */
+  exportConfidenceSeries: operation(
+    'workflow:export-confidence-series',
+    z.object({ generatedSeriesUid: seriesUid }).strict(),
+    z.object({ folder: z.string(), files: z.number().int(), seriesInstanceUid: z.string() }),
+  ),
   /** Writes a run's text (answer or report) as Markdown or plain text. */
   exportReport: operation(
     'workflow:export-report',

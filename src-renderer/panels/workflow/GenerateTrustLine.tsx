@@ -1,4 +1,5 @@
 import type { GenerateOutcome } from '../../../src-shared/contracts/workflow';
+import { CycleDifferenceView } from './CycleDifferenceView';
 
 /** The run's confidence and cycle figures under a generation, said for what they are (model card). */
 export function GenerateTrustLine({ outcome }: { outcome: GenerateOutcome }) {
@@ -17,6 +18,7 @@ export function GenerateTrustLine({ outcome }: { outcome: GenerateOutcome }) {
           Cycle {y.reverseTask}: mean |difference| {y.meanAbsDifference.toFixed(y.unit === 'HU' ? 1 : 3)} {y.unit} inside the body (not shown to track the real error).
         </span>
       )}
+      {y && outcome.generatedSeriesUid && <CycleDifferenceView generatedSeriesUid={outcome.generatedSeriesUid} slices={outcome.slicesWritten} />}
     </div>
   );
 }

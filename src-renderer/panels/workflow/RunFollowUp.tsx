@@ -67,6 +67,15 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
       return `DICOM series: ${r.value.files} file${r.value.files === 1 ? '' : 's'} in ${r.value.folder} (review: ${r.value.reviewState})`;
     });
 
+  const exportConfidence = () =>
+    exporting('confidence maps', async () => {
+      const uid = run.generatedSeriesUid;
+      if (!uid) throw new Error('This run wrote no series, so it has no confidence maps.');
+      const r = await client.workflow.exportConfidenceSeries({ generatedSeriesUid: uid });
+      if (!r.ok) throw new Error(describeError('Confidence map export failed', r.error));
+      return `Confidence maps (DICOM Secondary Capture): ${r.value.files} file${r.value.files === 1 ? '' : 's'} in ${r.value.folder}`;
+    });
+
   const exportReport = () =>
     exporting('report', async () => {
       const r = await client.workflow.exportReport({ runId: run.runId, format: 'md' });
@@ -119,6 +128,11 @@ export function RunFollowUp({ run }: { run: FinishedRun }) {
         {run.kind === 'generate' && (
           <button type="button" disabled={Boolean(busy) || !run.generatedSeriesUid} data-testid="export-series" onClick={() => void exportSeries()}>
             Series as DICOM
+          </button>
+        )}
+        {run.kind === 'generate' && (
+          <button type="button" disabled={Boolean(busy) || !run.generatedSeriesUid} data-testid="export-confidence" onClick={() => void exportConfidence()}>
+            Confidence maps as DICOM
           </button>
         )}
         {run.kind === 'ask' && (

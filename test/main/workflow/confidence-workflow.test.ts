@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobFinal } from '../../../src-shared/contracts/jobs';
 import type { AskOutcome, ConfidenceMapView, GenerateOutcome } from '../../../src-shared/contracts/workflow';
@@ -129,6 +130,13 @@ describe('confidence through the workflow and IPC (tiny random pack, real MR ser
     const diff = run.outputs.find((o) => o.label === 'Cycle difference')!;
     expect(diff.artifacts.map((a) => a.name)).toEqual(['0001.cycle-difference.png']);
     expect(diff.text).toBe(`slice 1: ${out.cycle!.meanAbsDifference.toFixed(3)} ${unit}`);
+    // the window reads the same map back over IPC: the recorded PNG, at the generated slice's size, with its figure
+    const shown = await call<{ png: Uint8Array; figure: string }>(services, 'workflow:cycle-difference-map', { generatedSeriesUid: out.generatedSeriesUid, sliceIndex: 0 });
+    const png = PNG.sync.read(Buffer.from(shown.png));
+    const generated = await call<{ rows: number; columns: number }>(services, 'dicom:get-series', { seriesUid: out.generatedSeriesUid });
+    expect([png.height, png.width]).toEqual([generated.rows, generated.columns]);
+    expect(shown.figure).toBe(diff.text);
+    await expect(call(services, 'workflow:cycle-difference-map', { generatedSeriesUid: out.generatedSeriesUid, sliceIndex: 1 })).rejects.toThrow(/No cycle check is recorded for slice 2/);
     await expect(call(services, 'workflow:generate', { seriesUid: ct.seriesUid, task: 'sr', cycle: true })).rejects.toThrow(/cycle check is for CT→MRI and MRI→CT/);
   });
 });
