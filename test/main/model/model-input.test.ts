@@ -9,6 +9,7 @@ import { cliSink } from '../../../src-main/cli/direct-call';
 import { readModelInput } from '../../../src-main/model/dicom-input';
 import type { ModelImage } from '../../../src-main/model/runtime';
 import { ModelRuntime } from '../../../src-main/model/runtime';
+import { CONFIDENCE_MAP_LABEL } from '../../../src-main/workflow/confidence-artifacts';
 import { createServices, type Services } from '../../../src-main/services';
 import { cachedTinyPack, PYTHON, type BuiltPack } from './pack-fixture';
 
@@ -129,6 +130,7 @@ describe('every path feeds the model the same input for the same slice', () => {
     // The single-file run is recorded like the others, under the slice's study.
     const found = await services.history.findRun(fileRun.runId);
     expect(found?.run).toMatchObject({ task: 'sr', status: 'succeeded' });
-    expect(found?.run.outputs.map((o) => o.kind)).toEqual(['image']);
+    // the generated PNG, and its confidence map beside it (#21)
+    expect(found?.run.outputs.map((o) => [o.kind, o.label])).toEqual([['image', 'sr (PNG)'], ['file', CONFIDENCE_MAP_LABEL]]);
   }, 300_000);
 });
