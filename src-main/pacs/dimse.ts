@@ -10,6 +10,7 @@ import { dicomUidSchema, pacsErrorCodes, type DimseNodeConfig, type PacsFindQuer
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { AsyncQueue } from './async-queue';
 import { MAX_INSTANCE_BYTES } from './dicomweb';
+import { dimseSecurityOptions, isTlsErrorCode } from './dimse-tls';
 import { checkInstance } from './local-store';
 import { toPart10 } from './part10';
 import { leaseStorageScp } from './storage-scp';
@@ -92,17 +93,28 @@ export class DimseClient {
         `${this.where} rejected the association${e?.description ? ` (${e.description})` : ` (reason ${e?.reason ?? '?'})`}: check that it knows our AE title "${this.node.callingAet}" and that its AE title is "${this.node.calledAet}".`,
       );
     });
+    let associated = false;
+    client.on('associationAccepted', () => (associated = true));
     client.on('networkError', (e: Error & { code?: string }) => {
-      failure ??= new DomainError(pacsErrorCodes.unreachable, `${this.where} cannot be reached or stopped answering (${e?.code ?? e?.message ?? 'network error'}).`);
+      const code = e?.code ?? e?.message ?? 'network error';
+      if (this.node.tls && !associated && isTlsErrorCode(code)) {
+        failure ??= new DomainError(pacsErrorCodes.tlsFailed, `${this.where}: DICOM TLS failed (${code}): its certificate does not verify against the node's tls.caFile (and its host name or IP), or it does not speak TLS on this port. Nothing was sent in plain text.`);
+      } else if (this.node.tls && !associated && code === 'ECONNRESET') {
+        failure ??= new DomainError(pacsErrorCodes.tlsFailed, `${this.where} ended the DICOM TLS handshake (${code}): does it offer TLS on this port, and does it require a client certificate (tls.certFile and tls.keyFile) it trusts?`);
+      } else failure ??= new DomainError(pacsErrorCodes.unreachable, `${this.where} cannot be reached or stopped answering (${code}).`);
     });
     client.on('closed', () => {
       signal?.removeEventListener('abort', onAbort);
+      // A peer that closes before answering the association request: often a TLS port spoken to in plain text.
+      failure ??= associated ? null : new DomainError(pacsErrorCodes.unreachable, `${this.where} closed the connection without answering the association request${this.node.tls ? '' : '; if it requires DICOM TLS, set the node\'s tls (caFile)'}.`);
       if (failure) settle.reject(failure);
       else settle.resolve();
     });
     if (signal?.aborted) onAbort();
     const t = this.node.timeoutMs;
-    client.send(this.node.host, this.node.port, this.node.callingAet, this.node.calledAet, { connectTimeout: t, associationTimeout: t, pduTimeout: t });
+    // Read before connecting: a missing or bad PEM file is a settings error, and TLS never falls back to plain.
+    const securityOptions = this.node.tls ? dimseSecurityOptions(this.node.tls, this.node.name) : undefined;
+    client.send(this.node.host, this.node.port, this.node.callingAet, this.node.calledAet, { connectTimeout: t, associationTimeout: t, pduTimeout: t, ...(securityOptions ? { securityOptions } : {}) });
     // The client does not pass on a peer's A-ABORT (it would wait for its PDU timeout): its network does.
     const network = (client as unknown as { network?: { on(event: 'abort', f: (e: { source?: number; reason?: number }) => void): void; socket?: { destroy(): void } } }).network;
     network?.on('abort', (e) => {
