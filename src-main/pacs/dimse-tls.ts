@@ -36,7 +36,18 @@ export function dimseSecurityOptions(tls: NonNullable<DimseNodeConfig['tls']>, n
   return options;
 }
 
-/** node:tls error codes of a certificate that does not verify or a handshake that failed. */
-export function isTlsErrorCode(code: string): boolean {
-  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO|secure TLS/.test(code);
+/**
+ * A network error as a short reason: dcmjs-dimse wraps node's error as "<AE> -> Connection error: <message>"
+ * (the code is lost); an OpenSSL message is cut to its reason ("tlsv13 alert certificate required").
+ */
+export function describeNetworkError(e: (Error & { code?: string }) | undefined): string {
+  const text = e?.code ?? e?.message ?? 'network error';
+  const detail = text.replace(/^.*? -> Connection error: /, '');
+  const ssl = /SSL routines:[^:]*:([^:]+):/.exec(detail);
+  return ssl ? ssl[1]! : detail;
+}
+
+/** Whether the reason is a certificate that does not verify or a failed TLS handshake (not a refused or silent port). */
+export function isTlsFailure(why: string): boolean {
+  return /certificate|self[- ]signed|unable to verify|CERT_|ERR_TLS|ERR_SSL|alert|handshake|secure TLS|ECONNRESET|wrong version|EPROTO/i.test(why);
 }

@@ -10,7 +10,7 @@ import { dicomUidSchema, pacsErrorCodes, type DimseNodeConfig, type PacsFindQuer
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { AsyncQueue } from './async-queue';
 import { MAX_INSTANCE_BYTES } from './dicomweb';
-import { dimseSecurityOptions, isTlsErrorCode } from './dimse-tls';
+import { describeNetworkError, dimseSecurityOptions, isTlsFailure } from './dimse-tls';
 import { checkInstance } from './local-store';
 import { toPart10 } from './part10';
 import { leaseStorageScp } from './storage-scp';
@@ -96,12 +96,15 @@ export class DimseClient {
     let associated = false;
     client.on('associationAccepted', () => (associated = true));
     client.on('networkError', (e: Error & { code?: string }) => {
-      const code = e?.code ?? e?.message ?? 'network error';
-      if (this.node.tls && !associated && isTlsErrorCode(code)) {
-        failure ??= new DomainError(pacsErrorCodes.tlsFailed, `${this.where}: DICOM TLS failed (${code}): its certificate does not verify against the node's tls.caFile (and its host name or IP), or it does not speak TLS on this port. Nothing was sent in plain text.`);
-      } else if (this.node.tls && !associated && code === 'ECONNRESET') {
-        failure ??= new DomainError(pacsErrorCodes.tlsFailed, `${this.where} ended the DICOM TLS handshake (${code}): does it offer TLS on this port, and does it require a client certificate (tls.certFile and tls.keyFile) it trusts?`);
-      } else failure ??= new DomainError(pacsErrorCodes.unreachable, `${this.where} cannot be reached or stopped answering (${code}).`);
+      const why = describeNetworkError(e);
+      if (this.node.tls && !associated && isTlsFailure(why)) {
+        failure ??= new DomainError(
+          pacsErrorCodes.tlsFailed,
+          `${this.where}: DICOM TLS failed (${why}). Its certificate must verify against the node's tls.caFile (and name its host or IP); a peer that requires a client certificate needs tls.certFile and tls.keyFile it trusts. Nothing was sent in plain text.`,
+        );
+      } else if (!this.node.tls && !associated && /ECONNRESET/.test(why)) {
+        failure ??= new DomainError(pacsErrorCodes.unreachable, `${this.where} reset the connection before answering the association request (${why}); if it requires DICOM TLS, set the node's tls (caFile).`);
+      } else failure ??= new DomainError(pacsErrorCodes.unreachable, `${this.where} cannot be reached or stopped answering (${why}).`);
     });
     client.on('closed', () => {
       signal?.removeEventListener('abort', onAbort);

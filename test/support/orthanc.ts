@@ -33,6 +33,15 @@ export interface OrthancOptions {
    * because Orthanc has no bind address for DICOM and would listen on every interface.
    */
   dicom?: boolean;
+  /** DICOM TLS on dicomPort (then every association there is TLS): PEM file paths. */
+  dicomTls?: {
+    certificate: string;
+    privateKey: string;
+    /** The CAs of the clients it trusts (Orthanc requires this file even when no client certificate is required). */
+    trustedCertificates: string;
+    /** Whether a client must present a certificate signed by trustedCertificates. */
+    remoteCertificateRequired: boolean;
+  };
 }
 
 export class OrthancServer {
@@ -83,6 +92,15 @@ export class OrthancServer {
       DicomWeb: { Enable: true, Root: '/dicom-web/' },
       StorageCompression: false,
       SaveJobs: false,
+      ...(this.options.dicomTls
+        ? {
+            DicomTlsEnabled: true,
+            DicomTlsCertificate: this.options.dicomTls.certificate,
+            DicomTlsPrivateKey: this.options.dicomTls.privateKey,
+            DicomTlsTrustedCertificates: this.options.dicomTls.trustedCertificates,
+            DicomTlsRemoteCertificateRequired: this.options.dicomTls.remoteCertificateRequired,
+          }
+        : {}),
     };
     const configFile = path.join(this.dir, 'orthanc.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2));

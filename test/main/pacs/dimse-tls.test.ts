@@ -1,0 +1,99 @@
+/**
+ * DIMSE over DICOM TLS against a real Orthanc on 127.0.0.1 with DicomTlsEnabled and client certificates
+ * required (a hospital's usual setting): a CA, the server's certificate and our client certificate made
+ * here with openssl. With the node's tls settings C-ECHO and C-FIND answer; with another CA, without our
+ * client certificate, or in plain text to the TLS port, the call fails with a clear error naming the node
+ * and nothing falls back to plain DIMSE; a missing PEM file is a settings error.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pacsFindRequestSchema, pacsNodeConfigSchema, type PacsNodeInput } from '../../../src-shared/contracts/pacs';
+import type { CallContext } from '../../../src-main/ipc/registry';
+import { OrthancServer } from '../../support/orthanc';
+import { makeHarness, PYDICOM_FILES, type PacsHarness } from './pacs-fixtures';
+
+const ctx: CallContext = { sink: { id: 'test', send: () => {}, isAlive: () => true }, sender: { transport: 'direct', origin: null, isMainFrame: true, authenticated: true } };
+
+let dir: string;
+let orthanc: OrthancServer;
+let harness: PacsHarness;
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+}
+
+/** A self-signed CA (name.pem, name.key). */
+function makeCa(name: string): void {
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${name}`]);
+}
+
+/** A certificate (name.pem, name.key) signed by the CA, for 127.0.0.1. */
+function makeCert(name: string, ca: string): void {
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', 'san.ext']);
+}
+
+const file = (name: string) => path.join(dir, name);
+
+function node(name: string, tls: Extract<PacsNodeInput, { protocol: 'dimse' }>['tls']): PacsNodeInput {
+  return { name, protocol: 'dimse', host: '127.0.0.1', port: orthanc.dicomPort, calledAet: 'ORTHANC', callingAet: 'HEALTHGPT', timeoutMs: 10_000, ...(tls ? { tls } : {}) };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'healthgpt-dimse-tls-'));
+  writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  makeCa('hospital-ca');
+  makeCa('other-ca');
+  makeCert('orthanc', 'hospital-ca');
+  makeCert('workstation', 'hospital-ca');
+  orthanc = await OrthancServer.start({
+    dicom: true,
+    dicomTls: { certificate: file('orthanc.pem'), privateKey: file('orthanc.key'), trustedCertificates: file('hospital-ca.pem'), remoteCertificateRequired: true },
+  });
+  await orthanc.upload([path.join(PYDICOM_FILES, 'CT_small.dcm')]);
+  const clientCert = { certFile: file('workstation.pem'), keyFile: file('workstation.key') };
+  harness = makeHarness([
+    node('tls', { caFile: file('hospital-ca.pem'), ...clientCert }),
+    node('tls-other-ca', { caFile: file('other-ca.pem'), ...clientCert }),
+    node('tls-no-client-cert', { caFile: file('hospital-ca.pem') }),
+    node('plain', undefined),
+    node('tls-missing-key', { caFile: file('hospital-ca.pem'), certFile: file('workstation.pem'), keyFile: file('nowhere.key') }),
+  ]);
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await orthanc?.stop();
+  for (const d of [dir, orthanc?.dir, harness?.dataDir]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+const find = (nodeName: string) => harness.pacs.handlers.find(pacsFindRequestSchema.parse({ node: nodeName, patientId: '1CT1' }), ctx);
+
+describe('DIMSE over DICOM TLS (real Orthanc, client certificates required)', () => {
+  it('with the node\'s CA and our client certificate, C-ECHO and C-FIND answer over TLS', async () => {
+    expect(await harness.pacs.handlers.echo({ node: 'tls' }, ctx)).toMatchObject({ ok: true, message: 'C-ECHO answered' });
+    expect(await find('tls')).toEqual([expect.objectContaining({ patientId: '1CT1', patientName: 'CompressedSamples^CT1', modalities: ['CT'] })]);
+  });
+
+  it('another CA: the peer\'s certificate does not verify, PACS_TLS_FAILED naming the node', async () => {
+    await expect(find('tls-other-ca')).rejects.toMatchObject({ code: 'PACS_TLS_FAILED', message: expect.stringMatching(/PACS node "tls-other-ca".*DICOM TLS failed \(self-signed certificate in certificate chain\).*Nothing was sent in plain text/) });
+    await expect(harness.pacs.handlers.echo({ node: 'tls-other-ca' }, ctx)).rejects.toMatchObject({ code: 'PACS_TLS_FAILED', message: expect.stringContaining('PACS node "tls-other-ca"') });
+  });
+
+  it('without our client certificate the peer ends the handshake: PACS_TLS_FAILED naming the node', async () => {
+    await expect(find('tls-no-client-cert')).rejects.toMatchObject({ code: 'PACS_TLS_FAILED', message: expect.stringMatching(/PACS node "tls-no-client-cert".*DICOM TLS failed \(.*certificate required\)/) });
+  });
+
+  it('plain DIMSE to the TLS port fails clearly (no answer to the association), suggesting tls', async () => {
+    await expect(find('plain')).rejects.toMatchObject({ code: 'PACS_UNREACHABLE', message: expect.stringMatching(/PACS node "plain".*before answering the association request.*if it requires DICOM TLS, set the node's tls/) });
+  });
+
+  it('a missing key file is a settings error naming the file; certFile without keyFile is refused by the schema', async () => {
+    await expect(find('tls-missing-key')).rejects.toMatchObject({ code: 'PACS_BAD_SETTINGS', message: expect.stringContaining('nowhere.key') });
+    const half = pacsNodeConfigSchema.safeParse({ name: 'half', protocol: 'dimse', host: 'pacs', port: 104, calledAet: 'PACS', tls: { caFile: '/ca.pem', certFile: '/me.pem' } });
+    expect(half.success).toBe(false);
+  });
+});
