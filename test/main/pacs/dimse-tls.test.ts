@@ -5,7 +5,7 @@
  * client certificate, or in plain text to the TLS port, the call fails with a clear error naming the node
  * and nothing falls back to plain DIMSE; a missing PEM file is a settings error.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,11 @@ const ctx: CallContext = { sink: { id: 'test', send: () => {}, isAlive: () => tr
 let dir: string;
 let orthanc: OrthancServer;
 let harness: PacsHarness;
+
+function runHealthgpt(args: string[]) {
+  const r = spawnSync('npm', ['run', '-s', 'healthgpt', '--', ...args], { encoding: 'utf8', env: { ...process.env, HEALTHGPT_DATA_DIR: harness.dataDir }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 function openssl(args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
@@ -96,4 +101,14 @@ describe('DIMSE over DICOM TLS (real Orthanc, client certificates required)', ()
     const half = pacsNodeConfigSchema.safeParse({ name: 'half', protocol: 'dimse', host: 'pacs', port: 104, calledAet: 'PACS', tls: { caFile: '/ca.pem', certFile: '/me.pem' } });
     expect(half.success).toBe(false);
   });
+
+  it('the CLI: --tls-ca with --tls-cert/--tls-key echoes over TLS; --tls-cert without --tls-key is a usage error (exit 2)', () => {
+    const peer = ['--protocol', 'dimse', '--host', '127.0.0.1', '--port', String(orthanc.dicomPort), '--called-aet', 'ORTHANC', '--json'];
+    const echo = runHealthgpt(['pacs', 'echo', ...peer, '--tls-ca', file('hospital-ca.pem'), '--tls-cert', file('workstation.pem'), '--tls-key', file('workstation.key')]);
+    expect(echo.code, echo.stderr).toBe(0);
+    expect(JSON.parse(echo.stdout)).toMatchObject({ ok: true });
+    const half = runHealthgpt(['pacs', 'echo', ...peer, '--tls-ca', file('hospital-ca.pem'), '--tls-cert', file('workstation.pem')]);
+    expect(half.code).toBe(2);
+    expect(JSON.parse(half.stdout)).toMatchObject({ error: { code: 'USAGE', message: expect.stringContaining('--tls-cert and --tls-key go together') } });
+  }, 300_000); // each CLI run starts the app's services in a new process (tens of seconds on a loaded 2-core VM)
 });
