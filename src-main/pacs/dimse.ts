@@ -268,9 +268,23 @@ export class DimseClient {
     }
   }
 
+  /**
+   * A DICOM TLS node's C-MOVE comes back over TLS too: our Storage SCP presents tls.certFile and accepts
+   * only peers whose client certificate tls.caFile signed. Without our certificate that cannot be done.
+   */
+  private storeTls(): { mode: string; ca: Buffer; cert: Buffer; key: Buffer } | undefined {
+    const tls = this.node.tls;
+    if (!tls) return undefined;
+    if (!tls.certFile || !tls.keyFile) {
+      throw new DomainError(pacsErrorCodes.badSettings, `PACS node "${this.node.name}" uses DICOM TLS: a retrieve by C-MOVE needs tls.certFile and tls.keyFile (the certificate our Storage SCP presents), or retrieve "get".`);
+    }
+    const { ca, cert, key } = dimseSecurityOptions(tls, this.node.name);
+    return { mode: `${tls.caFile}|${tls.certFile}|${tls.keyFile}`, ca, cert: cert!, key: key! };
+  }
+
   private async *retrieveByMove(studyUid: string, seriesUid: string, only: string[] | null, signal: AbortSignal): AsyncGenerator<Buffer> {
     const queue = new AsyncQueue<Buffer>();
-    const scp = await leaseStorageScp(this.node.storePort, this.node.callingAet, this.node.calledAet, seriesUid, (bytes) => queue.push(bytes));
+    const scp = await leaseStorageScp(this.node.storePort, this.node.callingAet, this.node.calledAet, seriesUid, (bytes) => queue.push(bytes), this.storeTls());
     try {
       const dest = this.node.callingAet;
       const requests = only ? only.map((sop) => CMoveRequest.createImageMoveRequest(dest, studyUid, seriesUid, sop)) : [CMoveRequest.createSeriesMoveRequest(dest, studyUid, seriesUid)];

@@ -26,8 +26,8 @@ export async function freePort(): Promise<number> {
 export interface OrthancOptions {
   /** Basic-auth users (AuthenticationEnabled on when given). */
   users?: Record<string, string>;
-  /** Peers Orthanc may C-MOVE to: name → [AE title, host, port]. */
-  modalities?: Record<string, [string, string, number]>;
+  /** Peers Orthanc may C-MOVE to: name → [AE title, host, port], or Orthanc's object form (e.g. with UseDicomTls). */
+  modalities?: Record<string, [string, string, number] | { AET: string; Host: string; Port: number; UseDicomTls?: boolean }>;
   /**
    * Serve DIMSE on dicomPort (any calling AE may C-GET/C-FIND): off unless a test or the bench needs it,
    * because Orthanc has no bind address for DICOM and would listen on every interface.

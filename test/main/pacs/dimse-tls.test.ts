@@ -6,13 +6,15 @@
  * and nothing falls back to plain DIMSE; a missing PEM file is a settings error.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pacsFindRequestSchema, pacsNodeConfigSchema, type PacsNodeInput } from '../../../src-shared/contracts/pacs';
+import { pacsFindRequestSchema, pacsNodeConfigSchema, type DimseNodeConfig, type PacsNodeInput, type RetrieveReport } from '../../../src-shared/contracts/pacs';
+import { DimseClient } from '../../../src-main/pacs/dimse';
+import { checkInstance } from '../../../src-main/pacs/local-store';
 import type { CallContext } from '../../../src-main/ipc/registry';
-import { OrthancServer } from '../../support/orthanc';
+import { freePort, OrthancServer } from '../../support/orthanc';
 import { makeHarness, PYDICOM_FILES, type PacsHarness } from './pacs-fixtures';
 
 const ctx: CallContext = { sink: { id: 'test', send: () => {}, isAlive: () => true }, sender: { transport: 'direct', origin: null, isMainFrame: true, authenticated: true } };
@@ -20,6 +22,7 @@ const ctx: CallContext = { sink: { id: 'test', send: () => {}, isAlive: () => tr
 let dir: string;
 let orthanc: OrthancServer;
 let harness: PacsHarness;
+let storePort: number;
 
 function runHealthgpt(args: string[]) {
   const r = spawnSync('npm', ['run', '-s', 'healthgpt', '--', ...args], { encoding: 'utf8', env: { ...process.env, HEALTHGPT_DATA_DIR: harness.dataDir }, timeout: 120_000 });
@@ -44,7 +47,7 @@ function makeCert(name: string, ca: string): void {
 const file = (name: string) => path.join(dir, name);
 
 function node(name: string, tls: Extract<PacsNodeInput, { protocol: 'dimse' }>['tls']): PacsNodeInput {
-  return { name, protocol: 'dimse', host: '127.0.0.1', port: orthanc.dicomPort, calledAet: 'ORTHANC', callingAet: 'HEALTHGPT', timeoutMs: 10_000, ...(tls ? { tls } : {}) };
+  return { name, protocol: 'dimse', host: '127.0.0.1', port: orthanc.dicomPort, calledAet: 'ORTHANC', callingAet: 'HEALTHGPT', storePort, timeoutMs: 10_000, ...(tls ? { tls } : {}) };
 }
 
 beforeAll(async () => {
@@ -54,8 +57,11 @@ beforeAll(async () => {
   makeCa('other-ca');
   makeCert('orthanc', 'hospital-ca');
   makeCert('workstation', 'hospital-ca');
+  storePort = await freePort();
   orthanc = await OrthancServer.start({
     dicom: true,
+    // C-MOVE comes back to our Storage SCP over TLS too (Orthanc presents its own certificate as the client's).
+    modalities: { healthgpt: { AET: 'HEALTHGPT', Host: '127.0.0.1', Port: storePort, UseDicomTls: true } },
     dicomTls: { certificate: file('orthanc.pem'), privateKey: file('orthanc.key'), trustedCertificates: file('hospital-ca.pem'), remoteCertificateRequired: true },
   });
   await orthanc.upload([path.join(PYDICOM_FILES, 'CT_small.dcm')]);
@@ -111,4 +117,19 @@ describe('DIMSE over DICOM TLS (real Orthanc, client certificates required)', ()
     expect(half.code).toBe(2);
     expect(JSON.parse(half.stdout)).toMatchObject({ error: { code: 'USAGE', message: expect.stringContaining('--tls-cert and --tls-key go together') } });
   }, 300_000); // each CLI run starts the app's services in a new process (tens of seconds on a loaded 2-core VM)
+
+  it('retrieve by C-MOVE over TLS: Orthanc connects back to our Storage SCP over TLS, the series is stored whole', async () => {
+    const ct = checkInstance(readFileSync(path.join(PYDICOM_FILES, 'CT_small.dcm')));
+    if ('refused' in ct) throw new Error(ct.refused);
+    const started = await harness.pacs.handlers.retrieve({ node: 'tls', studyUid: ct.studyUid, seriesUid: ct.seriesUid }, ctx);
+    const final = await harness.jobs.wait(started.jobId);
+    if (final.status !== 'done') throw new Error(`retrieve ended ${final.status}: ${JSON.stringify(final)}`);
+    expect((final.result as RetrieveReport).series).toEqual([expect.objectContaining({ seriesUid: ct.seriesUid, state: 'complete', stored: 1 })]);
+    // Without our certificate the Storage SCP cannot serve TLS: a settings error, not a plain listener.
+    const noCert = new DimseClient(pacsNodeConfigSchema.parse(node('no-cert', { caFile: file('hospital-ca.pem') })) as DimseNodeConfig);
+    await expect(noCert.retrieve(ct.studyUid, ct.seriesUid, null, new AbortController().signal).next()).rejects.toMatchObject({
+      code: 'PACS_BAD_SETTINGS',
+      message: expect.stringContaining('needs tls.certFile and tls.keyFile'),
+    });
+  });
 });
