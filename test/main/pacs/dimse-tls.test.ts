@@ -3,7 +3,8 @@
  * required (a hospital's usual setting): a CA, the server's certificate and our client certificate made
  * here with openssl. With the node's tls settings C-ECHO and C-FIND answer; with another CA, without our
  * client certificate, or in plain text to the TLS port, the call fails with a clear error naming the node
- * and nothing falls back to plain DIMSE; a missing PEM file is a settings error.
+ * and nothing falls back to plain DIMSE; a missing PEM file is a settings error. A retrieve by C-MOVE comes
+ * back over TLS to our Storage SCP (Orthanc's modality entry has UseDicomTls); the CLI flags reach the same.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
