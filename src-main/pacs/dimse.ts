@@ -10,6 +10,7 @@ import { dicomUidSchema, pacsErrorCodes, type DimseNodeConfig, type PacsFindQuer
 import { DomainError } from '../../src-shared/ipc/envelope';
 import { AsyncQueue } from './async-queue';
 import { MAX_INSTANCE_BYTES } from './dicomweb';
+import { describeNetworkError, dimseSecurityOptions, isTlsFailure } from './dimse-tls';
 import { checkInstance } from './local-store';
 import { toPart10 } from './part10';
 import { leaseStorageScp } from './storage-scp';
@@ -92,17 +93,31 @@ export class DimseClient {
         `${this.where} rejected the association${e?.description ? ` (${e.description})` : ` (reason ${e?.reason ?? '?'})`}: check that it knows our AE title "${this.node.callingAet}" and that its AE title is "${this.node.calledAet}".`,
       );
     });
+    let associated = false;
+    client.on('associationAccepted', () => (associated = true));
     client.on('networkError', (e: Error & { code?: string }) => {
-      failure ??= new DomainError(pacsErrorCodes.unreachable, `${this.where} cannot be reached or stopped answering (${e?.code ?? e?.message ?? 'network error'}).`);
+      const why = describeNetworkError(e);
+      if (this.node.tls && !associated && isTlsFailure(why)) {
+        failure ??= new DomainError(
+          pacsErrorCodes.tlsFailed,
+          `${this.where}: DICOM TLS failed (${why}). Its certificate must verify against the node's tls.caFile (and name its host or IP); a peer that requires a client certificate needs tls.certFile and tls.keyFile it trusts. Nothing was sent in plain text.`,
+        );
+      } else if (!this.node.tls && !associated && /ECONNRESET/.test(why)) {
+        failure ??= new DomainError(pacsErrorCodes.unreachable, `${this.where} reset the connection before answering the association request (${why}); if it requires DICOM TLS, set the node's tls (caFile).`);
+      } else failure ??= new DomainError(pacsErrorCodes.unreachable, `${this.where} cannot be reached or stopped answering (${why}).`);
     });
     client.on('closed', () => {
       signal?.removeEventListener('abort', onAbort);
+      // A peer that closes before answering the association request: often a TLS port spoken to in plain text.
+      failure ??= associated ? null : new DomainError(pacsErrorCodes.unreachable, `${this.where} closed the connection without answering the association request${this.node.tls ? '' : '; if it requires DICOM TLS, set the node\'s tls (caFile)'}.`);
       if (failure) settle.reject(failure);
       else settle.resolve();
     });
     if (signal?.aborted) onAbort();
     const t = this.node.timeoutMs;
-    client.send(this.node.host, this.node.port, this.node.callingAet, this.node.calledAet, { connectTimeout: t, associationTimeout: t, pduTimeout: t });
+    // Read before connecting: a missing or bad PEM file is a settings error, and TLS never falls back to plain.
+    const securityOptions = this.node.tls ? dimseSecurityOptions(this.node.tls, this.node.name) : undefined;
+    client.send(this.node.host, this.node.port, this.node.callingAet, this.node.calledAet, { connectTimeout: t, associationTimeout: t, pduTimeout: t, ...(securityOptions ? { securityOptions } : {}) });
     // The client does not pass on a peer's A-ABORT (it would wait for its PDU timeout): its network does.
     const network = (client as unknown as { network?: { on(event: 'abort', f: (e: { source?: number; reason?: number }) => void): void; socket?: { destroy(): void } } }).network;
     network?.on('abort', (e) => {
@@ -253,9 +268,23 @@ export class DimseClient {
     }
   }
 
+  /**
+   * A DICOM TLS node's C-MOVE comes back over TLS too: our Storage SCP presents tls.certFile and accepts
+   * only peers whose client certificate tls.caFile signed. Without our certificate that cannot be done.
+   */
+  private storeTls(): { mode: string; ca: Buffer; cert: Buffer; key: Buffer } | undefined {
+    const tls = this.node.tls;
+    if (!tls) return undefined;
+    if (!tls.certFile || !tls.keyFile) {
+      throw new DomainError(pacsErrorCodes.badSettings, `PACS node "${this.node.name}" uses DICOM TLS: a retrieve by C-MOVE needs tls.certFile and tls.keyFile (the certificate our Storage SCP presents), or retrieve "get".`);
+    }
+    const { ca, cert, key } = dimseSecurityOptions(tls, this.node.name);
+    return { mode: `${tls.caFile}|${tls.certFile}|${tls.keyFile}`, ca, cert: cert!, key: key! };
+  }
+
   private async *retrieveByMove(studyUid: string, seriesUid: string, only: string[] | null, signal: AbortSignal): AsyncGenerator<Buffer> {
     const queue = new AsyncQueue<Buffer>();
-    const scp = await leaseStorageScp(this.node.storePort, this.node.callingAet, this.node.calledAet, seriesUid, (bytes) => queue.push(bytes));
+    const scp = await leaseStorageScp(this.node.storePort, this.node.callingAet, this.node.calledAet, seriesUid, (bytes) => queue.push(bytes), this.storeTls());
     try {
       const dest = this.node.callingAet;
       const requests = only ? only.map((sop) => CMoveRequest.createImageMoveRequest(dest, studyUid, seriesUid, sop)) : [CMoveRequest.createSeriesMoveRequest(dest, studyUid, seriesUid)];

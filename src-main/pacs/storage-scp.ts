@@ -50,6 +50,11 @@ export interface StorageScpOptions {
   onRefused?(reason: string): void;
   /** An association refused (unknown AE title). */
   onRejected?(callingAet: string, calledAet: string): void;
+  /**
+   * DICOM TLS: our certificate and key, and the CA the peer's client certificate must be signed by (a
+   * peer without one is refused in the handshake). Absent: plain DIMSE.
+   */
+  tls?: { ca: Buffer; cert: Buffer; key: Buffer };
 }
 
 interface Incoming {
@@ -169,7 +174,8 @@ export class StorageScp {
     // A connection that breaks (a peer's abort, garbage on the wire) ends that connection only.
     server.on('networkError', () => {});
     await new Promise<void>((resolve, reject) => {
-      server.listen(options.port, { customOptions: { storage: options }, connectTimeout: 30_000, associationTimeout: 30_000, pduTimeout: 60_000 });
+      const securityOptions = options.tls ? { ...options.tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' } : undefined;
+      server.listen(options.port, { customOptions: { storage: options }, connectTimeout: 30_000, associationTimeout: 30_000, pduTimeout: 60_000, ...(securityOptions ? { securityOptions } : {}) });
       const net = (server as unknown as { server: import('node:net').Server }).server;
       net.once('listening', () => resolve());
       net.once('error', (e: NodeJS.ErrnoException) =>
@@ -187,6 +193,8 @@ export class StorageScp {
 interface SharedScp {
   scp: Promise<StorageScp>;
   aeTitle: string;
+  /** 'plain', or the TLS files it listens with: a retrieve needing another mode needs another port. */
+  mode: string;
   /** The calling AE titles accepted: the peers of every retrieve using this SCP (the SCP reads this list live). */
   peers: string[];
   /** Series UID → the retrieves waiting for its instances. */
@@ -200,17 +208,29 @@ const shared = new Map<number, SharedScp>();
  * A share of the Storage SCP on a port for one retrieve: several retrieves at once (two studies selected)
  * use one listener, each receiving the instances of its own series. The last release closes it.
  */
-export async function leaseStorageScp(port: number, aeTitle: string, peer: string, seriesUid: string, onInstance: (bytes: Buffer) => void): Promise<{ release(): void }> {
+export async function leaseStorageScp(
+  port: number,
+  aeTitle: string,
+  peer: string,
+  seriesUid: string,
+  onInstance: (bytes: Buffer) => void,
+  tls?: { mode: string; ca: Buffer; cert: Buffer; key: Buffer },
+): Promise<{ release(): void }> {
   let entry = shared.get(port);
   if (entry && entry.aeTitle.trim() !== aeTitle.trim()) {
     throw new DomainError(pacsErrorCodes.badSettings, `Port ${port} already serves our Storage SCP as "${entry.aeTitle}"; a node calling as "${aeTitle}" needs another storePort.`);
   }
+  const mode = tls?.mode ?? 'plain';
+  if (entry && entry.mode !== mode) {
+    throw new DomainError(pacsErrorCodes.badSettings, `Port ${port} already serves our Storage SCP ${entry.mode === 'plain' ? 'in plain DIMSE' : 'over DICOM TLS with other certificates'}; this node needs another storePort.`);
+  }
   if (!entry) {
-    const created: SharedScp = { aeTitle, peers: [], routes: new Map(), users: 0, scp: Promise.resolve(null as unknown as StorageScp) };
+    const created: SharedScp = { aeTitle, mode, peers: [], routes: new Map(), users: 0, scp: Promise.resolve(null as unknown as StorageScp) };
     created.scp = StorageScp.start({
       port,
       aeTitle,
       peers: created.peers,
+      ...(tls ? { tls: { ca: tls.ca, cert: tls.cert, key: tls.key } } : {}),
       onInstance: (i) => {
         const checked = checkInstance(i.bytes);
         const takers = 'refused' in checked ? undefined : created.routes.get(checked.seriesUid);

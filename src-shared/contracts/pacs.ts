@@ -31,6 +31,8 @@ export const pacsErrorCodes = {
   nothingToSend: 'PACS_NOTHING_TO_SEND',
   sendRejected: 'PACS_SEND_REJECTED',
   associationRejected: 'PACS_ASSOCIATION_REJECTED',
+  /** DICOM TLS could not be set up with the peer (its certificate does not verify, or it does not speak TLS): never a plaintext fallback. */
+  tlsFailed: 'PACS_TLS_FAILED',
 } as const;
 
 /** A DICOM UID: digits and dots, at most 64 characters (also safe as a file name). */
@@ -68,6 +70,19 @@ const dicomWebNodeSchema = z
   .strict()
   .refine((n) => !n.caFile || n.url.startsWith('https://'), { message: 'caFile is only for an https:// url', path: ['caFile'] });
 
+const pemPath = z.string().min(1).max(4096);
+/** DICOM TLS (PS3.15 B.1) for a DIMSE node: PEM file paths, read in main when a request is made. */
+const dimseTlsSchema = z
+  .object({
+    /** The CA (or CAs) that signed the peer's certificate; the peer is verified against it (and its host name or IP). */
+    caFile: pemPath,
+    /** Our client certificate and its private key, when the peer requires one (both or neither). */
+    certFile: pemPath.optional(),
+    keyFile: pemPath.optional(),
+  })
+  .strict()
+  .refine((t) => Boolean(t.certFile) === Boolean(t.keyFile), { message: 'certFile and keyFile go together', path: ['keyFile'] });
+
 const dimseNodeSchema = z
   .object({
     name: nodeName,
@@ -85,6 +100,8 @@ const dimseNodeSchema = z
     retrieve: z.enum(['move', 'get']).default('move'),
     /** The port our Storage SCP listens on for C-MOVE (the peer's configuration names it with callingAet). */
     storePort: portSchema.default(11113),
+    /** DICOM TLS to the peer (only where it offers it): without it, plain DIMSE. */
+    tls: dimseTlsSchema.optional(),
     timeoutMs,
   })
   .strict();

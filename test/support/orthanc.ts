@@ -26,13 +26,22 @@ export async function freePort(): Promise<number> {
 export interface OrthancOptions {
   /** Basic-auth users (AuthenticationEnabled on when given). */
   users?: Record<string, string>;
-  /** Peers Orthanc may C-MOVE to: name → [AE title, host, port]. */
-  modalities?: Record<string, [string, string, number]>;
+  /** Peers Orthanc may C-MOVE to: name → [AE title, host, port], or Orthanc's object form (e.g. with UseDicomTls). */
+  modalities?: Record<string, [string, string, number] | { AET: string; Host: string; Port: number; UseDicomTls?: boolean }>;
   /**
    * Serve DIMSE on dicomPort (any calling AE may C-GET/C-FIND): off unless a test or the bench needs it,
    * because Orthanc has no bind address for DICOM and would listen on every interface.
    */
   dicom?: boolean;
+  /** DICOM TLS on dicomPort (then every association there is TLS): PEM file paths. */
+  dicomTls?: {
+    certificate: string;
+    privateKey: string;
+    /** The CAs of the clients it trusts (Orthanc requires this file even when no client certificate is required). */
+    trustedCertificates: string;
+    /** Whether a client must present a certificate signed by trustedCertificates. */
+    remoteCertificateRequired: boolean;
+  };
 }
 
 export class OrthancServer {
@@ -83,6 +92,15 @@ export class OrthancServer {
       DicomWeb: { Enable: true, Root: '/dicom-web/' },
       StorageCompression: false,
       SaveJobs: false,
+      ...(this.options.dicomTls
+        ? {
+            DicomTlsEnabled: true,
+            DicomTlsCertificate: this.options.dicomTls.certificate,
+            DicomTlsPrivateKey: this.options.dicomTls.privateKey,
+            DicomTlsTrustedCertificates: this.options.dicomTls.trustedCertificates,
+            DicomTlsRemoteCertificateRequired: this.options.dicomTls.remoteCertificateRequired,
+          }
+        : {}),
     };
     const configFile = path.join(this.dir, 'orthanc.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2));

@@ -27,6 +27,9 @@ const NODE_OPTIONS = {
   'retrieve-by': { type: 'string' },
   'store-port': { type: 'string' },
   ca: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
 } as const;
 
 const NODE_USAGE = [
@@ -34,7 +37,8 @@ const NODE_USAGE = [
   '      with --user NAME and the password in HEALTHGPT_PACS_PASSWORD, or a bearer token in HEALTHGPT_PACS_TOKEN.',
   '      --ca FILE trusts that PEM CA for an https --url (a hospital\'s own CA).',
   '      or a DIMSE peer: --protocol dimse --host HOST --port N --called-aet PEER_AE [--aet OUR_AE (HEALTHGPT)]',
-  '      [--retrieve-by move|get (move)] [--store-port N (11113: our Storage SCP for C-MOVE)].',
+  '      [--retrieve-by move|get (move)] [--store-port N (11113: our Storage SCP for C-MOVE)]',
+  '      [--tls-ca PEM (DICOM TLS: the CA that signed the peer) [--tls-cert PEM --tls-key PEM (our client certificate)]].',
 ].join('\n');
 
 interface NodeArgs {
@@ -49,9 +53,25 @@ interface NodeArgs {
   'retrieve-by'?: string | undefined;
   'store-port'?: string | undefined;
   ca?: string | undefined;
+  'tls-ca'?: string | undefined;
+  'tls-cert'?: string | undefined;
+  'tls-key'?: string | undefined;
 }
 
-const DIMSE_FLAGS = ['aet', 'called-aet', 'host', 'port', 'retrieve-by', 'store-port'] as const;
+const DIMSE_FLAGS = ['aet', 'called-aet', 'host', 'port', 'retrieve-by', 'store-port', 'tls-ca', 'tls-cert', 'tls-key'] as const;
+
+/** The DIMSE node's tls from --tls-ca/--tls-cert/--tls-key (paths made absolute; the files are read when a request is made). */
+function tlsFlags(values: NodeArgs): { tls?: { caFile: string; certFile?: string; keyFile?: string } } {
+  const ca = values['tls-ca'];
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if (!ca) {
+    if (cert || key) throw new UsageError('--tls-cert and --tls-key need --tls-ca (the CA that signed the peer)');
+    return {};
+  }
+  if (Boolean(cert) !== Boolean(key)) throw new UsageError('--tls-cert and --tls-key go together');
+  return { tls: { caFile: path.resolve(ca), ...(cert && key ? { certFile: path.resolve(cert), keyFile: path.resolve(key) } : {}) } };
+}
 
 function adHocNode(input: unknown, services: Services): PacsNodeConfig {
   const parsed = pacsNodeConfigSchema.safeParse(input);
@@ -79,6 +99,7 @@ function resolveNode(values: NodeArgs, services: Services): PacsNodeConfig {
         ...(values.aet ? { callingAet: values.aet } : {}),
         ...(values['retrieve-by'] ? { retrieve: values['retrieve-by'] } : {}),
         ...(values['store-port'] ? { storePort: number('--store-port', values['store-port']) } : {}),
+        ...tlsFlags(values),
       },
       services,
     );
