@@ -1,5 +1,6 @@
 import type { ModelRuntime } from '../../src-main/model/runtime';
 import type { DecodeOutcome, OrtEngine } from '../../src-main/model/ort-engine';
+import type { StepConfidence } from '../../src-main/model/confidence';
 
 export interface Pacing {
   /** Delay before each token reaches the runtime. */
@@ -22,7 +23,7 @@ export function paceDecoding(runtime: ModelRuntime, pacing: Pacing): () => void 
   const original = engine.decode.bind(engine);
   engine.decode = (job, onToken, signal) =>
     new Promise<DecodeOutcome>((resolve, reject) => {
-      const queue: { token: number; logits?: Float32Array }[] = [];
+      const queue: { token: number; logits?: Float32Array; confidence?: StepConfidence }[] = [];
       let delivered = 0;
       let outcome: DecodeOutcome | null = null;
       let timer: ReturnType<typeof setTimeout> | null = null;
@@ -43,14 +44,14 @@ export function paceDecoding(runtime: ModelRuntime, pacing: Pacing): () => void 
         }
         const next = queue.shift()!;
         delivered += 1;
-        onToken(next.token, next.logits);
+        onToken(next.token, next.logits, next.confidence); // everything the engine gave, confidence included (#21)
         timer = setTimeout(pump, pacing.msPerToken);
       };
       signal?.addEventListener('abort', () => finish(), { once: true });
       original(
         job,
-        (token, logits) => {
-          queue.push({ token, logits });
+        (token, logits, confidence) => {
+          queue.push({ token, logits, confidence });
           if (!timer && !held()) timer = setTimeout(pump, pacing.msPerToken);
         },
         signal,
