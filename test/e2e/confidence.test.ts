@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBrowserSession, type BrowserSession } from '../support/browser-session';
@@ -85,5 +86,30 @@ describe('trust aids in the window: marked words, confidence overlay', () => {
     await screenshot(page, 'trust-02-overlay');
     await toggle.click();
     expect(await page.getByTestId('confidence-overlay').count()).toBe(0);
+  }, 300_000);
+
+  it('a run\'s confidence maps export from the window as a DICOM series beside the generated one', async () => {
+    await page.getByTestId('export-confidence').click();
+    const done = page.getByTestId('export-done').filter({ hasText: 'Confidence maps' });
+    await done.waitFor({ timeout: 60_000 });
+    const m = /(\d+) files? in (.+)$/.exec((await done.textContent()) ?? '');
+    expect(m).not.toBeNull();
+    const files = readdirSync(m![2]!).filter((n) => n.endsWith('.dcm'));
+    expect(files.length).toBe(Number(m![1]));
+    expect(files.length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('an MRI→CT run with the cycle check shows its difference map on request', async () => {
+    await page.getByTestId('generate-task').selectOption('mri2ct');
+    await page.getByTestId('scope-slice').check();
+    await page.getByTestId('generate-cycle').check();
+    await page.getByTestId('generate-button').click();
+    await expect.poll(async () => attr('generate-trust', 'data-cycle'), { timeout: 240_000 }).not.toBe('');
+    await page.getByTestId('cycle-map-show').click();
+    const image = page.getByTestId('cycle-map-image');
+    await image.waitFor({ timeout: 30_000 });
+    await expect.poll(async () => image.evaluate((el) => (el as HTMLImageElement).naturalWidth), { timeout: 30_000 }).toBeGreaterThan(0);
+    expect(await page.getByTestId('cycle-map').textContent()).toMatch(/slice 1: [\d.]+ .*inside the body/);
+    await screenshot(page, 'trust-03-cycle-map');
   }, 300_000);
 });
