@@ -17,13 +17,31 @@ from onnx import TensorProto, helper, numpy_helper
 MAX_SINGLE_FILE = 1_800_000_000  # protobuf's 2 GB limit, with room for the graph itself
 
 
+def external_data_files(path: str) -> set:
+    """The external-data files the graph at `path` names (relative to its folder)."""
+    return {e.value for t in onnx.load(path, load_external_data=False).graph.initializer
+            for e in t.external_data if e.key == "location"}
+
+
+def save_rewritten(model: onnx.ModelProto, path: str, old_files: set) -> None:
+    """Saves a graph rewritten in place over `path`: its old external-data files go, and it is written as one
+    file or, over the protobuf limit, with all its weights in one external-data file beside it."""
+    folder = os.path.dirname(path) or "."
+    size = sum(t.ByteSize() for t in model.graph.initializer)
+    for f in old_files:
+        os.remove(os.path.join(folder, f))
+    if size > MAX_SINGLE_FILE:
+        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=os.path.basename(path) + ".data", size_threshold=1024)
+    else:
+        onnx.save_model(model, path)
+
+
 def store_weights_fp16(path: str, min_elements: int = 16, lossy: bool = False) -> int:
     """Rewrite the graph at `path` in place; returns the number of initializers now stored as fp16.
     lossy: also round weights fp16 does not hold exactly (only tensors of at least `min_elements` whose fp16
     values are all finite: pass a large min_elements so RoPE frequencies and similar small tables stay exact)."""
-    folder = os.path.dirname(path) or "."
-    old_files = {e.value for t in onnx.load(path, load_external_data=False).graph.initializer
-                 for e in t.external_data if e.key == "location"}
+    old_files = external_data_files(path)
     model = onnx.load(path)
     graph = model.graph
     kept, casts = [], []
@@ -44,12 +62,5 @@ def store_weights_fp16(path: str, min_elements: int = 16, lossy: bool = False) -
     nodes = casts + list(graph.node)  # the casts first keeps the node list in topological order
     del graph.node[:]
     graph.node.extend(nodes)
-    size = sum(t.ByteSize() for t in kept)
-    for f in old_files:
-        os.remove(os.path.join(folder, f))
-    if size > MAX_SINGLE_FILE:
-        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=os.path.basename(path) + ".data", size_threshold=1024)
-    else:
-        onnx.save_model(model, path)
+    save_rewritten(model, path, old_files)
     return len(casts)

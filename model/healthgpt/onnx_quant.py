@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .onnx_fp16 import MAX_SINGLE_FILE
+from .onnx_fp16 import external_data_files, save_rewritten
 
 MS_DOMAIN = "com.microsoft"
 
@@ -59,9 +59,7 @@ def dequantize_blocks(bq: np.ndarray, scales: np.ndarray, bits: int, block_size:
 
 def quantize_matmuls(path: str, bits: int = 4, block_size: int = 32, min_dim: int = 256) -> int:
     """Rewrite the graph at `path` in place (external data for a graph over ~1.8 GB); returns MatMuls replaced."""
-    folder = os.path.dirname(path) or "."
-    old_files = {e.value for t in onnx.load(path, load_external_data=False).graph.initializer
-                 for e in t.external_data if e.key == "location"}
+    old_files = external_data_files(path)
     model = onnx.load(path)
     graph = model.graph
     inits: Dict[str, onnx.TensorProto] = {t.name: t for t in graph.initializer}
@@ -100,14 +98,7 @@ def quantize_matmuls(path: str, bits: int = 4, block_size: int = 32, min_dim: in
     graph.node.extend(new_nodes)
     if not any(o.domain == MS_DOMAIN for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
-    size = sum(t.ByteSize() for t in kept)
-    for f in old_files:
-        os.remove(os.path.join(folder, f))
-    if size > MAX_SINGLE_FILE:
-        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=os.path.basename(path) + ".data", size_threshold=1024)
-    else:
-        onnx.save_model(model, path)
+    save_rewritten(model, path, old_files)
     return replaced
 
 
